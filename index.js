@@ -1,0 +1,7 @@
+'use strict'
+// ephemeron: garbage-collection-aware data structures for Node.js. See README.md and index.d.ts.
+
+const { IterableWeakMap } = require('./lib/iterable-weak-map.js')
+const { IterableWeakSet } = require('./lib/iterable-weak-set.js')
+
+module.exports = { IterableWeakMap, IterableWeakSet }

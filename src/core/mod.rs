@@ -1,0 +1,4 @@
+//! Plain Rust state machines: no Node-API types, unit-tested with `cargo test`.
+
+pub mod event_queue;
+pub mod ordered_table;

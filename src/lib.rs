@@ -1,0 +1,26 @@
+#![deny(clippy::all)]
+//! ephemeron: garbage-collection-aware data structures for Node.js.
+//! This file only declares modules and registers the natives; see DESIGN.md for the map.
+
+pub mod core;
+mod error;
+mod gc_notify;
+mod iterable_weak_map;
+mod raw;
+
+use napi::bindgen_prelude::{JsValue, Object};
+use napi::Env;
+use napi_derive::napi;
+
+#[napi(module_exports)]
+pub fn register_natives(exports: Object, env: Env) -> napi::Result<()> {
+  // SAFETY: napi-rs calls this once per environment with valid handles.
+  unsafe { iterable_weak_map::register(env.raw(), exports.raw()) }.map_err(|e| napi::Error::from_reason(e.message))
+}
+
+/// The version of the compiled addon. `index.js` compares it with package.json, so a binary left
+/// over from another version is reported instead of misbehaving.
+#[napi]
+pub fn native_version() -> &'static str {
+  env!("CARGO_PKG_VERSION")
+}
