@@ -1,0 +1,51 @@
+'use strict'
+// Helpers for specs that depend on garbage collection. Run them with `node --expose-gc`.
+//
+// Two rules make GC specs honest:
+// - Create garbage in a separate *synchronous* function: an async function keeps its
+//   temporaries alive across `await`.
+// - Assert both sides: what became unreachable is gone, and what is still held is kept.
+
+if (typeof globalThis.gc !== 'function') {
+  throw new Error('GC specs need `node --expose-gc` (npm test passes it)')
+}
+
+const immediate = () => new Promise((resolve) => setImmediate(resolve))
+
+/**
+ * Forces full collections until a sentinel object has been finalized (so the collector really
+ * ran), then turns the event loop so that deferred Node-API finalizers (run by the next
+ * setImmediate after GC) and batched notifications have been delivered.
+ */
+async function collectGarbage({ rounds = 2 } = {}) {
+  for (let round = 0; round < rounds; round++) {
+    let finalized = false
+    const sentinel = new FinalizationRegistry(() => {
+      finalized = true
+    })
+    registerSentinel(sentinel)
+    for (let attempt = 0; !finalized; attempt++) {
+      if (attempt === 100) throw new Error('collectGarbage: the sentinel was never finalized')
+      globalThis.gc()
+      await immediate()
+      await new Promise((resolve) => setTimeout(resolve, 1))
+    }
+    await immediate()
+    await immediate()
+  }
+}
+
+function registerSentinel(registry) {
+  registry.register({}, 'sentinel')
+}
+
+/** Waits (turning the event loop and collecting) until `predicate()` holds, or fails. */
+async function eventually(predicate, { timeoutMs = 5000, message = 'condition never held' } = {}) {
+  const deadline = Date.now() + timeoutMs
+  while (!predicate()) {
+    if (Date.now() > deadline) throw new Error(`eventually: ${message}`)
+    await collectGarbage({ rounds: 1 })
+  }
+}
+
+module.exports = { collectGarbage, eventually, immediate }

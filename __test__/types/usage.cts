@@ -1,0 +1,32 @@
+// Typechecked by `npm test` (tsc -p __test__/types): how a CommonJS TypeScript user sees the API.
+import ephemeron = require('../..')
+const { IterableWeakMap, IterableWeakSet } = ephemeron
+
+interface Socket {
+  id: number
+}
+const socket: Socket = { id: 1 }
+
+const meta = new IterableWeakMap<Socket, { openedAt: number }>([[socket, { openedAt: 0 }]])
+const chained: typeof meta = meta.set(socket, { openedAt: Date.now() })
+const openedAt: number | undefined = chained.get(socket)?.openedAt
+const size: number = meta.size
+for (const [key, value] of meta) {
+  const id: number = key.id
+  const at: number = value.openedAt
+  void id, at
+}
+meta.forEach((value, key, map) => void [value.openedAt, key.id, map.size])
+const computed: { openedAt: number } = meta.getOrInsertComputed({ id: 2 }, (key) => ({ openedAt: key.id }))
+const symbols = new IterableWeakMap<symbol, string>().set(Symbol('s'), 'ok')
+
+const members = new IterableWeakSet<Socket>([socket])
+const has: boolean = members.add({ id: 3 }).has(socket)
+const all: Socket[] = [...members.values()]
+
+// @ts-expect-error primitive keys are not allowed
+new IterableWeakMap<number, string>()
+// @ts-expect-error wrong value type
+meta.set(socket, 'not metadata')
+
+void [openedAt, size, computed, symbols, has, all]

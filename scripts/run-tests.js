@@ -1,0 +1,22 @@
+#!/usr/bin/env node
+'use strict'
+// Runs every `__test__/**/*.test.js` spec with node's test runner under --expose-gc, one file
+// at a time (GC specs measure the heap, so they must not share the machine with each other).
+// Lists the files itself: `node --test <dir>` means different things on Node 20 and 22.
+
+const { spawnSync } = require('node:child_process')
+const fs = require('node:fs')
+const path = require('node:path')
+
+const root = path.join(__dirname, '..', '__test__')
+const files = fs
+  .readdirSync(root, { recursive: true })
+  .filter((file) => file.endsWith('.test.js'))
+  .map((file) => path.join(root, file))
+  .sort()
+if (files.length === 0) {
+  console.error('run-tests: no __test__/**/*.test.js files found')
+  process.exit(1)
+}
+const result = spawnSync(process.execPath, ['--expose-gc', '--test', '--test-concurrency=1', ...files], { stdio: 'inherit' })
+process.exit(result.status ?? 1)
