@@ -13,8 +13,17 @@ const files = fs
   .filter((file) => only.length === 0 || only.some((name) => file.includes(name)))
   .sort()
 
-console.log(`node ${process.version}, ${os.cpus()[0].model} x${os.cpus().length}, ${os.platform()} ${os.arch()}`)
-for (const file of files) {
-  console.log(`\n## ${file}`)
-  require(path.join(__dirname, file))
+async function main() {
+  console.log(`node ${process.version}, ${os.cpus()[0].model} x${os.cpus().length}, ${os.platform()} ${os.arch()}`)
+  for (const file of files) {
+    console.log(`\n## ${file}`)
+    // A bench file either runs when required or exports an async function to await.
+    const run = require(path.join(__dirname, file))
+    if (typeof run === 'function') await run()
+  }
 }
+
+main().catch((error) => {
+  console.error(error)
+  process.exit(1)
+})

@@ -1,39 +1,46 @@
 'use strict'
 // IterableWeakMap: the built-in WeakMap's semantics plus size, clear() and ordered iteration.
 //
-// Each entry is a record `{ key, value, id }` stored in a real WeakMap under its key. V8 treats
-// WeakMap entries as ephemerons, so a value that references its own key still dies with it.
-// get/has and re-setting a present key are pure JS. The native table (src/iterable_weak_map.rs)
-// keeps one weak reference to each record, in insertion order, for size, clear and iteration;
-// only adding a new key, delete, size, clear and iteration batches cross into Rust.
+// Values live in a real WeakMap under their keys: V8 treats WeakMap entries as ephemerons, so a
+// value that references its own key still dies with it, and get/has cost one WeakMap lookup.
+// A second WeakMap holds, per key, a record `{ key, id }`; the native table
+// (src/iterable_weak_map.rs) keeps one weak reference to each record, in insertion order, for
+// size, clear and iteration. A record lives exactly as long as its key is in the map. Only
+// adding a new key, delete, size, clear and iteration batches cross into Rust.
 
-const native = require('./native.js')
+const { weakTableCreate } = require('./native.js')
 const { assertWeakKey, incompatibleReceiver, describe } = require('./weak-keys.js')
 
-const { weakTableCreate, weakTableAdd, weakTableRemove, weakTableSize, weakTableNext, weakTableClear } = native
+// Operations of a native table function `table(op, arg)` (src/iterable_weak_map.rs).
+const OP_ADD = 0
+const OP_REMOVE = 1
+const OP_SIZE = 2
+const OP_NEXT = 3 // returns up to 64 records: they (and their keys) stay reachable until passed
+const OP_CLEAR = 4
 
-// Records fetched per native call while iterating. The fetched records (and so their keys) stay
-// reachable until the iterator moves past them.
-const BATCH = 64
 const NO_RECORDS = Object.freeze([])
 
 const IteratorPrototype = Object.getPrototypeOf(Object.getPrototypeOf([][Symbol.iterator]()))
 
-let entriesOf // (map, method) => WeakMap of records; throws on a foreign receiver
-let tableOf // map => native table handle
+let stateOf // (map, method) => the map itself after a brand check; throws on a foreign receiver
+let valuesOf // map => WeakMap key -> value
+let recordsOf // map => WeakMap key -> record
+let tableOf // map => native table function
 
 class IterableWeakMap {
-  #entries = new WeakMap()
+  #values = new WeakMap()
+  #records = new WeakMap()
   #table = weakTableCreate()
 
   static {
-    entriesOf = (map, method) => {
-      try {
-        return map.#entries
-      } catch {
+    stateOf = (map, method) => {
+      if (map === null || typeof map !== 'object' || !(#table in map)) {
         throw incompatibleReceiver(`IterableWeakMap.prototype.${method}`, map)
       }
+      return map
     }
+    valuesOf = (map) => map.#values
+    recordsOf = (map) => map.#records
     tableOf = (map) => map.#table
   }
 
@@ -52,103 +59,110 @@ class IterableWeakMap {
     })
   }
 
+  // get and has are the hot path: the private-field read is the brand check (a foreign receiver
+  // makes V8 throw a TypeError), and a failed read is turned into our clearer message.
   get(key) {
-    return entriesOf(this, 'get').get(key)?.value
+    try {
+      return this.#values.get(key)
+    } catch (error) {
+      throw receiverError(this, 'get', error)
+    }
   }
 
   has(key) {
-    return entriesOf(this, 'has').has(key)
+    try {
+      return this.#values.has(key)
+    } catch (error) {
+      throw receiverError(this, 'has', error)
+    }
   }
 
   set(key, value) {
-    const entries = entriesOf(this, 'set')
-    const record = entries.get(key)
-    if (record !== undefined) {
-      record.value = value // re-setting keeps the entry's place
-    } else {
+    stateOf(this, 'set')
+    if (!this.#values.has(key)) {
       assertWeakKey(key, 'IterableWeakMap key')
-      this.#insert(entries, key, value)
+      this.#insertRecord(key)
     }
+    this.#values.set(key, value) // a present key keeps its place
     return this
   }
 
   delete(key) {
-    const entries = entriesOf(this, 'delete')
-    const record = entries.get(key)
+    stateOf(this, 'delete')
+    const record = this.#records.get(key)
     if (record === undefined) return false
-    entries.delete(key)
-    weakTableRemove(this.#table, record.id)
+    this.#records.delete(key)
+    this.#values.delete(key)
+    this.#table(OP_REMOVE, record.id)
     return true
   }
 
   clear() {
-    entriesOf(this, 'clear')
-    this.#entries = new WeakMap()
-    weakTableClear(this.#table)
+    stateOf(this, 'clear')
+    this.#values = new WeakMap()
+    this.#records = new WeakMap()
+    this.#table(OP_CLEAR)
   }
 
   get size() {
-    entriesOf(this, 'size')
-    return weakTableSize(this.#table)
+    return stateOf(this, 'size').#table(OP_SIZE)
   }
 
   getOrInsert(key, value) {
-    const entries = entriesOf(this, 'getOrInsert')
+    stateOf(this, 'getOrInsert')
     assertWeakKey(key, 'IterableWeakMap key')
-    const record = entries.get(key)
-    if (record !== undefined) return record.value
-    this.#insert(entries, key, value)
+    if (this.#values.has(key)) return this.#values.get(key)
+    this.#insertRecord(key)
+    this.#values.set(key, value)
     return value
   }
 
   getOrInsertComputed(key, callbackfn) {
-    const entries = entriesOf(this, 'getOrInsertComputed')
+    stateOf(this, 'getOrInsertComputed')
     if (typeof callbackfn !== 'function') {
       throw new TypeError(`IterableWeakMap.prototype.getOrInsertComputed: callback ${describe(callbackfn)} is not a function`)
     }
     assertWeakKey(key, 'IterableWeakMap key')
-    const found = entries.get(key)
-    if (found !== undefined) return found.value
+    if (this.#values.has(key)) return this.#values.get(key)
     const value = callbackfn.call(undefined, key)
     // The callback may have inserted the key (or cleared the map): look again, as the spec does.
-    const current = this.#entries
-    const inserted = current.get(key)
-    if (inserted !== undefined) inserted.value = value
-    else this.#insert(current, key, value)
+    if (!this.#values.has(key)) this.#insertRecord(key)
+    this.#values.set(key, value)
     return value
   }
 
   forEach(callbackfn, thisArg = undefined) {
-    entriesOf(this, 'forEach')
+    stateOf(this, 'forEach')
     if (typeof callbackfn !== 'function') {
       throw new TypeError(`IterableWeakMap.prototype.forEach: callback ${describe(callbackfn)} is not a function`)
     }
     const cursor = new RecordCursor(this)
     for (let record = cursor.next(); record !== undefined; record = cursor.next()) {
-      callbackfn.call(thisArg, record.value, record.key, this)
+      callbackfn.call(thisArg, this.#values.get(record.key), record.key, this)
     }
   }
 
   entries() {
-    entriesOf(this, 'entries')
-    return new IterableWeakMapIterator(this, ENTRIES)
+    return new IterableWeakMapIterator(stateOf(this, 'entries'), ENTRIES)
   }
 
   keys() {
-    entriesOf(this, 'keys')
-    return new IterableWeakMapIterator(this, KEYS)
+    return new IterableWeakMapIterator(stateOf(this, 'keys'), KEYS)
   }
 
   values() {
-    entriesOf(this, 'values')
-    return new IterableWeakMapIterator(this, VALUES)
+    return new IterableWeakMapIterator(stateOf(this, 'values'), VALUES)
   }
 
-  #insert(entries, key, value) {
-    const record = { key, value, id: 0 }
-    record.id = weakTableAdd(this.#table, record)
-    entries.set(key, record)
+  #insertRecord(key) {
+    const record = { key, id: 0 }
+    record.id = this.#table(OP_ADD, record)
+    this.#records.set(key, record)
   }
+}
+
+function receiverError(receiver, method, error) {
+  return error instanceof TypeError ? incompatibleReceiver(`IterableWeakMap.prototype.${method}`, receiver) : error
 }
 
 /** Walks the live records of a map in insertion order, as a Map iterator walks its entries. */
@@ -162,6 +176,11 @@ class RecordCursor {
     this.#map = map
   }
 
+  /** The map walked, until the end is reached. */
+  get map() {
+    return this.#map
+  }
+
   /** The next live record, or undefined at the end (after which it stays at the end). */
   next() {
     const map = this.#map
@@ -171,9 +190,9 @@ class RecordCursor {
         const record = this.#batch[this.#index++]
         this.#after = record.id
         // Deleted (or cleared, or deleted and set again) since the batch was fetched: skip it.
-        if (entriesOf(map, 'next').get(record.key) === record) return record
+        if (recordsOf(map).get(record.key) === record) return record
       }
-      this.#batch = weakTableNext(tableOf(map), this.#after, BATCH)
+      this.#batch = tableOf(map)(OP_NEXT, this.#after)
       this.#index = 0
       if (this.#batch.length === 0) {
         this.#map = undefined
@@ -207,8 +226,9 @@ class IterableWeakMapIterator {
     const record = cursor.next()
     if (record === undefined) return { value: undefined, done: true }
     const kind = this.#kind
-    const value = kind === KEYS ? record.key : kind === VALUES ? record.value : [record.key, record.value]
-    return { value, done: false }
+    if (kind === KEYS) return { value: record.key, done: false }
+    const value = valuesOf(cursor.map).get(record.key)
+    return { value: kind === VALUES ? value : [record.key, value], done: false }
   }
 }
 

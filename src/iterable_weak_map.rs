@@ -7,12 +7,12 @@
 //! objects even when keys are symbols). It gives the order, `size`, `clear()` and iteration that
 //! a WeakMap lacks. get/has/set-of-an-existing-key never come here.
 //!
-//! The JS side reaches it through raw Node-API callbacks (see raw.rs) on an External handle.
+//! The JS side reaches it through one raw Node-API function per table (see raw.rs and `create`).
 
 use crate::core::ordered_table::{EntryId, OrderedTable};
 use crate::error::{check, JsError, JsResult};
 use crate::gc_notify::{watch, GcSink};
-use crate::raw::{args, define_function, guard, number, to_f64, undefined};
+use crate::raw::{define_function, guard, number, to_f64, undefined};
 use napi::sys;
 use std::cell::RefCell;
 use std::ffi::c_void;
@@ -53,133 +53,109 @@ impl WeakKeyTable {
   }
 }
 
-/// Tags our Externals so that a foreign External passed to these natives is an error, not a crash.
-static TABLE_TAG: sys::napi_type_tag = sys::napi_type_tag { lower: 0x6570_6865_6d65_726f, upper: 0x6e2d_7461_626c_6531 };
+/// What a call to a table function does: `table(op, arg)`.
+const OP_ADD: i32 = 0; // arg: the new entry's record; returns its id
+const OP_REMOVE: i32 = 1; // arg: the id of a deleted entry
+const OP_SIZE: i32 = 2; // returns the number of entries whose collection was not finalized yet
+const OP_NEXT: i32 = 3; // arg: a cursor id; returns the next live records (empty at the end)
+const OP_CLEAR: i32 = 4;
+
+/// Records fetched per OP_NEXT call.
+const BATCH: u32 = 64;
 
 unsafe extern "C" fn finalize_table(env: sys::napi_env, data: *mut c_void, _hint: *mut c_void) {
-  // SAFETY: data is the Box made in `create`, finalized exactly once by Node.
+  // SAFETY: data is the Box made in `create`, finalized exactly once, when its function dies.
   let table = unsafe { Box::from_raw(data as *mut WeakKeyTable) };
   // Deleting every reference first cancels their finalizers, so none can reach the sink after
   // the Box is freed (also at teardown, where Node finalizes everything in an unspecified order).
   table.clear(env);
 }
 
-/// # Safety
-/// `env` and `value` must be valid for the running callback.
-unsafe fn table<'a>(env: sys::napi_env, value: sys::napi_value) -> JsResult<&'a WeakKeyTable> {
-  let mut tagged = false;
-  // SAFETY: valid env/value; the tag is a static.
-  let status = unsafe { sys::napi_check_object_type_tag(env, value, &TABLE_TAG, &mut tagged) };
-  if status != sys::Status::napi_ok || !tagged {
-    return Err(JsError::type_error("ERR_EPHEMERON_INVALID_HANDLE", "not an ephemeron weak-key table"));
-  }
-  let mut data = ptr::null_mut();
-  // SAFETY: a tagged value is one of our Externals, whose data is a live WeakKeyTable until the
-  // External itself is finalized (and it is reachable here, so it is not).
-  check(unsafe { sys::napi_get_value_external(env, value, &mut data) }, "napi_get_value_external")?;
-  Ok(unsafe { &*(data as *const WeakKeyTable) })
-}
-
+/// `weakTableCreate() -> table`: a new table, as a native function `table(op, arg)`.
+///
+/// The function's own data pointer is the table, so a call needs no handle to look up or
+/// validate (a type-tag check costs ~40 ns per call) and no foreign value can be mistaken for a
+/// table. The table is freed by the function's finalizer.
 unsafe extern "C" fn create(env: sys::napi_env, _info: sys::napi_callback_info) -> sys::napi_value {
   unsafe {
     guard(env, || {
-      let boxed = Box::into_raw(Box::new(WeakKeyTable { records: RefCell::new(OrderedTable::new()), collected: GcSink::new() }));
-      let mut external = ptr::null_mut();
-      let status = sys::napi_create_external(env, boxed as *mut c_void, Some(finalize_table), ptr::null_mut(), &mut external);
-      if status != sys::Status::napi_ok {
-        drop(Box::from_raw(boxed));
-        return Err(JsError::internal(format!("napi_create_external failed with status {status}")));
+      let table = Box::into_raw(Box::new(WeakKeyTable { records: RefCell::new(OrderedTable::new()), collected: GcSink::new() }));
+      let mut function = ptr::null_mut();
+      let created = sys::napi_create_function(env, c"weakTable".as_ptr(), -1, Some(call), table.cast(), &mut function);
+      let owned = created == sys::Status::napi_ok
+        && sys::napi_add_finalizer(env, function, table.cast(), Some(finalize_table), ptr::null_mut(), ptr::null_mut()) == sys::Status::napi_ok;
+      if !owned {
+        drop(Box::from_raw(table));
+        return Err(JsError::internal("could not create a weak-key table"));
       }
-      check(sys::napi_type_tag_object(env, external, &TABLE_TAG), "napi_type_tag_object")?;
-      Ok(external)
+      Ok(function)
     })
   }
 }
 
-/// `add(table, record) -> id`: appends an entry for a new key.
-unsafe extern "C" fn add(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
+unsafe extern "C" fn call(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
   unsafe {
     guard(env, || {
-      let [handle, record] = args::<2>(env, info)?;
-      let table = table(env, handle)?;
+      let mut argv = [ptr::null_mut(); 2];
+      let mut argc = argv.len();
+      let mut data = ptr::null_mut();
+      check(sys::napi_get_cb_info(env, info, &mut argc, argv.as_mut_ptr(), ptr::null_mut(), &mut data), "napi_get_cb_info")?;
+      // SAFETY: data is the table given to napi_create_function in `create`; it lives until this
+      // function is finalized, and the function is alive while it is being called.
+      let table = &*(data as *const WeakKeyTable);
+      let mut op = -1;
+      check(sys::napi_get_value_int32(env, argv[0], &mut op), "napi_get_value_int32")?;
       table.sweep(env);
-      let id = table.records.borrow_mut().next_id();
-      let reference = watch(env, record, id, &table.collected)?;
-      table.records.borrow_mut().insert(id, reference);
-      number(env, id as f64)
-    })
-  }
-}
-
-/// `remove(table, id)`: forgets an entry that was deleted.
-unsafe extern "C" fn remove(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
-  unsafe {
-    guard(env, || {
-      let [handle, id] = args::<2>(env, info)?;
-      let table = table(env, handle)?;
-      let id = to_f64(env, id)? as EntryId;
-      if let Some(reference) = table.records.borrow_mut().remove(id) {
-        sys::napi_delete_reference(env, reference);
-      }
-      table.sweep(env);
-      undefined(env)
-    })
-  }
-}
-
-/// `size(table) -> number` of entries whose collection has not been finalized yet.
-unsafe extern "C" fn size(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
-  unsafe {
-    guard(env, || {
-      let [handle] = args::<1>(env, info)?;
-      let table = table(env, handle)?;
-      table.sweep(env);
-      let len = table.records.borrow().len();
-      number(env, len as f64)
-    })
-  }
-}
-
-/// `next(table, cursor, max) -> record[]`: up to `max` live records after entry id `cursor`, in
-/// insertion order. Records whose key was collected are skipped at once, before any finalizer
-/// ran: a read never yields a dead key. An empty array means the end.
-unsafe extern "C" fn next(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
-  unsafe {
-    guard(env, || {
-      let [handle, cursor, max] = args::<3>(env, info)?;
-      let table = table(env, handle)?;
-      let cursor = to_f64(env, cursor)? as EntryId;
-      let max = to_f64(env, max)?.clamp(1.0, 4096.0) as u32;
-      table.sweep(env);
-      let mut batch = ptr::null_mut();
-      check(sys::napi_create_array(env, &mut batch), "napi_create_array")?;
-      let records = table.records.borrow();
-      let mut count = 0;
-      for (_, reference) in records.after(cursor) {
-        let mut record = ptr::null_mut();
-        check(sys::napi_get_reference_value(env, *reference, &mut record), "napi_get_reference_value")?;
-        if record.is_null() {
-          continue;
+      match op {
+        OP_ADD => {
+          let id = table.records.borrow_mut().next_id();
+          let reference = watch(env, argv[1], id, &table.collected)?;
+          table.records.borrow_mut().insert(id, reference);
+          number(env, id as f64)
         }
-        check(sys::napi_set_element(env, batch, count, record), "napi_set_element")?;
-        count += 1;
-        if count == max {
-          break;
+        OP_REMOVE => {
+          let id = to_f64(env, argv[1])? as EntryId;
+          if let Some(reference) = table.records.borrow_mut().remove(id) {
+            sys::napi_delete_reference(env, reference);
+          }
+          undefined(env)
         }
+        OP_SIZE => number(env, table.records.borrow().len() as f64),
+        OP_NEXT => next_records(env, table, to_f64(env, argv[1])? as EntryId),
+        OP_CLEAR => {
+          table.clear(env);
+          undefined(env)
+        }
+        _ => Err(JsError::internal(format!("unknown weak-key table operation {op}"))),
       }
-      Ok(batch)
     })
   }
 }
 
-/// `clear(table)`: forgets every entry.
-unsafe extern "C" fn clear(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
+/// Up to BATCH live records after entry id `cursor`, in insertion order. Records whose key was
+/// collected are skipped at once, before any finalizer ran: a read never yields a dead key.
+///
+/// # Safety
+/// `env` must be valid for the running callback.
+unsafe fn next_records(env: sys::napi_env, table: &WeakKeyTable, cursor: EntryId) -> JsResult<sys::napi_value> {
   unsafe {
-    guard(env, || {
-      let [handle] = args::<1>(env, info)?;
-      table(env, handle)?.clear(env);
-      undefined(env)
-    })
+    let mut batch = ptr::null_mut();
+    check(sys::napi_create_array(env, &mut batch), "napi_create_array")?;
+    let records = table.records.borrow();
+    let mut count = 0;
+    for (_, reference) in records.after(cursor) {
+      let mut record = ptr::null_mut();
+      check(sys::napi_get_reference_value(env, *reference, &mut record), "napi_get_reference_value")?;
+      if record.is_null() {
+        continue;
+      }
+      check(sys::napi_set_element(env, batch, count, record), "napi_set_element")?;
+      count += 1;
+      if count == BATCH {
+        break;
+      }
+    }
+    Ok(batch)
   }
 }
 
@@ -188,12 +164,5 @@ unsafe extern "C" fn clear(env: sys::napi_env, info: sys::napi_callback_info) ->
 /// # Safety
 /// Called once per environment from module initialisation with valid `env` and `exports`.
 pub unsafe fn register(env: sys::napi_env, exports: sys::napi_value) -> JsResult<()> {
-  unsafe {
-    define_function(env, exports, c"weakTableCreate", create)?;
-    define_function(env, exports, c"weakTableAdd", add)?;
-    define_function(env, exports, c"weakTableRemove", remove)?;
-    define_function(env, exports, c"weakTableSize", size)?;
-    define_function(env, exports, c"weakTableNext", next)?;
-    define_function(env, exports, c"weakTableClear", clear)
-  }
+  unsafe { define_function(env, exports, c"weakTableCreate", create) }
 }
