@@ -233,6 +233,12 @@ impl<H: Copy> CachePolicy<H> {
     self.slots[slot as usize].handle
   }
 
+  /// The entry's ttl and expiry time.
+  pub fn timing(&self, slot: SlotIndex) -> (f64, f64) {
+    let s = &self.slots[slot as usize];
+    (s.ttl, s.expires)
+  }
+
   pub fn is_expired(&self, slot: SlotIndex, now: f64) -> bool {
     self.slots[slot as usize].expires <= now
   }
