@@ -240,8 +240,8 @@ class WeakCache {
     const io = this.#io
     const count = io[READ_COUNT]
     io[READS + count] = position
+    io[READ_COUNT] = count + 1
     if (count + 1 === READ_CAPACITY) weakCacheSync(this.#native, this.#now())
-    else io[READ_COUNT] = count + 1
   }
 
   #getTimed(position, key) {
