@@ -29,6 +29,7 @@ const ENTRY_EXPIRES = ENTRY_TTL + 1
 const IO_BYTES = (ENTRY_EXPIRES + 1) * 8
 const HIT = 1
 const EXPIRED = 2
+const NONE = Symbol('none')
 
 // Positions travel through an Int32Array.
 const MAX_LIMIT = 2 ** 31 - 2
@@ -51,6 +52,7 @@ class WeakCache {
   #updateAgeOnGet
   #dispose
   #perf
+  #evictedValue = undefined
 
   static {
     indexOf = (cache, method) => {
@@ -108,7 +110,7 @@ class WeakCache {
   get(key) {
     const position = indexOf(this, 'get').get(key)
     if (position === undefined) return this.#getWeak(key)
-    if (this.#expires !== null && this.#expires[position] !== Infinity) return this.#getTimed(position, key)
+    if (this.#expires !== null && this.#expires[position] !== Infinity) return this.#getTimed(position)
     this.#logRead(position)
     return this.#values[position]
   }
@@ -137,6 +139,7 @@ class WeakCache {
       return this
     }
     assertKey(key, 'set')
+    if (key === 0) key = 0 // as in Map, -0 is stored (and reported) as 0
     let ttl = this.#ttl
     if (options !== undefined) {
       if (options === null || typeof options !== 'object') {
@@ -156,12 +159,14 @@ class WeakCache {
       return this
     }
     const replaced = weakCacheSet(this.#native, key, value, ttl, now)
-    this.#pin(this.#io[POSITION], key, value, ttl, expiry(ttl, now))
-    if (replaced !== undefined) this.#callDispose(replaced, key, 'set')
+    const evictedKey = this.#pin(this.#io[POSITION], key, value, ttl, expiry(ttl, now))
+    if (replaced !== undefined && replaced !== value) this.#callDispose(replaced, key, 'set')
+    if (evictedKey !== NONE) this.#disposeEvicted(evictedKey)
     return this
   }
 
   delete(key) {
+    if (key === 0) key = 0
     const position = indexOf(this, 'delete').get(key)
     if (position !== undefined) {
       const value = this.#unpin(position, key)
@@ -244,9 +249,10 @@ class WeakCache {
     if (count + 1 === READ_CAPACITY) weakCacheSync(this.#native, this.#now())
   }
 
-  #getTimed(position, key) {
+  #getTimed(position) {
     const now = this.#perf.now()
     if (this.#expires[position] <= now) {
+      const key = this.#keys[position]
       const value = this.#unpin(position, key)
       weakCacheRemove(this.#native, position, true, now)
       this.#logRead(-1)
@@ -261,6 +267,7 @@ class WeakCache {
 
   #getWeak(key) {
     assertKey(key, 'get')
+    if (key === 0) key = 0
     const io = this.#io
     if (io[WEAK_LEN] === 0) {
       this.#logRead(-1)
@@ -270,14 +277,19 @@ class WeakCache {
     const status = io[STATUS]
     if (status === HIT) {
       const times = this.#times
-      this.#pin(io[POSITION], key, value, times[ENTRY_TTL], times[ENTRY_EXPIRES])
+      const evictedKey = this.#pin(io[POSITION], key, value, times[ENTRY_TTL], times[ENTRY_EXPIRES])
+      if (evictedKey !== NONE) this.#disposeEvicted(evictedKey)
       return value
     }
     if (status === EXPIRED) this.#callDispose(value, key, 'expire')
     return undefined
   }
 
-  /** Records a pinned entry at `position`, then lets go of the victim the native call named. */
+  /**
+   * Records a pinned entry at `position`, then lets go of the victim the native call named.
+   * Returns the key of an evicted victim (its value in #evictedValue) or NONE, so the caller
+   * calls dispose once the cache is consistent, in cause-then-effect order.
+   */
   #pin(position, key, value, ttl, expires) {
     this.#index.set(key, position)
     this.#keys[position] = key
@@ -285,10 +297,18 @@ class WeakCache {
     this.#mirrorTiming(position, ttl, expires)
     const io = this.#io
     const victim = io[VICTIM]
-    if (victim < 0) return
+    if (victim < 0) return NONE
     const victimKey = this.#keys[victim]
     const victimValue = this.#unpin(victim, victimKey)
-    if (io[VICTIM_EVICTED] === 1) this.#callDispose(victimValue, victimKey, 'evict')
+    if (io[VICTIM_EVICTED] !== 1) return NONE
+    this.#evictedValue = victimValue
+    return victimKey
+  }
+
+  #disposeEvicted(key) {
+    const value = this.#evictedValue
+    this.#evictedValue = undefined
+    this.#callDispose(value, key, 'evict')
   }
 
   #unpin(position, key) {
