@@ -337,7 +337,7 @@ unsafe fn take_collected(env: sys::napi_env, state: &CacheState) -> Vec<Either<S
       // SAFETY: the handle left the policy; deleted once.
       unsafe { delete_handle(env, handle) };
       keys.push(match key {
-        CacheKey::Str(s) => Either::A(s.into()),
+        CacheKey::Str(s) => Either::A(s.to_string()),
         CacheKey::Num(n) => Either::B(n),
       });
     }

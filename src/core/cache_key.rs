@@ -1,10 +1,13 @@
 //! WeakCache keys: strings and numbers, compared as a JS `Map` compares them (SameValueZero).
 
 use std::hash::{Hash, Hasher};
+use std::rc::Rc;
 
+/// A string key is shared (`Rc`) between an entry and the weak tier's index, so demoting an
+/// entry copies no string.
 #[derive(Debug, Clone)]
 pub enum CacheKey {
-  Str(Box<str>),
+  Str(Rc<str>),
   Num(f64),
 }
 

@@ -14,6 +14,10 @@
 use super::cache_key::CacheKey;
 use std::collections::HashMap;
 
+/// foldhash: several times faster than the default SipHash on short keys, and still seeded per
+/// map, so colliding keys cannot be precomputed.
+type KeyIndex = HashMap<CacheKey, SlotIndex, foldhash::fast::RandomState>;
+
 pub type Position = u32;
 pub type SlotIndex = u32;
 pub type EntryId = u64;
@@ -96,7 +100,7 @@ pub struct CachePolicy<H> {
   free_positions: Vec<Position>,
   pinned: List,
   weak: List,
-  weak_index: HashMap<CacheKey, SlotIndex>,
+  weak_index: KeyIndex,
   stats: Stats,
 }
 
@@ -120,7 +124,7 @@ impl<H: Copy> CachePolicy<H> {
       free_positions: Vec::new(),
       pinned: List::EMPTY,
       weak: List::EMPTY,
-      weak_index: HashMap::new(),
+      weak_index: KeyIndex::default(),
       stats: Stats::default(),
     }
   }
