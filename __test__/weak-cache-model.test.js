@@ -145,7 +145,7 @@ function runSequence(seed, length) {
   const actualLog = []
   const cache = new WeakCache({ ...options, perf: clock, dispose: (value, key, reason) => actualLog.push([reason, key, value]) })
   const objects = Array.from({ length: 6 }, (_, id) => ({ id }))
-  const keys = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 0, 1, 2, -0, 'x'.repeat(200)]
+  const keys = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 0, 1, 2, -0, 'x'.repeat(200), '\uD800', '\uD801']
   const values = () => (rand() < 0.6 ? pick(objects) : rand() < 0.9 ? Math.floor(rand() * 5) : undefined)
   const trace = []
   const check = (what, actual, expected) => assert.equal(actual, expected, `${what} (seed ${seed})\n${trace.join('\n')}`)

@@ -16,9 +16,9 @@ use crate::core::cache_policy::{CachePolicy, EntryId, Removal, SlotIndex, Victim
 use crate::error::{check, JsError, JsResult};
 use crate::gc_notify::{batch_delivery, watch, GcSink};
 use crate::raw::{args, define_function, guard, number, to_f64, undefined};
-use napi::bindgen_prelude::{FromNapiValue, Function};
+use napi::bindgen_prelude::{FromNapiValue, Function, ToNapiValue};
 use napi::threadsafe_function::UnknownReturnValue;
-use napi::{Either, Env, sys};
+use napi::{sys, Env};
 use std::cell::RefCell;
 use std::ffi::c_void;
 use std::ptr;
@@ -215,38 +215,48 @@ unsafe fn read_key(env: sys::napi_env, value: sys::napi_value) -> JsResult<Cache
   if kind != sys::ValueType::napi_string {
     return Err(JsError::type_error("ERR_INVALID_ARG_TYPE", "WeakCache key must be a string or a number"));
   }
-  let mut stack = [0u8; 128];
+  let mut stack = [0u16; 64];
   let mut len = 0;
-  // SAFETY: the buffer has room for its length (the call writes at most len-1 bytes and a NUL).
+  // SAFETY: the buffer has room for its length (the call writes at most len-1 units and a NUL).
   check(
-    unsafe { sys::napi_get_value_string_utf8(env, value, stack.as_mut_ptr().cast(), stack.len(), &mut len) },
-    "napi_get_value_string_utf8",
+    unsafe { sys::napi_get_value_string_utf16(env, value, stack.as_mut_ptr(), stack.len(), &mut len) },
+    "napi_get_value_string_utf16",
   )?;
   if len < stack.len() - 1 {
-    return Ok(CacheKey::Str(String::from_utf8_lossy(&stack[..len]).into()));
+    return Ok(CacheKey::string(&stack[..len]));
   }
   // Longer than the stack buffer: ask for the length, then read it whole.
-  check(unsafe { sys::napi_get_value_string_utf8(env, value, ptr::null_mut(), 0, &mut len) }, "napi_get_value_string_utf8")?;
-  let mut heap = vec![0u8; len + 1];
+  check(unsafe { sys::napi_get_value_string_utf16(env, value, ptr::null_mut(), 0, &mut len) }, "napi_get_value_string_utf16")?;
+  let mut heap = vec![0u16; len + 1];
   check(
-    unsafe { sys::napi_get_value_string_utf8(env, value, heap.as_mut_ptr().cast(), heap.len(), &mut len) },
-    "napi_get_value_string_utf8",
+    unsafe { sys::napi_get_value_string_utf16(env, value, heap.as_mut_ptr(), heap.len(), &mut len) },
+    "napi_get_value_string_utf16",
   )?;
-  heap.truncate(len);
-  Ok(CacheKey::Str(String::from_utf8_lossy(&heap).into()))
+  Ok(CacheKey::string(&heap[..len]))
 }
 
 /// # Safety
 /// `env` must be valid for the running callback.
 unsafe fn key_value(env: sys::napi_env, key: &CacheKey) -> JsResult<sys::napi_value> {
-  match key {
-    CacheKey::Num(n) => unsafe { number(env, *n) },
-    CacheKey::Str(s) => {
+  match (key, key.units()) {
+    (CacheKey::Num(n), _) => unsafe { number(env, *n) },
+    (_, units) => {
+      let units = units.unwrap_or_default();
       let mut value = ptr::null_mut();
-      // SAFETY: s is valid UTF-8 of the given length.
-      check(unsafe { sys::napi_create_string_utf8(env, s.as_ptr().cast(), s.len() as isize, &mut value) }, "napi_create_string_utf8")?;
+      // SAFETY: units is a valid slice of the given length.
+      check(unsafe { sys::napi_create_string_utf16(env, units.as_ptr(), units.len() as isize, &mut value) }, "napi_create_string_utf16")?;
       Ok(value)
     }
+  }
+}
+
+/// A key on its way to JS in a batch of collected keys.
+struct JsKey(CacheKey);
+
+impl ToNapiValue for JsKey {
+  unsafe fn to_napi_value(env: sys::napi_env, key: Self) -> napi::Result<sys::napi_value> {
+    // SAFETY: called by napi-rs on the JS thread with a valid env.
+    unsafe { key_value(env, &key.0) }.map_err(|e| napi::Error::from_reason(e.message))
   }
 }
 
@@ -296,7 +306,7 @@ unsafe extern "C" fn create(env: sys::napi_env, info: sys::napi_callback_info) -
         io_ref,
         update_age_on_get,
       });
-      let deliver = Function::<Vec<Either<String, f64>>, UnknownReturnValue>::from_napi_value(env, deliver)
+      let deliver = Function::<Vec<JsKey>, UnknownReturnValue>::from_napi_value(env, deliver)
         .map_err(|e| JsError::internal(e.reason.clone()))?;
       let weak: Weak<CacheState> = Rc::downgrade(&state);
       let wake = batch_delivery(&deliver, move |env: Env| match weak.upgrade() {
@@ -328,7 +338,7 @@ unsafe extern "C" fn create(env: sys::napi_env, info: sys::napi_callback_info) -
 ///
 /// # Safety
 /// `env` must be the environment of `state`, on its JS thread.
-unsafe fn take_collected(env: sys::napi_env, state: &CacheState) -> Vec<Either<String, f64>> {
+unsafe fn take_collected(env: sys::napi_env, state: &CacheState) -> Vec<JsKey> {
   let ids = state.collected.drain();
   let mut policy = state.policy.borrow_mut();
   let mut keys = Vec::with_capacity(ids.len());
@@ -336,10 +346,7 @@ unsafe fn take_collected(env: sys::napi_env, state: &CacheState) -> Vec<Either<S
     if let Some((key, handle)) = policy.take_collected(id) {
       // SAFETY: the handle left the policy; deleted once.
       unsafe { delete_handle(env, handle) };
-      keys.push(match key {
-        CacheKey::Str(s) => Either::A(s.to_string()),
-        CacheKey::Num(n) => Either::B(n),
-      });
+      keys.push(JsKey(key));
     }
   }
   state.set_i32(io::WEAK_LEN, policy.weak_len() as i32);

@@ -480,7 +480,7 @@ mod tests {
   type Policy = CachePolicy<u32>;
 
   fn key(s: &str) -> CacheKey {
-    CacheKey::Str(s.into())
+    CacheKey::string(&s.encode_utf16().collect::<Vec<_>>())
   }
 
   /// Inserts `k` with an object value (a handle) unless `primitive`.
@@ -491,9 +491,9 @@ mod tests {
 
   fn keys(p: &Policy) -> Vec<String> {
     p.keys()
-      .map(|k| match k {
-        CacheKey::Str(s) => s.to_string(),
-        CacheKey::Num(n) => n.to_string(),
+      .map(|k| match k.units() {
+        Some(units) => String::from_utf16_lossy(units),
+        None => format!("{k:?}"),
       })
       .collect()
   }
