@@ -40,6 +40,7 @@ let deliverCollected // (cache, keys) => reports collected keys to dispose
 class WeakCache {
   #index = new Map()
   #keys = []
+  // The native side reads a value from here when it demotes it, so this array is never replaced.
   #values = []
   // position -> expiry time and ttl, from the first entry with a ttl on (mirrors of the Rust policy).
   #expires = null
@@ -92,7 +93,7 @@ class WeakCache {
     const buffer = new ArrayBuffer(IO_BYTES)
     this.#io = new Int32Array(buffer)
     this.#times = new Float64Array(buffer)
-    this.#native = weakCacheCreate(buffer, this.#max, updateAgeOnGet, collectedKeysHandler(new WeakRef(this)))
+    this.#native = weakCacheCreate(buffer, this.#values, this.#max, updateAgeOnGet, collectedKeysHandler(new WeakRef(this)))
     if (this.#ttl > 0) this.#startTiming()
   }
 
@@ -152,7 +153,7 @@ class WeakCache {
     const position = index.get(key)
     if (position !== undefined) {
       const old = this.#values[position]
-      weakCacheReplace(this.#native, position, value, ttl, now, old === value)
+      weakCacheReplace(this.#native, position, ttl, now, old === value)
       this.#values[position] = value
       this.#mirrorTiming(position, ttl, expiry(ttl, now))
       if (old !== value) this.#callDispose(old, key, 'set')
@@ -186,11 +187,12 @@ class WeakCache {
     const index = indexOf(this, 'clear')
     const weakPairs = weakCacheClear(this.#native, this.#now())
     const values = this.#values
+    const pinned = Array.from(index, ([key, position]) => [key, values[position]])
     this.#index = new Map()
     this.#keys = []
-    this.#values = []
+    values.length = 0
     if (this.#expires !== null) this.#startTiming()
-    for (const [key, position] of index) this.#callDispose(values[position], key, 'delete')
+    for (const [key, value] of pinned) this.#callDispose(value, key, 'delete')
     for (let i = 0; i < weakPairs.length; i += 2) this.#callDispose(weakPairs[i + 1], weakPairs[i], 'delete')
   }
 

@@ -4,15 +4,15 @@
 //! plus arrays of keys and values by position), so a pinned hit never crosses into Rust: it is
 //! written into the read log of a shared `ArrayBuffer` (the `io` layout below), which every
 //! native call first replays into the policy (Caffeine's read buffer). The weak tier lives only
-//! here: one `napi_add_finalizer` reference per object value, made when the value is set, which is
-//! weak from the start (the JS arrays pin the value while it is in the pinned tier), so demotion
-//! costs nothing but moving the entry. Collections travel finalizer -> GcSink -> batched
-//! threadsafe function -> `deliver(keys)` in JS.
+//! here: one `napi_add_finalizer` reference per object value, made when the value is first
+//! demoted (read from the JS `values` array by position) and kept if it is pinned again, so a
+//! value demoted a second time costs nothing but moving the entry. Collections travel
+//! finalizer -> GcSink -> batched threadsafe function -> `deliver(keys)` in JS.
 //!
 //! Natives are raw Node-API callbacks on a type-tagged External (see raw.rs): ~0.1 µs a call.
 
 use crate::core::cache_key::CacheKey;
-use crate::core::cache_policy::{CachePolicy, EntryId, Removal, SlotIndex, Victim};
+use crate::core::cache_policy::{CachePolicy, Demotion, EntryId, Removal, SlotIndex, Victim};
 use crate::error::{check, JsError, JsResult};
 use crate::gc_notify::{batch_delivery, watch, GcSink};
 use crate::raw::{args, define_function, guard, number, to_f64, undefined};
@@ -63,6 +63,8 @@ struct CacheState {
   /// reference keeping it alive.
   io: *mut u8,
   io_ref: sys::napi_ref,
+  /// The JS array of pinned values by position, where demotion finds a victim's value.
+  values_ref: sys::napi_ref,
   update_age_on_get: bool,
 }
 
@@ -142,6 +144,29 @@ impl CacheState {
     Ok(None)
   }
 
+  /// Makes the weak handle for a victim that has none: its value is `new_value` (the entry being
+  /// set, with max 0) or the JS values array's element at its position. None for a primitive,
+  /// which is then evicted; also when Node-API fails, since evicting is the safe answer then.
+  ///
+  /// # Safety
+  /// `env` and `new_value` must be valid for the running callback.
+  unsafe fn demotion_handle(&self, env: sys::napi_env, demotion: Demotion, new_value: sys::napi_value) -> Option<sys::napi_ref> {
+    let value = if demotion.is_new {
+      new_value
+    } else {
+      let mut values = ptr::null_mut();
+      let mut value = ptr::null_mut();
+      // SAFETY: values_ref is a strong reference to the array, alive as long as self.
+      unsafe {
+        check(sys::napi_get_reference_value(env, self.values_ref, &mut values), "napi_get_reference_value").ok()?;
+        check(sys::napi_get_element(env, values, demotion.position, &mut value), "napi_get_element").ok()?;
+      }
+      value
+    };
+    // SAFETY: valid env and value; the reference is deleted before the sink is dropped.
+    unsafe { handle_for(env, value, demotion.id, &self.collected) }.ok().flatten()
+  }
+
   /// Deletes every reference: cancels all finalizers before the sink goes away.
   ///
   /// # Safety
@@ -157,8 +182,11 @@ impl CacheState {
       // SAFETY: as above.
       unsafe { delete_handle(env, handle) };
     }
-    // SAFETY: io_ref was made in create and is deleted once, here.
-    unsafe { sys::napi_delete_reference(env, self.io_ref) };
+    // SAFETY: io_ref and values_ref were made in create and are deleted once, here.
+    unsafe {
+      sys::napi_delete_reference(env, self.io_ref);
+      sys::napi_delete_reference(env, self.values_ref);
+    }
   }
 }
 
@@ -283,12 +311,13 @@ unsafe fn boolean(env: sys::napi_env, value: sys::napi_value) -> JsResult<bool> 
   Ok(b)
 }
 
-/// `create(io, max, updateAgeOnGet, deliver) -> handle`. `deliver(keys)` receives, on the event
-/// loop, the keys of weak entries the GC collected.
+/// `create(io, values, max, updateAgeOnGet, deliver) -> handle`. `values` is the JS array of
+/// pinned values by position (kept for the cache's lifetime); `deliver(keys)` receives, on the
+/// event loop, the keys of weak entries the GC collected.
 unsafe extern "C" fn create(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
   unsafe {
     guard(env, || {
-      let [buffer, max, update_age_on_get, deliver] = args::<4>(env, info)?;
+      let [buffer, values, max, update_age_on_get, deliver] = args::<5>(env, info)?;
       let mut data = ptr::null_mut();
       let mut len = 0;
       check(sys::napi_get_arraybuffer_info(env, buffer, &mut data, &mut len), "napi_get_arraybuffer_info")?;
@@ -297,6 +326,8 @@ unsafe extern "C" fn create(env: sys::napi_env, info: sys::napi_callback_info) -
       }
       let mut io_ref = ptr::null_mut();
       check(sys::napi_create_reference(env, buffer, 1, &mut io_ref), "napi_create_reference")?;
+      let mut values_ref = ptr::null_mut();
+      check(sys::napi_create_reference(env, values, 1, &mut values_ref), "napi_create_reference")?;
       let max = to_f64(env, max)? as usize;
       let update_age_on_get = boolean(env, update_age_on_get)?;
       let state = Rc::new(CacheState {
@@ -304,6 +335,7 @@ unsafe extern "C" fn create(env: sys::napi_env, info: sys::napi_callback_info) -
         collected: GcSink::new(),
         io: data.cast(),
         io_ref,
+        values_ref,
         update_age_on_get,
       });
       let deliver = Function::<Vec<JsKey>, UnknownReturnValue>::from_napi_value(env, deliver)
@@ -372,7 +404,7 @@ unsafe extern "C" fn set(env: sys::napi_env, info: sys::napi_callback_info) -> s
             delete_handle(env, handle);
           }
         }
-        let (position, victim) = policy.insert(key, ttl, now, |id| handle_for(env, value, id, &state.collected))?;
+        let (position, victim) = policy.insert(key, ttl, now, |demotion| state.demotion_handle(env, demotion, value));
         state.set_i32(io::POSITION, position as i32);
         state.report_victim(victim);
         Ok(replaced)
@@ -381,16 +413,16 @@ unsafe extern "C" fn set(env: sys::napi_env, info: sys::napi_callback_info) -> s
   }
 }
 
-/// `replace(handle, position, value, ttl, now, sameValue)`: a new value or ttl for a pinned entry.
+/// `replace(handle, position, ttl, now, sameValue)`: a new value or ttl for a pinned entry.
 unsafe extern "C" fn replace(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
   unsafe {
     guard(env, || {
-      let [handle, position, value, ttl, now, same] = args::<6>(env, info)?;
+      let [handle, position, ttl, now, same] = args::<5>(env, info)?;
       let state = state(env, handle)?;
       let position = to_f64(env, position)? as u32;
       let (ttl, now, same) = (to_f64(env, ttl)?, to_f64(env, now)?, boolean(env, same)?);
       state.with_policy(now, |policy| {
-        let old = policy.replace(position, ttl, now, same, |id| handle_for(env, value, id, &state.collected))?;
+        let old = policy.replace(position, ttl, now, same);
         delete_handle(env, old);
         undefined(env)
       })
@@ -432,7 +464,7 @@ unsafe extern "C" fn lookup(env: sys::napi_env, info: sys::napi_callback_info) -
         }
         state.set_i32(io::STATUS, HIT);
         if !peek {
-          let (position, victim) = policy.promote(slot, now);
+          let (position, victim) = policy.promote(slot, now, |demotion| state.demotion_handle(env, demotion, value));
           let (ttl, expires) = policy.timing(slot);
           state.set_f64(io::ENTRY_TTL, ttl);
           state.set_f64(io::ENTRY_EXPIRES, expires);

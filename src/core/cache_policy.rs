@@ -3,9 +3,11 @@
 //!
 //! Plain Rust: a weak handle is any `Copy` value `H` (a `napi_ref` in the binding, a number in
 //! the tests). The policy never frees a handle: every handle that leaves it is given back to the
-//! caller, who deletes it.
+//! caller, who deletes it. Handles are made lazily, when an entry is first pushed out of the
+//! pinned tier (pinned values are held by the JS side), so a cache that never overflows holds
+//! no weak references at all.
 //!
-//! Entries live in one slab of slots. A slot's generation grows whenever it gets a new handle or
+//! Entries live in one slab of slots. A slot's generation grows whenever it gets a new value or
 //! is freed, and `(generation, slot)` is the entry id a handle's finalizer reports, so a late
 //! collection event never matches an entry that was set again. Pinned entries also get a
 //! *position* below `max + 1`: the JS side indexes its arrays by position, so they stay as small
@@ -64,6 +66,17 @@ pub enum Removal {
   Expire,
   /// Overwritten by `set`.
   Replace,
+}
+
+/// A pinned entry without a weak handle is being pushed out: the caller makes a handle for its
+/// value (demotion) or returns None (a primitive: eviction).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Demotion {
+  pub position: Position,
+  /// The id the handle's finalizer must report.
+  pub id: EntryId,
+  /// True when the victim is the entry being inserted (only with `max` 0).
+  pub is_new: bool,
 }
 
 /// The pinned entry pushed out by an insert or a promotion.
@@ -161,54 +174,36 @@ impl<H: Copy> CachePolicy<H> {
   }
 
   /// Adds a pinned entry for `key`, which must not be in the cache (the caller removed a weak
-  /// entry of that key first). `handle_for(id)` makes the weak handle for the value (None for a
-  /// primitive); if it fails, nothing changes.
-  pub fn insert<E>(
+  /// entry of that key first). `handle_for` is called if the overflow victim needs a handle.
+  pub fn insert(
     &mut self,
     key: CacheKey,
     ttl: f64,
     now: f64,
-    handle_for: impl FnOnce(EntryId) -> Result<Option<H>, E>,
-  ) -> Result<(Position, Option<Victim>), E> {
+    handle_for: impl FnOnce(Demotion) -> Option<H>,
+  ) -> (Position, Option<Victim>) {
     let slot = self.alloc_slot();
-    self.slots[slot as usize].key = Some(key);
-    let handle = match handle_for(self.id(slot)) {
-      Ok(handle) => handle,
-      Err(error) => {
-        self.free_slot(slot);
-        return Err(error);
-      }
-    };
     let position = self.alloc_position(slot);
     let s = &mut self.slots[slot as usize];
-    s.handle = handle;
+    s.key = Some(key);
     s.ttl = ttl;
     s.expires = expiry(ttl, now);
     s.position = position;
     self.push_front(slot, Tier::Pinned);
     self.stats.sets += 1;
-    Ok((position, self.enforce_max()))
+    (position, self.enforce_max(slot, handle_for))
   }
 
   /// Sets a new value (or only a new ttl, when `same_value`) for the pinned entry at `position`
   /// and makes it the most recent. Returns the handle of the old value, which the caller frees.
-  pub fn replace<E>(
-    &mut self,
-    position: Position,
-    ttl: f64,
-    now: f64,
-    same_value: bool,
-    handle_for: impl FnOnce(EntryId) -> Result<Option<H>, E>,
-  ) -> Result<Option<H>, E> {
+  pub fn replace(&mut self, position: Position, ttl: f64, now: f64, same_value: bool) -> Option<H> {
     let slot = self.pinned_slot(position);
     let mut old = None;
     if !same_value {
-      // A new handle gets a new id: an event of the old one still queued must not match.
-      self.slots[slot as usize].generation = self.slots[slot as usize].generation.wrapping_add(1);
-      let handle = handle_for(self.id(slot));
+      // A new value gets a new id: an event of the old value's handle still queued must not match.
       let s = &mut self.slots[slot as usize];
-      old = std::mem::replace(&mut s.handle, None);
-      s.handle = handle?;
+      s.generation = s.generation.wrapping_add(1);
+      old = s.handle.take();
     }
     let s = &mut self.slots[slot as usize];
     s.ttl = ttl;
@@ -216,7 +211,7 @@ impl<H: Copy> CachePolicy<H> {
     self.unlink(slot);
     self.push_front(slot, Tier::Pinned);
     self.stats.sets += 1;
-    Ok(old)
+    old
   }
 
   /// Removes the pinned entry at `position`; gives back its key and handle.
@@ -248,8 +243,8 @@ impl<H: Copy> CachePolicy<H> {
   }
 
   /// A weak hit: the weak entry `slot` (whose value the caller has just read) is pinned again as
-  /// the most recent entry.
-  pub fn promote(&mut self, slot: SlotIndex, now: f64) -> (Position, Option<Victim>) {
+  /// the most recent entry. It keeps its handle, ready for its next demotion.
+  pub fn promote(&mut self, slot: SlotIndex, now: f64, handle_for: impl FnOnce(Demotion) -> Option<H>) -> (Position, Option<Victim>) {
     self.stats.weak_hits += 1;
     self.unlink(slot);
     let key = self.slots[slot as usize].key.as_ref().expect("a weak entry has a key");
@@ -261,7 +256,7 @@ impl<H: Copy> CachePolicy<H> {
       s.expires = expiry(s.ttl, now);
     }
     self.push_front(slot, Tier::Pinned);
-    (position, self.enforce_max())
+    (position, self.enforce_max(slot, handle_for))
   }
 
   /// Removes the weak entry `slot`; gives back its key and handle.
@@ -342,13 +337,18 @@ impl<H: Copy> CachePolicy<H> {
     }
   }
 
-  /// Demotes or evicts the least recent pinned entry while there are more than `max`.
-  fn enforce_max(&mut self) -> Option<Victim> {
+  /// Demotes or evicts the least recent pinned entry when there are more than `max` (one
+  /// operation adds at most one). `newest` is the entry the operation just pinned.
+  fn enforce_max(&mut self, newest: SlotIndex, handle_for: impl FnOnce(Demotion) -> Option<H>) -> Option<Victim> {
     if self.pinned.len <= self.max {
       return None;
     }
     let slot = self.pinned.tail;
     let position = self.slots[slot as usize].position;
+    if self.slots[slot as usize].handle.is_none() {
+      let demotion = Demotion { position, id: self.id(slot), is_new: slot == newest };
+      self.slots[slot as usize].handle = handle_for(demotion);
+    }
     self.unlink(slot);
     self.release_position(slot);
     if self.slots[slot as usize].handle.is_none() {
@@ -475,167 +475,192 @@ impl<H: Copy> CachePolicy<H> {
 #[cfg(test)]
 mod tests {
   use super::*;
-  use std::convert::Infallible;
 
-  type Policy = CachePolicy<u32>;
+  /// A policy plus what the JS side knows: which positions hold objects. A demoted object's
+  /// handle is its entry id, so tests can match handles and events.
+  struct Cache {
+    p: CachePolicy<u64>,
+    object_at: Vec<bool>,
+  }
 
   fn key(s: &str) -> CacheKey {
     CacheKey::string(&s.encode_utf16().collect::<Vec<_>>())
   }
 
-  /// Inserts `k` with an object value (a handle) unless `primitive`.
-  fn put(p: &mut Policy, k: &str, primitive: bool) -> (Position, Option<Victim>) {
-    let handle = if primitive { None } else { Some(k.len() as u32) };
-    p.insert::<Infallible>(key(k), 0.0, 0.0, |_| Ok(handle)).unwrap()
-  }
+  impl Cache {
+    fn new(max: usize, update_age_on_get: bool) -> Self {
+      Cache { p: CachePolicy::new(max, update_age_on_get), object_at: vec![false; max + 1] }
+    }
 
-  fn keys(p: &Policy) -> Vec<String> {
-    p.keys()
-      .map(|k| match k.units() {
-        Some(units) => String::from_utf16_lossy(units),
-        None => format!("{k:?}"),
-      })
-      .collect()
+    fn handle_for(object_at: &[bool], new_is_object: bool) -> impl FnOnce(Demotion) -> Option<u64> + '_ {
+      move |d| {
+        let object = if d.is_new { new_is_object } else { object_at[d.position as usize] };
+        object.then_some(d.id)
+      }
+    }
+
+    fn put_ttl(&mut self, k: &str, object: bool, ttl: f64, now: f64) -> (Position, Option<Victim>) {
+      let (position, victim) = self.p.insert(key(k), ttl, now, Self::handle_for(&self.object_at, object));
+      self.object_at[position as usize] = object;
+      (position, victim)
+    }
+
+    fn put(&mut self, k: &str, object: bool) -> (Position, Option<Victim>) {
+      self.put_ttl(k, object, 0.0, 0.0)
+    }
+
+    fn promote(&mut self, k: &str, now: f64) -> (Position, Option<Victim>) {
+      let slot = self.p.find_weak(&key(k)).expect("a weak entry");
+      let (position, victim) = self.p.promote(slot, now, Self::handle_for(&self.object_at, true));
+      self.object_at[position as usize] = true;
+      (position, victim)
+    }
+
+    /// The id a weak entry's handle reports.
+    fn weak_id(&self, k: &str) -> u64 {
+      self.p.handle(self.p.find_weak(&key(k)).expect("a weak entry")).expect("a handle")
+    }
+
+    fn keys(&self) -> Vec<String> {
+      self.p.keys().map(|k| String::from_utf16_lossy(k.units().unwrap_or_default())).collect()
+    }
   }
 
   #[test]
   fn overflow_demotes_objects_and_evicts_primitives_least_recent_first() {
-    let mut p = Policy::new(2, false);
-    let (a, _) = put(&mut p, "a", false);
-    put(&mut p, "b", true);
-    p.touch(a, 0.0);
-    let (_, victim) = put(&mut p, "c", false);
+    let mut c = Cache::new(2, false);
+    let (a, _) = c.put("a", true);
+    c.put("b", false);
+    c.p.touch(a, 0.0);
+    let (_, victim) = c.put("c", true);
     assert_eq!(victim.map(|v| v.evicted), Some(true), "b is least recent and primitive");
-    let (_, victim) = put(&mut p, "d", false);
+    let (_, victim) = c.put("d", true);
     assert_eq!(victim, Some(Victim { position: a, evicted: false }));
-    assert_eq!(keys(&p), ["d", "c", "a"]);
-    let s = p.stats();
+    assert_eq!(c.keys(), ["d", "c", "a"]);
+    let s = c.p.stats();
     assert_eq!((s.pinned, s.weak, s.evictions, s.demotions, s.hits, s.sets), (2, 1, 1, 1, 1, 4));
   }
 
   #[test]
+  fn pinned_entries_hold_no_handle_until_demoted() {
+    let mut c = Cache::new(2, false);
+    let mut asked = 0;
+    c.p.insert(key("a"), 0.0, 0.0, |_| {
+      asked += 1;
+      None
+    });
+    c.p.insert(key("b"), 0.0, 0.0, |_| {
+      asked += 1;
+      None
+    });
+    assert_eq!(asked, 0, "no handle is made while the entries fit");
+  }
+
+  #[test]
   fn a_weak_hit_repins_and_demotes_the_least_recent() {
-    let mut p = Policy::new(1, false);
-    put(&mut p, "a", false);
-    put(&mut p, "b", false);
-    let slot = p.find_weak(&key("a")).expect("a was demoted");
-    let (_, victim) = p.promote(slot, 0.0);
+    let mut c = Cache::new(1, false);
+    c.put("a", true);
+    c.put("b", true);
+    let (_, victim) = c.promote("a", 0.0);
     assert!(victim.is_some_and(|v| !v.evicted));
-    assert_eq!(keys(&p), ["a", "b"]);
-    assert!(p.find_weak(&key("a")).is_none());
-    assert!(p.find_weak(&key("b")).is_some());
-    assert_eq!(p.stats().weak_hits, 1);
+    assert_eq!(c.keys(), ["a", "b"]);
+    assert!(c.p.find_weak(&key("a")).is_none());
+    assert!(c.p.find_weak(&key("b")).is_some());
+    assert_eq!(c.p.stats().weak_hits, 1);
   }
 
   #[test]
   fn max_zero_is_a_pure_weak_map() {
-    let mut p = Policy::new(0, false);
-    let (position, victim) = put(&mut p, "a", false);
+    let mut c = Cache::new(0, false);
+    let (position, victim) = c.put("a", true);
     assert_eq!(victim, Some(Victim { position, evicted: false }));
-    let (_, victim) = put(&mut p, "n", true);
+    let (_, victim) = c.put("n", false);
     assert!(victim.is_some_and(|v| v.evicted));
-    assert_eq!(keys(&p), ["a"]);
-    let slot = p.find_weak(&key("a")).unwrap();
-    let (_, victim) = p.promote(slot, 0.0);
+    assert_eq!(c.keys(), ["a"]);
+    let (_, victim) = c.promote("a", 0.0);
     assert!(victim.is_some_and(|v| !v.evicted), "re-pinned and at once demoted again");
-    assert_eq!((p.stats().pinned, p.stats().weak), (0, 1));
+    assert_eq!((c.p.stats().pinned, c.p.stats().weak), (0, 1));
   }
 
   #[test]
   fn a_late_collection_event_never_removes_a_key_set_again() {
-    let mut p = Policy::new(0, false);
-    let mut first = 0;
-    p.insert::<Infallible>(key("k"), 0.0, 0.0, |id| {
-      first = id;
-      Ok(Some(1))
-    })
-    .unwrap();
-    let slot = p.find_weak(&key("k")).unwrap();
-    assert_eq!(p.remove_weak(slot, Removal::Replace), (key("k"), Some(1)));
-    p.insert::<Infallible>(key("k"), 0.0, 0.0, |_| Ok(Some(2))).unwrap();
-    assert_eq!(p.take_collected(first), None, "the old value's event arrives late");
-    assert!(p.find_weak(&key("k")).is_some());
-    assert_eq!(p.stats().collected, 0);
+    let mut c = Cache::new(0, false);
+    c.put("k", true);
+    let first = c.weak_id("k");
+    let slot = c.p.find_weak(&key("k")).unwrap();
+    assert_eq!(c.p.remove_weak(slot, Removal::Replace), (key("k"), Some(first)));
+    c.put("k", true);
+    assert_eq!(c.p.take_collected(first), None, "the old value's event arrives late");
+    assert!(c.p.find_weak(&key("k")).is_some());
+    assert_eq!(c.p.stats().collected, 0);
   }
 
   #[test]
   fn a_collection_event_removes_the_weak_entry_once() {
-    let mut p = Policy::new(0, false);
-    let mut id = 0;
-    p.insert::<Infallible>(key("k"), 0.0, 0.0, |i| {
-      id = i;
-      Ok(Some(7))
-    })
-    .unwrap();
-    assert_eq!(p.take_collected(id), Some((key("k"), Some(7))));
-    assert_eq!(p.take_collected(id), None);
-    assert_eq!((p.stats().collected, p.stats().weak), (1, 0));
+    let mut c = Cache::new(0, false);
+    c.put("k", true);
+    let id = c.weak_id("k");
+    assert_eq!(c.p.take_collected(id), Some((key("k"), Some(id))));
+    assert_eq!(c.p.take_collected(id), None);
+    assert_eq!((c.p.stats().collected, c.p.stats().weak), (1, 0));
   }
 
   #[test]
   fn found_collected_disappears_at_once_and_is_delivered_by_its_id() {
-    let mut p = Policy::new(0, false);
-    put(&mut p, "k", false);
-    let slot = p.find_weak(&key("k")).unwrap();
-    let (handle, id) = p.mark_collected(slot);
-    assert_eq!(handle, Some(1));
-    assert!(p.find_weak(&key("k")).is_none());
-    assert_eq!(p.stats().weak, 0);
-    put(&mut p, "k", false); // set again before the event is delivered
-    assert_eq!(p.take_collected(id), Some((key("k"), None)));
-    assert!(p.find_weak(&key("k")).is_some(), "the new entry is untouched");
+    let mut c = Cache::new(0, false);
+    c.put("k", true);
+    let slot = c.p.find_weak(&key("k")).unwrap();
+    let (handle, id) = c.p.mark_collected(slot);
+    assert_eq!(handle, Some(id));
+    assert!(c.p.find_weak(&key("k")).is_none());
+    assert_eq!(c.p.stats().weak, 0);
+    c.put("k", true); // set again before the event is delivered
+    assert_eq!(c.p.take_collected(id), Some((key("k"), None)));
+    assert!(c.p.find_weak(&key("k")).is_some(), "the new entry is untouched");
   }
 
   #[test]
-  fn replacing_a_value_changes_the_id_so_old_events_miss() {
-    let mut p = Policy::new(1, false);
-    let mut old_id = 0;
-    let (position, _) = p
-      .insert::<Infallible>(key("k"), 0.0, 0.0, |id| {
-        old_id = id;
-        Ok(Some(1))
-      })
-      .unwrap();
-    let old = p.replace::<Infallible>(position, 0.0, 0.0, false, |_| Ok(Some(2))).unwrap();
-    assert_eq!(old, Some(1));
-    put(&mut p, "other", false); // demotes k
-    assert_eq!(p.take_collected(old_id), None);
-    assert!(p.find_weak(&key("k")).is_some());
+  fn a_new_value_gets_a_new_id_so_old_events_miss() {
+    let mut c = Cache::new(1, false);
+    let (position, _) = c.put("k", true);
+    c.put("other", true); // demotes k: it gets a handle
+    let old_id = c.weak_id("k");
+    let (position_again, _) = c.promote("k", 0.0); // pinned again, other demoted
+    assert_eq!(c.p.replace(position_again, 0.0, 0.0, false), Some(old_id), "the old value's handle goes back");
+    c.put("third", true); // demotes k with its new value
+    assert_eq!(c.p.take_collected(old_id), None);
+    assert!(c.p.find_weak(&key("k")).is_some());
+    assert_ne!(c.weak_id("k"), old_id);
+    let _ = position;
   }
 
   #[test]
   fn ttl_expiry_and_update_age_on_get() {
-    let mut p = Policy::new(2, true);
-    let (position, _) = p.insert::<Infallible>(key("k"), 10.0, 100.0, |_| Ok(Some(1))).unwrap();
-    p.touch(position, 105.0); // age reset: expires at 115
-    put(&mut p, "x", false);
-    put(&mut p, "y", false); // demotes k
-    let slot = p.find_weak(&key("k")).unwrap();
-    assert!(!p.is_expired(slot, 114.0));
-    assert!(p.is_expired(slot, 115.0));
-    p.remove_weak(slot, Removal::Expire);
-    assert_eq!(p.stats().expired, 1);
-  }
-
-  #[test]
-  fn a_failed_handle_leaves_nothing_behind() {
-    let mut p = Policy::new(1, false);
-    assert_eq!(p.insert(key("k"), 0.0, 0.0, |_| Err("no")), Err("no"));
-    assert_eq!(keys(&p), Vec::<String>::new());
-    assert_eq!(p.stats().sets, 0);
+    let mut c = Cache::new(2, true);
+    let (position, _) = c.put_ttl("k", true, 10.0, 100.0);
+    c.p.touch(position, 105.0); // age reset: expires at 115
+    c.put("x", true);
+    c.put("y", true); // demotes k
+    let slot = c.p.find_weak(&key("k")).unwrap();
+    assert_eq!(c.p.timing(slot), (10.0, 115.0));
+    assert!(!c.p.is_expired(slot, 114.0));
+    assert!(c.p.is_expired(slot, 115.0));
+    c.p.remove_weak(slot, Removal::Expire);
+    assert_eq!(c.p.stats().expired, 1);
   }
 
   #[test]
   fn positions_are_reused_and_bounded_by_max_plus_one() {
-    let mut p = Policy::new(3, false);
+    let mut c = Cache::new(3, false);
     for i in 0..1000 {
-      let (position, _) = put(&mut p, &format!("k{i}"), i % 2 == 0);
+      let (position, _) = c.put(&format!("k{i}"), i % 2 == 0);
       assert!(position <= 3);
     }
-    assert_eq!(p.stats().pinned, 3);
-    let removed = p.clear_pinned();
+    assert_eq!(c.p.stats().pinned, 3);
+    let removed = c.p.clear_pinned();
     assert_eq!(removed.len(), 3);
-    assert_eq!(p.stats().pinned, 0);
-    assert_eq!(p.weak_slots().len(), p.stats().weak);
+    assert_eq!(c.p.stats().pinned, 0);
+    assert_eq!(c.p.weak_slots().len(), c.p.stats().weak);
+    assert_eq!(c.p.stats().weak, 500 - 1, "objects demoted, minus those still pinned at the end");
   }
 }
