@@ -101,6 +101,20 @@ test('set again before the finalizer: the late collection event leaves the new v
   }
 })
 
+test('delete and clear of values collected before their finalizer ran: no delete, one collect each', async () => {
+  const { cache, log } = recorded({ max: 0 })
+  fillUnheld(cache, 'k', 4)
+  const held = { held: true }
+  cache.set('held', held)
+  globalThis.gc() // k0..k3 are gone; their finalizers have not run yet
+  assert.equal(cache.delete('k0'), false, 'a collected value cannot be deleted')
+  cache.clear()
+  assert.deepEqual(log, [['delete', 'held', held]])
+  await eventually(() => log.length === 5)
+  assert.deepEqual(log.slice(1).map(([reason, key]) => `${reason} ${key}`).sort(), ['collect k0', 'collect k1', 'collect k2', 'collect k3'])
+  assert.equal(cache.size, 0)
+})
+
 test('churn: 200k sets with max 1000 and dropped values end with bounded size and heap', async () => {
   const cache = new WeakCache({ max: 1000 })
   const churn = (round) => {
