@@ -98,7 +98,11 @@ impl CacheState {
       if position < 0 {
         policy.record_miss();
       } else {
-        let at = if self.update_age_on_get { self.f64(io::TIMES + i) } else { now };
+        let at = if self.update_age_on_get {
+          self.f64(io::TIMES + i)
+        } else {
+          now
+        };
         policy.touch(position as u32, at);
       }
     }
@@ -107,7 +111,11 @@ impl CacheState {
 
   /// Borrows the policy for one operation, after replaying the read log; publishes the weak
   /// count afterwards.
-  fn with_policy<T>(&self, now: f64, op: impl FnOnce(&mut CachePolicy<sys::napi_ref>) -> JsResult<T>) -> JsResult<T> {
+  fn with_policy<T>(
+    &self,
+    now: f64,
+    op: impl FnOnce(&mut CachePolicy<sys::napi_ref>) -> JsResult<T>,
+  ) -> JsResult<T> {
     let mut policy = self.policy.borrow_mut();
     self.replay_reads(&mut policy, now);
     self.set_i32(io::VICTIM, -1);
@@ -129,11 +137,21 @@ impl CacheState {
   ///
   /// # Safety
   /// `env` must be the current environment.
-  unsafe fn read_weak(&self, env: sys::napi_env, policy: &mut CachePolicy<sys::napi_ref>, slot: SlotIndex) -> JsResult<Option<sys::napi_value>> {
-    let Some(reference) = policy.handle(slot) else { return Ok(None) };
+  unsafe fn read_weak(
+    &self,
+    env: sys::napi_env,
+    policy: &mut CachePolicy<sys::napi_ref>,
+    slot: SlotIndex,
+  ) -> JsResult<Option<sys::napi_value>> {
+    let Some(reference) = policy.handle(slot) else {
+      return Ok(None);
+    };
     let mut value = ptr::null_mut();
     // SAFETY: the reference is live: the policy holds it until it gives it back to us.
-    check(unsafe { sys::napi_get_reference_value(env, reference, &mut value) }, "napi_get_reference_value")?;
+    check(
+      unsafe { sys::napi_get_reference_value(env, reference, &mut value) },
+      "napi_get_reference_value",
+    )?;
     if !value.is_null() {
       return Ok(Some(value));
     }
@@ -150,7 +168,12 @@ impl CacheState {
   ///
   /// # Safety
   /// `env` and `new_value` must be valid for the running callback.
-  unsafe fn demotion_handle(&self, env: sys::napi_env, demotion: Demotion, new_value: sys::napi_value) -> Option<sys::napi_ref> {
+  unsafe fn demotion_handle(
+    &self,
+    env: sys::napi_env,
+    demotion: Demotion,
+    new_value: sys::napi_value,
+  ) -> Option<sys::napi_ref> {
     let value = if demotion.is_new {
       new_value
     } else {
@@ -158,13 +181,23 @@ impl CacheState {
       let mut value = ptr::null_mut();
       // SAFETY: values_ref is a strong reference to the array, alive as long as self.
       unsafe {
-        check(sys::napi_get_reference_value(env, self.values_ref, &mut values), "napi_get_reference_value").ok()?;
-        check(sys::napi_get_element(env, values, demotion.position, &mut value), "napi_get_element").ok()?;
+        check(
+          sys::napi_get_reference_value(env, self.values_ref, &mut values),
+          "napi_get_reference_value",
+        )
+        .ok()?;
+        check(
+          sys::napi_get_element(env, values, demotion.position, &mut value),
+          "napi_get_element",
+        )
+        .ok()?;
       }
       value
     };
     // SAFETY: valid env and value; the reference is deleted before the sink is dropped.
-    unsafe { handle_for(env, value, demotion.id, &self.collected) }.ok().flatten()
+    unsafe { handle_for(env, value, demotion.id, &self.collected) }
+      .ok()
+      .flatten()
   }
 
   /// Deletes every reference: cancels all finalizers before the sink goes away.
@@ -200,7 +233,10 @@ unsafe fn delete_handle(env: sys::napi_env, handle: Option<sys::napi_ref>) {
 }
 
 /// Tags our Externals so that a foreign External passed to these natives is an error, not a crash.
-static CACHE_TAG: sys::napi_type_tag = sys::napi_type_tag { lower: 0x6570_6865_6d65_726f, upper: 0x6e2d_6361_6368_6531 };
+static CACHE_TAG: sys::napi_type_tag = sys::napi_type_tag {
+  lower: 0x6570_6865_6d65_726f,
+  upper: 0x6e2d_6361_6368_6531,
+};
 
 unsafe extern "C" fn finalize_cache(env: sys::napi_env, data: *mut c_void, _hint: *mut c_void) {
   // SAFETY: data is the Box made in `create`, finalized exactly once by Node.
@@ -221,10 +257,16 @@ unsafe fn state<'a>(env: sys::napi_env, value: sys::napi_value) -> JsResult<&'a 
   // SAFETY: valid env/value; the tag is a static.
   let status = unsafe { sys::napi_check_object_type_tag(env, value, &CACHE_TAG, &mut tagged) };
   if status != sys::Status::napi_ok || !tagged {
-    return Err(JsError::type_error("ERR_EPHEMERON_INVALID_HANDLE", "not an ephemeron cache handle"));
+    return Err(JsError::type_error(
+      "ERR_EPHEMERON_INVALID_HANDLE",
+      "not an ephemeron cache handle",
+    ));
   }
   let mut data = ptr::null_mut();
-  check(unsafe { sys::napi_get_value_external(env, value, &mut data) }, "napi_get_value_external")?;
+  check(
+    unsafe { sys::napi_get_value_external(env, value, &mut data) },
+    "napi_get_value_external",
+  )?;
   // SAFETY: a tagged value is one of our Externals, whose data is a live Rc<CacheState> until the
   // External is finalized (it is reachable here, so it is not).
   Ok(unsafe { &**(data as *const Rc<CacheState>) })
@@ -236,28 +278,41 @@ unsafe fn state<'a>(env: sys::napi_env, value: sys::napi_value) -> JsResult<&'a 
 /// `env` and `value` must be valid for the running callback.
 unsafe fn read_key(env: sys::napi_env, value: sys::napi_value) -> JsResult<CacheKey> {
   let mut kind = 0;
-  check(unsafe { sys::napi_typeof(env, value, &mut kind) }, "napi_typeof")?;
+  check(
+    unsafe { sys::napi_typeof(env, value, &mut kind) },
+    "napi_typeof",
+  )?;
   if kind == sys::ValueType::napi_number {
     return Ok(CacheKey::Num(unsafe { to_f64(env, value) }?));
   }
   if kind != sys::ValueType::napi_string {
-    return Err(JsError::type_error("ERR_INVALID_ARG_TYPE", "WeakCache key must be a string or a number"));
+    return Err(JsError::type_error(
+      "ERR_INVALID_ARG_TYPE",
+      "WeakCache key must be a string or a number",
+    ));
   }
   let mut stack = [0u16; 64];
   let mut len = 0;
   // SAFETY: the buffer has room for its length (the call writes at most len-1 units and a NUL).
   check(
-    unsafe { sys::napi_get_value_string_utf16(env, value, stack.as_mut_ptr(), stack.len(), &mut len) },
+    unsafe {
+      sys::napi_get_value_string_utf16(env, value, stack.as_mut_ptr(), stack.len(), &mut len)
+    },
     "napi_get_value_string_utf16",
   )?;
   if len < stack.len() - 1 {
     return Ok(CacheKey::string(&stack[..len]));
   }
   // Longer than the stack buffer: ask for the length, then read it whole.
-  check(unsafe { sys::napi_get_value_string_utf16(env, value, ptr::null_mut(), 0, &mut len) }, "napi_get_value_string_utf16")?;
+  check(
+    unsafe { sys::napi_get_value_string_utf16(env, value, ptr::null_mut(), 0, &mut len) },
+    "napi_get_value_string_utf16",
+  )?;
   let mut heap = vec![0u16; len + 1];
   check(
-    unsafe { sys::napi_get_value_string_utf16(env, value, heap.as_mut_ptr(), heap.len(), &mut len) },
+    unsafe {
+      sys::napi_get_value_string_utf16(env, value, heap.as_mut_ptr(), heap.len(), &mut len)
+    },
     "napi_get_value_string_utf16",
   )?;
   Ok(CacheKey::string(&heap[..len]))
@@ -272,7 +327,12 @@ unsafe fn key_value(env: sys::napi_env, key: &CacheKey) -> JsResult<sys::napi_va
       let units = units.unwrap_or_default();
       let mut value = ptr::null_mut();
       // SAFETY: units is a valid slice of the given length.
-      check(unsafe { sys::napi_create_string_utf16(env, units.as_ptr(), units.len() as isize, &mut value) }, "napi_create_string_utf16")?;
+      check(
+        unsafe {
+          sys::napi_create_string_utf16(env, units.as_ptr(), units.len() as isize, &mut value)
+        },
+        "napi_create_string_utf16",
+      )?;
       Ok(value)
     }
   }
@@ -293,9 +353,17 @@ impl ToNapiValue for JsKey {
 ///
 /// # Safety
 /// `env` and `value` must be valid for the running callback.
-unsafe fn handle_for(env: sys::napi_env, value: sys::napi_value, id: EntryId, sink: &GcSink) -> JsResult<Option<sys::napi_ref>> {
+unsafe fn handle_for(
+  env: sys::napi_env,
+  value: sys::napi_value,
+  id: EntryId,
+  sink: &GcSink,
+) -> JsResult<Option<sys::napi_ref>> {
   let mut kind = 0;
-  check(unsafe { sys::napi_typeof(env, value, &mut kind) }, "napi_typeof")?;
+  check(
+    unsafe { sys::napi_typeof(env, value, &mut kind) },
+    "napi_typeof",
+  )?;
   if kind != sys::ValueType::napi_object && kind != sys::ValueType::napi_function {
     return Ok(None);
   }
@@ -307,7 +375,10 @@ unsafe fn handle_for(env: sys::napi_env, value: sys::napi_value, id: EntryId, si
 /// `env` must be valid for the running callback.
 unsafe fn boolean(env: sys::napi_env, value: sys::napi_value) -> JsResult<bool> {
   let mut b = false;
-  check(unsafe { sys::napi_get_value_bool(env, value, &mut b) }, "napi_get_value_bool")?;
+  check(
+    unsafe { sys::napi_get_value_bool(env, value, &mut b) },
+    "napi_get_value_bool",
+  )?;
   Ok(b)
 }
 
@@ -320,14 +391,26 @@ unsafe extern "C" fn create(env: sys::napi_env, info: sys::napi_callback_info) -
       let [buffer, values, max, update_age_on_get, deliver] = args::<5>(env, info)?;
       let mut data = ptr::null_mut();
       let mut len = 0;
-      check(sys::napi_get_arraybuffer_info(env, buffer, &mut data, &mut len), "napi_get_arraybuffer_info")?;
+      check(
+        sys::napi_get_arraybuffer_info(env, buffer, &mut data, &mut len),
+        "napi_get_arraybuffer_info",
+      )?;
       if len < io::BYTES {
-        return Err(JsError::internal(format!("WeakCache io buffer has {len} bytes, needs {}", io::BYTES)));
+        return Err(JsError::internal(format!(
+          "WeakCache io buffer has {len} bytes, needs {}",
+          io::BYTES
+        )));
       }
       let mut io_ref = ptr::null_mut();
-      check(sys::napi_create_reference(env, buffer, 1, &mut io_ref), "napi_create_reference")?;
+      check(
+        sys::napi_create_reference(env, buffer, 1, &mut io_ref),
+        "napi_create_reference",
+      )?;
       let mut values_ref = ptr::null_mut();
-      check(sys::napi_create_reference(env, values, 1, &mut values_ref), "napi_create_reference")?;
+      check(
+        sys::napi_create_reference(env, values, 1, &mut values_ref),
+        "napi_create_reference",
+      )?;
       let max = to_f64(env, max)? as usize;
       let update_age_on_get = boolean(env, update_age_on_get)?;
       let state = Rc::new(CacheState {
@@ -349,18 +432,33 @@ unsafe extern "C" fn create(env: sys::napi_env, info: sys::napi_callback_info) -
       .map_err(|e| JsError::internal(e.reason.clone()))?;
       state.collected.set_waker(wake);
       state.set_i32(io::VICTIM, -1);
+      // The Rc's heap cell never moves, so the hook's pointer to the sink stays valid until
+      // finalize_cache removes the hook.
+      if let Err(error) = state.collected.watch_teardown(env) {
+        state.release_all(env);
+        return Err(error);
+      }
       let boxed = Box::into_raw(Box::new(state));
       let mut external = ptr::null_mut();
-      let status = sys::napi_create_external(env, boxed.cast(), Some(finalize_cache), ptr::null_mut(), &mut external);
+      let status = sys::napi_create_external(
+        env,
+        boxed.cast(),
+        Some(finalize_cache),
+        ptr::null_mut(),
+        &mut external,
+      );
       if status != sys::Status::napi_ok {
         let state = Box::from_raw(boxed);
         state.release_all(env);
-        return Err(JsError::internal(format!("napi_create_external failed with status {status}")));
+        state.collected.unwatch_teardown(env);
+        return Err(JsError::internal(format!(
+          "napi_create_external failed with status {status}"
+        )));
       }
-      check(sys::napi_type_tag_object(env, external, &CACHE_TAG), "napi_type_tag_object")?;
-      // The Rc's heap cell never moves, so the hook's pointer to the sink stays valid until
-      // finalize_cache removes the hook.
-      (**boxed).collected.watch_teardown(env)?;
+      check(
+        sys::napi_type_tag_object(env, external, &CACHE_TAG),
+        "napi_type_tag_object",
+      )?;
       Ok(external)
     })
   }
@@ -404,7 +502,9 @@ unsafe extern "C" fn set(env: sys::napi_env, info: sys::napi_callback_info) -> s
             delete_handle(env, handle);
           }
         }
-        let (position, victim) = policy.insert(key, ttl, now, |demotion| state.demotion_handle(env, demotion, value));
+        let (position, victim) = policy.insert(key, ttl, now, |demotion| {
+          state.demotion_handle(env, demotion, value)
+        });
         state.set_i32(io::POSITION, position as i32);
         state.report_victim(victim);
         Ok(replaced)
@@ -443,7 +543,9 @@ unsafe extern "C" fn lookup(env: sys::napi_env, info: sys::napi_callback_info) -
       state.with_policy(now, |policy| {
         state.set_i32(io::STATUS, MISS);
         let found = match policy.find_weak(&key) {
-          Some(slot) => state.read_weak(env, policy, slot)?.map(|value| (slot, value)),
+          Some(slot) => state
+            .read_weak(env, policy, slot)?
+            .map(|value| (slot, value)),
           None => None,
         };
         let Some((slot, value)) = found else {
@@ -464,7 +566,9 @@ unsafe extern "C" fn lookup(env: sys::napi_env, info: sys::napi_callback_info) -
         }
         state.set_i32(io::STATUS, HIT);
         if !peek {
-          let (position, victim) = policy.promote(slot, now, |demotion| state.demotion_handle(env, demotion, value));
+          let (position, victim) = policy.promote(slot, now, |demotion| {
+            state.demotion_handle(env, demotion, value)
+          });
           let (ttl, expires) = policy.timing(slot);
           state.set_f64(io::ENTRY_TTL, ttl);
           state.set_f64(io::ENTRY_EXPIRES, expires);
@@ -484,7 +588,11 @@ unsafe extern "C" fn remove(env: sys::napi_env, info: sys::napi_callback_info) -
       let [handle, position, expired, now] = args::<4>(env, info)?;
       let state = state(env, handle)?;
       let position = to_f64(env, position)? as u32;
-      let why = if boolean(env, expired)? { Removal::Expire } else { Removal::Delete };
+      let why = if boolean(env, expired)? {
+        Removal::Expire
+      } else {
+        Removal::Delete
+      };
       state.with_policy(to_f64(env, now)?, |policy| {
         let (_, handle) = policy.remove_pinned(position, why);
         delete_handle(env, handle);
@@ -504,8 +612,12 @@ unsafe extern "C" fn delete(env: sys::napi_env, info: sys::napi_callback_info) -
       let key = read_key(env, key)?;
       state.with_policy(to_f64(env, now)?, |policy| {
         state.set_i32(io::STATUS, MISS);
-        let Some(slot) = policy.find_weak(&key) else { return undefined(env) };
-        let Some(value) = state.read_weak(env, policy, slot)? else { return undefined(env) };
+        let Some(slot) = policy.find_weak(&key) else {
+          return undefined(env);
+        };
+        let Some(value) = state.read_weak(env, policy, slot)? else {
+          return undefined(env);
+        };
         let (_, handle) = policy.remove_weak(slot, Removal::Delete);
         delete_handle(env, handle);
         state.set_i32(io::STATUS, HIT);
@@ -523,7 +635,19 @@ unsafe extern "C" fn sync(env: sys::napi_env, info: sys::napi_callback_info) -> 
       let state = state(env, handle)?;
       state.with_policy(to_f64(env, now)?, |policy| {
         let s = policy.stats();
-        let figures = [s.hits, s.weak_hits, s.misses, s.sets, s.evictions, s.demotions, s.collected, s.expired, s.deleted, s.pinned as u64, s.weak as u64];
+        let figures = [
+          s.hits,
+          s.weak_hits,
+          s.misses,
+          s.sets,
+          s.evictions,
+          s.demotions,
+          s.collected,
+          s.expired,
+          s.deleted,
+          s.pinned as u64,
+          s.weak as u64,
+        ];
         for (i, n) in figures.into_iter().enumerate() {
           state.set_f64(io::STATS + i, n as f64);
         }
@@ -544,7 +668,10 @@ unsafe extern "C" fn keys(env: sys::napi_env, info: sys::napi_callback_info) -> 
         let mut array = ptr::null_mut();
         check(sys::napi_create_array(env, &mut array), "napi_create_array")?;
         for (i, key) in policy.keys().enumerate() {
-          check(sys::napi_set_element(env, array, i as u32, key_value(env, key)?), "napi_set_element")?;
+          check(
+            sys::napi_set_element(env, array, i as u32, key_value(env, key)?),
+            "napi_set_element",
+          )?;
         }
         Ok(array)
       })
@@ -567,11 +694,19 @@ unsafe extern "C" fn clear(env: sys::napi_env, info: sys::napi_callback_info) ->
         check(sys::napi_create_array(env, &mut pairs), "napi_create_array")?;
         let mut n = 0;
         for slot in policy.weak_slots() {
-          let Some(value) = state.read_weak(env, policy, slot)? else { continue };
+          let Some(value) = state.read_weak(env, policy, slot)? else {
+            continue;
+          };
           let (key, handle) = policy.remove_weak(slot, Removal::Delete);
           delete_handle(env, handle);
-          check(sys::napi_set_element(env, pairs, n, key_value(env, &key)?), "napi_set_element")?;
-          check(sys::napi_set_element(env, pairs, n + 1, value), "napi_set_element")?;
+          check(
+            sys::napi_set_element(env, pairs, n, key_value(env, &key)?),
+            "napi_set_element",
+          )?;
+          check(
+            sys::napi_set_element(env, pairs, n + 1, value),
+            "napi_set_element",
+          )?;
           n += 2;
         }
         Ok(pairs)

@@ -12,7 +12,10 @@ pub const INLINE_UNITS: usize = 11;
 
 #[derive(Debug, Clone)]
 pub enum CacheKey {
-  Inline { len: u8, units: [u16; INLINE_UNITS] },
+  Inline {
+    len: u8,
+    units: [u16; INLINE_UNITS],
+  },
   /// Shared between an entry and the weak tier's index, so demoting an entry copies nothing.
   Heap(Rc<[u16]>),
   Num(f64),
@@ -23,7 +26,10 @@ impl CacheKey {
     if units.len() <= INLINE_UNITS {
       let mut inline = [0; INLINE_UNITS];
       inline[..units.len()].copy_from_slice(units);
-      CacheKey::Inline { len: units.len() as u8, units: inline }
+      CacheKey::Inline {
+        len: units.len() as u8,
+        units: inline,
+      }
     } else {
       CacheKey::Heap(units.into())
     }
@@ -81,7 +87,13 @@ mod tests {
 
   #[test]
   fn equality_is_same_value_zero_and_strings_differ_from_numbers() {
-    let set: HashSet<CacheKey> = [CacheKey::Num(0.0), CacheKey::Num(f64::NAN), s("1"), CacheKey::Num(1.0)].into();
+    let set: HashSet<CacheKey> = [
+      CacheKey::Num(0.0),
+      CacheKey::Num(f64::NAN),
+      s("1"),
+      CacheKey::Num(1.0),
+    ]
+    .into();
     assert!(set.contains(&CacheKey::Num(-0.0)));
     assert!(set.contains(&CacheKey::Num(-f64::NAN)));
     assert_ne!(s("1"), CacheKey::Num(1.0));
@@ -92,7 +104,10 @@ mod tests {
   fn short_strings_are_inline_long_ones_shared_and_both_compare_by_content() {
     assert!(matches!(s("user:123456"), CacheKey::Inline { .. }));
     assert!(matches!(s("user:1234567"), CacheKey::Heap(_)));
-    assert_eq!(s("a long key, longer than eleven units"), s("a long key, longer than eleven units"));
+    assert_eq!(
+      s("a long key, longer than eleven units"),
+      s("a long key, longer than eleven units")
+    );
     assert_ne!(s("a"), s("a\0"), "the length is part of the key");
     assert_eq!(std::mem::size_of::<CacheKey>(), 24);
   }

@@ -56,7 +56,11 @@ struct List {
 }
 
 impl List {
-  const EMPTY: List = List { head: NIL, tail: NIL, len: 0 };
+  const EMPTY: List = List {
+    head: NIL,
+    tail: NIL,
+    len: 0,
+  };
 }
 
 /// Why an entry left the cache through an explicit operation.
@@ -143,7 +147,11 @@ impl<H: Copy> CachePolicy<H> {
   }
 
   pub fn stats(&self) -> Stats {
-    Stats { pinned: self.pinned.len, weak: self.weak.len, ..self.stats }
+    Stats {
+      pinned: self.pinned.len,
+      weak: self.weak.len,
+      ..self.stats
+    }
   }
 
   pub fn weak_len(&self) -> usize {
@@ -156,7 +164,9 @@ impl<H: Copy> CachePolicy<H> {
 
   /// A pinned hit recorded by the JS side: the entry becomes the most recent.
   pub fn touch(&mut self, position: Position, now: f64) {
-    let Some(&slot) = self.positions.get(position as usize) else { return };
+    let Some(&slot) = self.positions.get(position as usize) else {
+      return;
+    };
     if slot == NIL {
       return;
     }
@@ -244,10 +254,18 @@ impl<H: Copy> CachePolicy<H> {
 
   /// A weak hit: the weak entry `slot` (whose value the caller has just read) is pinned again as
   /// the most recent entry. It keeps its handle, ready for its next demotion.
-  pub fn promote(&mut self, slot: SlotIndex, now: f64, handle_for: impl FnOnce(Demotion) -> Option<H>) -> (Position, Option<Victim>) {
+  pub fn promote(
+    &mut self,
+    slot: SlotIndex,
+    now: f64,
+    handle_for: impl FnOnce(Demotion) -> Option<H>,
+  ) -> (Position, Option<Victim>) {
     self.stats.weak_hits += 1;
     self.unlink(slot);
-    let key = self.slots[slot as usize].key.as_ref().expect("a weak entry has a key");
+    let key = self.slots[slot as usize]
+      .key
+      .as_ref()
+      .expect("a weak entry has a key");
     self.weak_index.remove(key);
     let position = self.alloc_position(slot);
     let s = &mut self.slots[slot as usize];
@@ -316,16 +334,26 @@ impl<H: Copy> CachePolicy<H> {
     self
       .walk(self.pinned.head)
       .chain(self.walk(self.weak.head))
-      .map(|slot| self.slots[slot as usize].key.as_ref().expect("a live entry has a key"))
+      .map(|slot| {
+        self.slots[slot as usize]
+          .key
+          .as_ref()
+          .expect("a live entry has a key")
+      })
   }
 
   fn walk(&self, head: SlotIndex) -> impl Iterator<Item = SlotIndex> + '_ {
-    std::iter::successors(Some(head).filter(|&s| s != NIL), |&s| Some(self.slots[s as usize].next).filter(|&n| n != NIL))
+    std::iter::successors(Some(head).filter(|&s| s != NIL), |&s| {
+      Some(self.slots[s as usize].next).filter(|&n| n != NIL)
+    })
   }
 
   fn pinned_slot(&self, position: Position) -> SlotIndex {
     let slot = self.positions[position as usize];
-    debug_assert!(slot != NIL && self.slots[slot as usize].tier == Tier::Pinned, "position {position} is not pinned");
+    debug_assert!(
+      slot != NIL && self.slots[slot as usize].tier == Tier::Pinned,
+      "position {position} is not pinned"
+    );
     slot
   }
 
@@ -339,14 +367,22 @@ impl<H: Copy> CachePolicy<H> {
 
   /// Demotes or evicts the least recent pinned entry when there are more than `max` (one
   /// operation adds at most one). `newest` is the entry the operation just pinned.
-  fn enforce_max(&mut self, newest: SlotIndex, handle_for: impl FnOnce(Demotion) -> Option<H>) -> Option<Victim> {
+  fn enforce_max(
+    &mut self,
+    newest: SlotIndex,
+    handle_for: impl FnOnce(Demotion) -> Option<H>,
+  ) -> Option<Victim> {
     if self.pinned.len <= self.max {
       return None;
     }
     let slot = self.pinned.tail;
     let position = self.slots[slot as usize].position;
     if self.slots[slot as usize].handle.is_none() {
-      let demotion = Demotion { position, id: self.id(slot), is_new: slot == newest };
+      let demotion = Demotion {
+        position,
+        id: self.id(slot),
+        is_new: slot == newest,
+      };
       self.slots[slot as usize].handle = handle_for(demotion);
     }
     self.unlink(slot);
@@ -354,13 +390,22 @@ impl<H: Copy> CachePolicy<H> {
     if self.slots[slot as usize].handle.is_none() {
       self.stats.evictions += 1;
       self.free_slot(slot);
-      return Some(Victim { position, evicted: true });
+      return Some(Victim {
+        position,
+        evicted: true,
+      });
     }
     self.stats.demotions += 1;
-    let key = self.slots[slot as usize].key.clone().expect("a pinned entry has a key");
+    let key = self.slots[slot as usize]
+      .key
+      .clone()
+      .expect("a pinned entry has a key");
     self.weak_index.insert(key, slot);
     self.push_front(slot, Tier::Weak);
-    Some(Victim { position, evicted: false })
+    Some(Victim {
+      position,
+      evicted: false,
+    })
   }
 
   fn alloc_slot(&mut self) -> SlotIndex {
@@ -417,7 +462,10 @@ impl<H: Copy> CachePolicy<H> {
   }
 
   fn unlink_weak(&mut self, slot: SlotIndex) {
-    let key = self.slots[slot as usize].key.as_ref().expect("a weak entry has a key");
+    let key = self.slots[slot as usize]
+      .key
+      .as_ref()
+      .expect("a weak entry has a key");
     self.weak_index.remove(key);
     self.unlink(slot);
   }
@@ -489,18 +537,31 @@ mod tests {
 
   impl Cache {
     fn new(max: usize, update_age_on_get: bool) -> Self {
-      Cache { p: CachePolicy::new(max, update_age_on_get), object_at: vec![false; max + 1] }
+      Cache {
+        p: CachePolicy::new(max, update_age_on_get),
+        object_at: vec![false; max + 1],
+      }
     }
 
-    fn handle_for(object_at: &[bool], new_is_object: bool) -> impl FnOnce(Demotion) -> Option<u64> + '_ {
+    fn handle_for(
+      object_at: &[bool],
+      new_is_object: bool,
+    ) -> impl FnOnce(Demotion) -> Option<u64> + '_ {
       move |d| {
-        let object = if d.is_new { new_is_object } else { object_at[d.position as usize] };
+        let object = if d.is_new {
+          new_is_object
+        } else {
+          object_at[d.position as usize]
+        };
         object.then_some(d.id)
       }
     }
 
     fn put_ttl(&mut self, k: &str, object: bool, ttl: f64, now: f64) -> (Position, Option<Victim>) {
-      let (position, victim) = self.p.insert(key(k), ttl, now, Self::handle_for(&self.object_at, object));
+      let (position, victim) =
+        self
+          .p
+          .insert(key(k), ttl, now, Self::handle_for(&self.object_at, object));
       self.object_at[position as usize] = object;
       (position, victim)
     }
@@ -511,18 +572,27 @@ mod tests {
 
     fn promote(&mut self, k: &str, now: f64) -> (Position, Option<Victim>) {
       let slot = self.p.find_weak(&key(k)).expect("a weak entry");
-      let (position, victim) = self.p.promote(slot, now, Self::handle_for(&self.object_at, true));
+      let (position, victim) = self
+        .p
+        .promote(slot, now, Self::handle_for(&self.object_at, true));
       self.object_at[position as usize] = true;
       (position, victim)
     }
 
     /// The id a weak entry's handle reports.
     fn weak_id(&self, k: &str) -> u64 {
-      self.p.handle(self.p.find_weak(&key(k)).expect("a weak entry")).expect("a handle")
+      self
+        .p
+        .handle(self.p.find_weak(&key(k)).expect("a weak entry"))
+        .expect("a handle")
     }
 
     fn keys(&self) -> Vec<String> {
-      self.p.keys().map(|k| String::from_utf16_lossy(k.units().unwrap_or_default())).collect()
+      self
+        .p
+        .keys()
+        .map(|k| String::from_utf16_lossy(k.units().unwrap_or_default()))
+        .collect()
     }
   }
 
@@ -533,12 +603,25 @@ mod tests {
     c.put("b", false);
     c.p.touch(a, 0.0);
     let (_, victim) = c.put("c", true);
-    assert_eq!(victim.map(|v| v.evicted), Some(true), "b is least recent and primitive");
+    assert_eq!(
+      victim.map(|v| v.evicted),
+      Some(true),
+      "b is least recent and primitive"
+    );
     let (_, victim) = c.put("d", true);
-    assert_eq!(victim, Some(Victim { position: a, evicted: false }));
+    assert_eq!(
+      victim,
+      Some(Victim {
+        position: a,
+        evicted: false
+      })
+    );
     assert_eq!(c.keys(), ["d", "c", "a"]);
     let s = c.p.stats();
-    assert_eq!((s.pinned, s.weak, s.evictions, s.demotions, s.hits, s.sets), (2, 1, 1, 1, 1, 4));
+    assert_eq!(
+      (s.pinned, s.weak, s.evictions, s.demotions, s.hits, s.sets),
+      (2, 1, 1, 1, 1, 4)
+    );
   }
 
   #[test]
@@ -573,12 +656,21 @@ mod tests {
   fn max_zero_is_a_pure_weak_map() {
     let mut c = Cache::new(0, false);
     let (position, victim) = c.put("a", true);
-    assert_eq!(victim, Some(Victim { position, evicted: false }));
+    assert_eq!(
+      victim,
+      Some(Victim {
+        position,
+        evicted: false
+      })
+    );
     let (_, victim) = c.put("n", false);
     assert!(victim.is_some_and(|v| v.evicted));
     assert_eq!(c.keys(), ["a"]);
     let (_, victim) = c.promote("a", 0.0);
-    assert!(victim.is_some_and(|v| !v.evicted), "re-pinned and at once demoted again");
+    assert!(
+      victim.is_some_and(|v| !v.evicted),
+      "re-pinned and at once demoted again"
+    );
     assert_eq!((c.p.stats().pinned, c.p.stats().weak), (0, 1));
   }
 
@@ -588,9 +680,16 @@ mod tests {
     c.put("k", true);
     let first = c.weak_id("k");
     let slot = c.p.find_weak(&key("k")).unwrap();
-    assert_eq!(c.p.remove_weak(slot, Removal::Replace), (key("k"), Some(first)));
+    assert_eq!(
+      c.p.remove_weak(slot, Removal::Replace),
+      (key("k"), Some(first))
+    );
     c.put("k", true);
-    assert_eq!(c.p.take_collected(first), None, "the old value's event arrives late");
+    assert_eq!(
+      c.p.take_collected(first),
+      None,
+      "the old value's event arrives late"
+    );
     assert!(c.p.find_weak(&key("k")).is_some());
     assert_eq!(c.p.stats().collected, 0);
   }
@@ -616,7 +715,10 @@ mod tests {
     assert_eq!(c.p.stats().weak, 0);
     c.put("k", true); // set again before the event is delivered
     assert_eq!(c.p.take_collected(id), Some((key("k"), None)));
-    assert!(c.p.find_weak(&key("k")).is_some(), "the new entry is untouched");
+    assert!(
+      c.p.find_weak(&key("k")).is_some(),
+      "the new entry is untouched"
+    );
   }
 
   #[test]
@@ -626,7 +728,11 @@ mod tests {
     c.put("other", true); // demotes k: it gets a handle
     let old_id = c.weak_id("k");
     let (position_again, _) = c.promote("k", 0.0); // pinned again, other demoted
-    assert_eq!(c.p.replace(position_again, 0.0, 0.0, false), Some(old_id), "the old value's handle goes back");
+    assert_eq!(
+      c.p.replace(position_again, 0.0, 0.0, false),
+      Some(old_id),
+      "the old value's handle goes back"
+    );
     c.put("third", true); // demotes k with its new value
     assert_eq!(c.p.take_collected(old_id), None);
     assert!(c.p.find_weak(&key("k")).is_some());
@@ -661,6 +767,10 @@ mod tests {
     assert_eq!(removed.len(), 3);
     assert_eq!(c.p.stats().pinned, 0);
     assert_eq!(c.p.weak_slots().len(), c.p.stats().weak);
-    assert_eq!(c.p.stats().weak, 500 - 1, "objects demoted, minus those still pinned at the end");
+    assert_eq!(
+      c.p.stats().weak,
+      500 - 1,
+      "objects demoted, minus those still pinned at the end"
+    );
   }
 }
