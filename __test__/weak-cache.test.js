@@ -305,3 +305,24 @@ test('a dispose callback may use the cache', () => {
   assert.deepEqual(seen[0], ['a', 1, false])
   assert.equal(cache.get('from-dispose'), 1)
 })
+
+test('regression: re-setting a weak entry to the same object does not dispose it', () => {
+  const value = { v: 1 }
+  const { cache, log } = recorded({ max: 1 })
+  cache.set('k', value).set('other', { o: 1 }) // k is demoted
+  cache.set('k', value)
+  assert.deepEqual(log, [])
+  assert.equal(cache.get('k'), value)
+})
+
+test('regression: a -0 key is stored and reported as 0, as Map does', () => {
+  const { cache, log } = recorded({ max: 1 })
+  cache.set(-0, 'a')
+  assert.ok(Object.is([...cache.keys()][0], 0))
+  cache.set(1, 'b') // evicts the primitive under key 0
+  assert.ok(Object.is(log[0][1], 0), 'dispose gets 0, not -0')
+  cache.set(-0, { o: 1 }).set(2, 'c') // demoted, then found through -0
+  assert.ok(cache.has(-0) && cache.has(0))
+  cache.delete(-0)
+  assert.ok(Object.is(log.at(-1)[1], 0))
+})
