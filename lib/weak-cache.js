@@ -45,8 +45,8 @@ class WeakCache {
   // position -> expiry time and ttl, from the first entry with a ttl on (mirrors of the Rust policy).
   #expires = null
   #ttls = null
-  #io
-  #times
+  #io // Int32Array view of the io buffer shared with Rust
+  #io64 // Float64Array view of it: read times, stats, a promoted entry's timing
   #native
   #max
   #ttl
@@ -92,7 +92,7 @@ class WeakCache {
     this.#perf = perf
     const buffer = new ArrayBuffer(IO_BYTES)
     this.#io = new Int32Array(buffer)
-    this.#times = new Float64Array(buffer)
+    this.#io64 = new Float64Array(buffer)
     this.#native = weakCacheCreate(buffer, this.#values, this.#max, updateAgeOnGet, collectedKeysHandler(new WeakRef(this)))
     if (this.#ttl > 0) this.#startTiming()
   }
@@ -201,7 +201,7 @@ class WeakCache {
     indexOf(this, 'stats')
     weakCacheSync(this.#native, this.#now())
     const stats = {}
-    for (let i = 0; i < STATS_NAMES.length; i++) stats[STATS_NAMES[i]] = this.#times[STATS + i]
+    for (let i = 0; i < STATS_NAMES.length; i++) stats[STATS_NAMES[i]] = this.#io64[STATS + i]
     return stats
   }
 
@@ -262,7 +262,7 @@ class WeakCache {
       return undefined
     }
     if (this.#updateAgeOnGet) this.#expires[position] = expiry(this.#ttls[position], now)
-    this.#times[TIMES + this.#io[READ_COUNT]] = now
+    this.#io64[TIMES + this.#io[READ_COUNT]] = now
     this.#logRead(position)
     return this.#values[position]
   }
@@ -278,7 +278,7 @@ class WeakCache {
     const value = weakCacheLookup(this.#native, key, this.#now(), false)
     const status = io[STATUS]
     if (status === HIT) {
-      const times = this.#times
+      const times = this.#io64
       const evictedKey = this.#pin(io[POSITION], key, value, times[ENTRY_TTL], times[ENTRY_EXPIRES])
       if (evictedKey !== NONE) this.#disposeEvicted(evictedKey)
       return value
