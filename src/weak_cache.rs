@@ -264,6 +264,7 @@ unsafe fn state<'a>(env: sys::napi_env, value: sys::napi_value) -> JsResult<&'a 
   }
   let mut data = ptr::null_mut();
   check(
+    // SAFETY: valid env and value for the running callback; the out pointers are locals.
     unsafe { sys::napi_get_value_external(env, value, &mut data) },
     "napi_get_value_external",
   )?;
@@ -279,10 +280,12 @@ unsafe fn state<'a>(env: sys::napi_env, value: sys::napi_value) -> JsResult<&'a 
 unsafe fn read_key(env: sys::napi_env, value: sys::napi_value) -> JsResult<CacheKey> {
   let mut kind = 0;
   check(
+    // SAFETY: valid env and value for the running callback; the out pointers are locals.
     unsafe { sys::napi_typeof(env, value, &mut kind) },
     "napi_typeof",
   )?;
   if kind == sys::ValueType::napi_number {
+    // SAFETY: valid env (and value) for the running callback.
     return Ok(CacheKey::Num(unsafe { to_f64(env, value) }?));
   }
   if kind != sys::ValueType::napi_string {
@@ -305,11 +308,13 @@ unsafe fn read_key(env: sys::napi_env, value: sys::napi_value) -> JsResult<Cache
   }
   // Longer than the stack buffer: ask for the length, then read it whole.
   check(
+    // SAFETY: valid env and value for the running callback; the out pointers are locals.
     unsafe { sys::napi_get_value_string_utf16(env, value, ptr::null_mut(), 0, &mut len) },
     "napi_get_value_string_utf16",
   )?;
   let mut heap = vec![0u16; len + 1];
   check(
+    // SAFETY: the buffer has room for len + 1 units, as the call requires.
     unsafe {
       sys::napi_get_value_string_utf16(env, value, heap.as_mut_ptr(), heap.len(), &mut len)
     },
@@ -322,6 +327,7 @@ unsafe fn read_key(env: sys::napi_env, value: sys::napi_value) -> JsResult<Cache
 /// `env` must be valid for the running callback.
 unsafe fn key_value(env: sys::napi_env, key: &CacheKey) -> JsResult<sys::napi_value> {
   match (key, key.units()) {
+    // SAFETY: valid env (and value) for the running callback.
     (CacheKey::Num(n), _) => unsafe { number(env, *n) },
     (_, units) => {
       let units = units.unwrap_or_default();
@@ -361,6 +367,7 @@ unsafe fn handle_for(
 ) -> JsResult<Option<sys::napi_ref>> {
   let mut kind = 0;
   check(
+    // SAFETY: valid env and value for the running callback; the out pointers are locals.
     unsafe { sys::napi_typeof(env, value, &mut kind) },
     "napi_typeof",
   )?;
@@ -376,6 +383,7 @@ unsafe fn handle_for(
 unsafe fn boolean(env: sys::napi_env, value: sys::napi_value) -> JsResult<bool> {
   let mut b = false;
   check(
+    // SAFETY: valid env and value for the running callback; the out pointers are locals.
     unsafe { sys::napi_get_value_bool(env, value, &mut b) },
     "napi_get_value_bool",
   )?;
@@ -386,6 +394,8 @@ unsafe fn boolean(env: sys::napi_env, value: sys::napi_value) -> JsResult<bool> 
 /// pinned values by position (kept for the cache's lifetime); `deliver(keys)` receives, on the
 /// event loop, the keys of weak entries the GC collected.
 unsafe extern "C" fn create(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
+  // SAFETY: Node calls natives with a valid env and info on the JS thread; `guard` keeps errors
+  // and panics from crossing the FFI boundary.
   unsafe {
     guard(env, || {
       let [buffer, values, max, update_age_on_get, deliver] = args::<5>(env, info)?;
@@ -487,6 +497,8 @@ unsafe fn take_collected(env: sys::napi_env, state: &CacheState) -> Vec<JsKey> {
 /// not have. Returns the value of a weak entry it replaced (for dispose 'set'), or undefined.
 /// Writes POSITION and VICTIM.
 unsafe extern "C" fn set(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
+  // SAFETY: Node calls natives with a valid env and info on the JS thread; `guard` keeps errors
+  // and panics from crossing the FFI boundary.
   unsafe {
     guard(env, || {
       let [handle, key, value, ttl, now] = args::<5>(env, info)?;
@@ -515,6 +527,8 @@ unsafe extern "C" fn set(env: sys::napi_env, info: sys::napi_callback_info) -> s
 
 /// `replace(handle, position, ttl, now, sameValue)`: a new value or ttl for a pinned entry.
 unsafe extern "C" fn replace(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
+  // SAFETY: Node calls natives with a valid env and info on the JS thread; `guard` keeps errors
+  // and panics from crossing the FFI boundary.
   unsafe {
     guard(env, || {
       let [handle, position, ttl, now, same] = args::<5>(env, info)?;
@@ -534,6 +548,8 @@ unsafe extern "C" fn replace(env: sys::napi_env, info: sys::napi_callback_info) 
 /// pinned tier does not have. A get (peek false) promotes a hit (writes POSITION and VICTIM) and
 /// removes an expired entry (returning its value for dispose 'expire'). STATUS tells which.
 unsafe extern "C" fn lookup(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
+  // SAFETY: Node calls natives with a valid env and info on the JS thread; `guard` keeps errors
+  // and panics from crossing the FFI boundary.
   unsafe {
     guard(env, || {
       let [handle, key, now, peek] = args::<4>(env, info)?;
@@ -583,6 +599,8 @@ unsafe extern "C" fn lookup(env: sys::napi_env, info: sys::napi_callback_info) -
 
 /// `remove(handle, position, expired)`: a pinned entry was deleted (or found expired) in JS.
 unsafe extern "C" fn remove(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
+  // SAFETY: Node calls natives with a valid env and info on the JS thread; `guard` keeps errors
+  // and panics from crossing the FFI boundary.
   unsafe {
     guard(env, || {
       let [handle, position, expired, now] = args::<4>(env, info)?;
@@ -605,6 +623,8 @@ unsafe extern "C" fn remove(env: sys::napi_env, info: sys::napi_callback_info) -
 /// `delete(handle, key, now) -> value | undefined`: removes a weak entry; STATUS is HIT if one
 /// was removed (its value is returned for dispose 'delete').
 unsafe extern "C" fn delete(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
+  // SAFETY: Node calls natives with a valid env and info on the JS thread; `guard` keeps errors
+  // and panics from crossing the FFI boundary.
   unsafe {
     guard(env, || {
       let [handle, key, now] = args::<3>(env, info)?;
@@ -629,6 +649,8 @@ unsafe extern "C" fn delete(env: sys::napi_env, info: sys::napi_callback_info) -
 
 /// `sync(handle, now)`: replays the read log and writes the stats into the io buffer.
 unsafe extern "C" fn sync(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
+  // SAFETY: Node calls natives with a valid env and info on the JS thread; `guard` keeps errors
+  // and panics from crossing the FFI boundary.
   unsafe {
     guard(env, || {
       let [handle, now] = args::<2>(env, info)?;
@@ -660,6 +682,8 @@ unsafe extern "C" fn sync(env: sys::napi_env, info: sys::napi_callback_info) -> 
 /// `keys(handle, now) -> key[]`: every live key, pinned most recent first, then weak most
 /// recently demoted first.
 unsafe extern "C" fn keys(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
+  // SAFETY: Node calls natives with a valid env and info on the JS thread; `guard` keeps errors
+  // and panics from crossing the FFI boundary.
   unsafe {
     guard(env, || {
       let [handle, now] = args::<2>(env, info)?;
@@ -682,6 +706,8 @@ unsafe extern "C" fn keys(env: sys::napi_env, info: sys::napi_callback_info) -> 
 /// `clear(handle) -> [key, value, ...]`: removes every entry; returns the weak entries whose
 /// values were still alive (for dispose 'delete'). JS disposes the pinned ones itself.
 unsafe extern "C" fn clear(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
+  // SAFETY: Node calls natives with a valid env and info on the JS thread; `guard` keeps errors
+  // and panics from crossing the FFI boundary.
   unsafe {
     guard(env, || {
       let [handle, now] = args::<2>(env, info)?;
@@ -720,6 +746,7 @@ unsafe extern "C" fn clear(env: sys::napi_env, info: sys::napi_callback_info) ->
 /// # Safety
 /// Called once per environment from module initialisation with valid `env` and `exports`.
 pub unsafe fn register(env: sys::napi_env, exports: sys::napi_value) -> JsResult<()> {
+  // SAFETY: the buffer has room for len + 1 units, as the call requires.
   unsafe {
     define_function(env, exports, c"weakCacheCreate", create)?;
     define_function(env, exports, c"weakCacheSet", set)?;
