@@ -97,3 +97,120 @@ export declare class IterableWeakSet<T extends WeakKey = WeakKey> {
 export interface IterableWeakMapIterator<T> extends IterableIterator<T> {
   next(): IteratorResult<T, undefined>
 }
+
+/**
+ * Why a WeakCache entry left the cache, as passed to `dispose`:
+ * - `'evict'`: a primitive value was pushed out of the pinned tier (synchronously, by `set` or `get`);
+ * - `'set'`: the value was overwritten by `set` with a different value (synchronously);
+ * - `'delete'`: removed by `delete`, `clear` or `set(key, undefined)` (synchronously);
+ * - `'expire'`: its ttl ran out and `get` found it (synchronously);
+ * - `'collect'`: a demoted object value was garbage collected. `value` is `undefined`; the call
+ *   comes later, batched, on the event loop, never inside synchronous code.
+ */
+export type WeakCacheDisposeReason = 'evict' | 'set' | 'delete' | 'expire' | 'collect'
+
+/** Options of `new WeakCache(options)`. */
+export interface WeakCacheOptions<K extends string | number, V> {
+  /** How many most recently used entries are strongly pinned: an integer >= 0. `0` makes a pure
+   * weak-value map. */
+  max: number
+  /** Default time to live in milliseconds; `0` (the default) means entries never expire. */
+  ttl?: number
+  /** Whether `get` restarts an entry's ttl. @default false */
+  updateAgeOnGet?: boolean
+  /** Called when an entry leaves the cache; see {@link WeakCacheDisposeReason}. An exception it
+   * throws is reported with `process.emitWarning` (code `ERR_EPHEMERON_DISPOSE_THREW`). */
+  dispose?: (value: V | undefined, key: K, reason: WeakCacheDisposeReason) => void
+  /** The clock for ttl, in milliseconds. @default performance */
+  perf?: { now(): number }
+}
+
+/** Per-set options. */
+export interface WeakCacheSetOptions {
+  /** Time to live of this entry in milliseconds (`0`: never expires); defaults to the cache's `ttl`. */
+  ttl?: number
+}
+
+/** What `WeakCache.stats()` reports: counters since construction, then the size of each tier. */
+export interface WeakCacheStats {
+  /** `get` calls answered by the pinned tier. */
+  hits: number
+  /** `get` calls answered by the weak tier (the value was demoted but still alive, and is pinned again). */
+  weakHits: number
+  /** `get` calls that found nothing (or an expired entry). */
+  misses: number
+  /** `set` calls that stored a value. */
+  sets: number
+  /** Primitive values pushed out of the pinned tier (reason `'evict'`). */
+  evictions: number
+  /** Object values pushed out of the pinned tier into the weak tier. */
+  demotions: number
+  /** Weak entries whose values the GC collected (reason `'collect'`). */
+  collected: number
+  /** Entries removed because their ttl ran out. */
+  expired: number
+  /** Entries removed by `delete`, `clear` or `set(key, undefined)`. */
+  deleted: number
+  /** Entries in the pinned tier now. */
+  pinned: number
+  /** Entries in the weak tier now. */
+  weak: number
+}
+
+/**
+ * An LRU cache for long-running servers that cannot eat their memory: the `max` most recently
+ * used entries are strongly pinned; an object value pushed out of the pinned tier is demoted, not
+ * dropped. While anything else in the process still holds it, `get` finds it (a weak hit),
+ * returns the very same object and pins it again; once the GC takes it, the entry disappears and
+ * `dispose(undefined, key, 'collect')` arrives on the event loop. Primitive values pushed out are
+ * removed with reason `'evict'`. Keys are strings or numbers (compared as in `Map`).
+ *
+ * A drop-in for lru-cache's common subset. `size` counts weak entries until their collection
+ * has been delivered; iteration is most recent first and skips collected and expired entries.
+ *
+ * @example
+ * const users = new WeakCache<string, User>({ max: 1000, dispose: (user, id, why) => log(id, why) })
+ * users.set(id, user)
+ * users.get(id) // the same object, as long as something still holds it
+ */
+export declare class WeakCache<K extends string | number = string | number, V = any> {
+  /**
+   * @throws {TypeError} if `options` is not an object or an option has the wrong type.
+   * @throws {RangeError} if `max` is not an integer from 0 to 2^31 - 2 or `ttl` is negative.
+   */
+  constructor(options: WeakCacheOptions<K, V>)
+  /** The number of pinned entries, as given. */
+  readonly max: number
+  /** Pinned entries plus weak entries whose collection has not been delivered yet. */
+  readonly size: number
+  /** The value under `key`, refreshing its recency (and its age with `updateAgeOnGet`); a weak
+   * hit pins it again. `undefined` if absent, collected or expired.
+   * @throws {TypeError} if `key` is not a string or a number. */
+  get(key: K): V | undefined
+  /** The value under `key` without refreshing its recency or pinning it.
+   * @throws {TypeError} if `key` is not a string or a number. */
+  peek(key: K): V | undefined
+  /** Whether `key` has a live, unexpired value (does not refresh it).
+   * @throws {TypeError} if `key` is not a string or a number. */
+  has(key: K): boolean
+  /** Stores `value` as the most recent entry and returns the cache; `set(key, undefined)` deletes.
+   * @throws {TypeError} if `key` is not a string or a number. @throws {RangeError} for a negative `ttl`. */
+  set(key: K, value: V | undefined, options?: WeakCacheSetOptions): this
+  /** Removes `key`; true if it was there (calls dispose with `'delete'`). */
+  delete(key: K): boolean
+  /** Removes every entry (calls dispose with `'delete'` for each live one). */
+  clear(): void
+  /** Hit, miss and removal counters and the size of each tier. */
+  stats(): WeakCacheStats
+  /** `[key, value]` pairs, most recent first: pinned entries, then weak ones (most recently demoted first). */
+  entries(): Generator<[K, V], void, void>
+  /** Keys, most recent first. */
+  keys(): Generator<K, void, void>
+  /** Values, most recent first. */
+  values(): Generator<V, void, void>
+  /** Calls `callback(value, key, cache)` for each entry, most recent first; `this` is `thisArg` (default: the cache). */
+  forEach(callback: (value: V, key: K, cache: WeakCache<K, V>) => void, thisArg?: any): void
+  /** Same as `entries()`. */
+  [Symbol.iterator](): Generator<[K, V], void, void>
+  readonly [Symbol.toStringTag]: 'WeakCache'
+}

@@ -30,3 +30,20 @@ new IterableWeakMap<number, string>()
 meta.set(socket, 'not metadata')
 
 void [openedAt, size, computed, symbols, has, all]
+
+// WeakCache
+const { WeakCache } = ephemeron
+interface User {
+  name: string
+}
+const reasons: string[] = []
+const users = new WeakCache<string, User>({ max: 100, ttl: 60_000, dispose: (user, id, reason) => void reasons.push(`${id}:${reason}:${user?.name}`) })
+const user: User | undefined = users.set('u1', { name: 'Ada' }, { ttl: 1000 }).get('u1')
+const cacheStats: number = users.stats().weakHits + users.size
+for (const [id, u] of users) void [id.length, u.name]
+const byNumber = new WeakCache<number, string>({ max: 0 })
+// @ts-expect-error keys are strings or numbers
+new WeakCache<object, string>({ max: 1 })
+// @ts-expect-error wrong key type for this cache
+byNumber.get('one')
+void [user, cacheStats]

@@ -2,3 +2,5 @@
 
 pub mod event_queue;
 pub mod ordered_table;
+pub mod cache_key;
+pub mod cache_policy;

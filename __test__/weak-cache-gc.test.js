@@ -1,0 +1,186 @@
+'use strict'
+// WeakCache and the garbage collector: what is pinned survives, what is weak survives exactly as
+// long as something else holds it, and 'collect' arrives batched on the event loop. Garbage is
+// made in separate synchronous functions (an async function keeps its temporaries alive).
+
+const { test } = require('node:test')
+const assert = require('node:assert/strict')
+const { spawnSync } = require('node:child_process')
+const path = require('node:path')
+const { WeakCache } = require('..')
+const { collectGarbage, eventually, immediate } = require('./helpers/gc.js')
+
+function recorded(options) {
+  const log = []
+  const cache = new WeakCache({ dispose: (value, key, reason) => log.push([reason, key, value]), ...options })
+  return { cache, log }
+}
+
+/** Sets `count` fresh objects of about `bytes` each that nothing else references. */
+function fillUnheld(cache, prefix, count, bytes = 64) {
+  for (let i = 0; i < count; i++) cache.set(`${prefix}${i}`, { i, payload: new Uint8Array(bytes) })
+}
+
+test('pinned entries survive GC even when nothing else holds their values', async () => {
+  const cache = new WeakCache({ max: 50 })
+  fillUnheld(cache, 'p', 50)
+  const probe = new WeakRef(cache.peek('p0'))
+  await collectGarbage()
+  for (let i = 0; i < 50; i++) assert.equal(cache.get(`p${i}`)?.i, i)
+  assert.ok(probe.deref(), 'the value behind the probe is alive')
+  assert.deepEqual(cache.stats(), { ...cache.stats(), pinned: 50, weak: 0, collected: 0 })
+})
+
+test('weak entries survive while held elsewhere (same object) and vanish after the last reference is dropped', async () => {
+  const { cache, log } = recorded({ max: 0 })
+  const held = Array.from({ length: 20 }, (_, i) => ({ held: i }))
+  held.forEach((value, i) => cache.set(`held${i}`, value))
+  fillUnheld(cache, 'dropped', 200)
+  assert.equal(cache.size, 220)
+  await eventually(() => cache.size === 20, { message: `size stayed ${cache.size}` })
+  for (let i = 0; i < 20; i++) assert.equal(cache.get(`held${i}`), held[i], 'the very same object')
+  for (let i = 0; i < 200; i++) assert.equal(cache.has(`dropped${i}`), false)
+  const collected = log.filter(([reason]) => reason === 'collect')
+  assert.equal(collected.length, 200)
+  assert.ok(collected.every(([, key, value]) => key.startsWith('dropped') && value === undefined))
+  assert.equal(cache.stats().collected, 200)
+  assert.deepEqual([...cache.keys()].sort(), held.map((_, i) => `held${i}`).sort())
+})
+
+test('a demoted value is collectable even in the middle of a long synchronous loop', () => {
+  // JS WeakRefs keep their targets alive until the current job ends; native references do not.
+  const cache = new WeakCache({ max: 0 })
+  fillUnheld(cache, 'k', 10)
+  const jsRefs = makeWeakRefs(10)
+  globalThis.gc()
+  globalThis.gc()
+  let found = 0
+  for (let i = 0; i < 10; i++) if (cache.get(`k${i}`) !== undefined) found++
+  assert.equal(found, 0, 'the GC took the demoted values without waiting for the job to end')
+  assert.equal(jsRefs.filter((ref) => ref.deref() !== undefined).length, 10, 'control: WeakRef targets are kept until the job ends')
+})
+
+function makeWeakRefs(count) {
+  return Array.from({ length: count }, () => new WeakRef({ payload: new Uint8Array(64) }))
+}
+
+test("'collect' never arrives inside synchronous code, only later on the event loop", async () => {
+  let synchronous = false
+  const reasons = []
+  const cache = new WeakCache({
+    max: 0,
+    dispose: (value, key, reason) => reasons.push([reason, synchronous]),
+  })
+  synchronous = true
+  fillUnheld(cache, 'k', 10)
+  globalThis.gc()
+  for (let i = 0; i < 10; i++) cache.get(`k${i}`) // finds them collected (the deferred window)
+  for (let i = 0; i < 1000; i++) cache.set(`x${i}`, 1) // evictions: synchronous by design
+  synchronous = false
+  assert.equal(reasons.filter(([reason]) => reason === 'collect').length, 0)
+  await eventually(() => reasons.filter(([reason]) => reason === 'collect').length === 10)
+  assert.ok(reasons.every(([reason, sync]) => (reason === 'collect') === !sync))
+})
+
+test('set again before the finalizer: the late collection event leaves the new value alone', async () => {
+  for (const wait of [false, true]) {
+    const { cache, log } = recorded({ max: 0 })
+    fillUnheld(cache, 'k', 1)
+    globalThis.gc() // the old value is gone; its finalizer has not run yet
+    if (wait) await immediate() // now the finalizer ran and its event is queued
+    const fresh = { fresh: true }
+    cache.set('k0', fresh)
+    await collectGarbage()
+    assert.equal(cache.get('k0'), fresh, `wait=${wait}`)
+    assert.equal(cache.size, 1)
+    assert.deepEqual(
+      log.filter(([reason]) => reason === 'collect'),
+      [['collect', 'k0', undefined]],
+      `the old value is reported collected exactly once (wait=${wait})`,
+    )
+  }
+})
+
+test('delete and clear of values collected before their finalizer ran: no delete, one collect each', async () => {
+  const { cache, log } = recorded({ max: 0 })
+  fillUnheld(cache, 'k', 4)
+  const held = { held: true }
+  cache.set('held', held)
+  globalThis.gc() // k0..k3 are gone; their finalizers have not run yet
+  assert.equal(cache.delete('k0'), false, 'a collected value cannot be deleted')
+  cache.clear()
+  assert.deepEqual(log, [['delete', 'held', held]])
+  await eventually(() => log.length === 5)
+  assert.deepEqual(log.slice(1).map(([reason, key]) => `${reason} ${key}`).sort(), ['collect k0', 'collect k1', 'collect k2', 'collect k3'])
+  assert.equal(cache.size, 0)
+})
+
+test('churn: 200k sets with max 1000 and dropped values end with bounded size and heap', async () => {
+  const cache = new WeakCache({ max: 1000 })
+  const churn = (round) => {
+    for (let i = 0; i < 100_000; i++) cache.set(`r${round}-${i}`, { i, payload: new Array(8).fill(i) })
+  }
+  churn(0)
+  await collectGarbage()
+  const heapAfterFirst = process.memoryUsage().heapUsed
+  churn(1)
+  await eventually(() => cache.size === 1000, { message: `size stayed ${cache.size}` })
+  await collectGarbage()
+  const growth = process.memoryUsage().heapUsed - heapAfterFirst
+  assert.equal(cache.stats().pinned, 1000)
+  assert.equal(cache.stats().weak, 0)
+  assert.equal(cache.stats().collected, 199_000)
+  assert.ok(growth < 8 * 1024 * 1024, `heap grew by ${growth} bytes over the second 100k sets`)
+})
+
+test('a dispose that throws during collect delivery is warned about, and later events still arrive', async () => {
+  const warnings = []
+  const onWarning = (warning) => warnings.push(warning)
+  process.on('warning', onWarning)
+  try {
+    let calls = 0
+    const cache = new WeakCache({
+      max: 0,
+      dispose: () => {
+        calls++
+        throw new Error(`dispose ${calls} failed`)
+      },
+    })
+    fillUnheld(cache, 'a', 5)
+    await eventually(() => calls === 5)
+    fillUnheld(cache, 'b', 5)
+    await eventually(() => calls === 10, { message: `only ${calls} dispose calls` })
+    await immediate()
+    assert.equal(warnings.filter((w) => w.code === 'ERR_EPHEMERON_DISPOSE_THREW').length, 10)
+    assert.equal(cache.size, 0)
+  } finally {
+    process.off('warning', onWarning)
+  }
+})
+
+test('a cache nobody references is itself collected, with its weak entries', async () => {
+  let finalized = false
+  const registry = new FinalizationRegistry(() => {
+    finalized = true
+  })
+  ;(() => {
+    const cache = new WeakCache({ max: 1, dispose: () => {} })
+    fillUnheld(cache, 'k', 10)
+    registry.register(cache, 'cache')
+  })()
+  await eventually(() => finalized, { message: 'the cache was never collected' })
+})
+
+const fixture = path.join(__dirname, 'fixtures', 'weak-cache-exit.js')
+
+test('process exit with live weak entries reports no collect and does not crash', () => {
+  const result = spawnSync(process.execPath, ['--expose-gc', fixture, 'exit'], { encoding: 'utf8' })
+  assert.equal(result.status, 0, result.stderr)
+  assert.equal(result.stdout.trim(), 'done', 'no dispose call after done')
+})
+
+test('worker threads terminated mid-operation do not crash the process or disturb its cache', () => {
+  const result = spawnSync(process.execPath, ['--expose-gc', fixture, 'workers'], { encoding: 'utf8' })
+  assert.equal(result.status, 0, result.stderr)
+  assert.equal(result.stdout.trim(), 'done')
+})
