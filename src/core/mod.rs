@@ -2,3 +2,7 @@
 
 pub mod event_queue;
 pub mod ordered_table;
+pub mod leak_report;
+pub mod leak_table;
+pub mod process_totals;
+pub mod sampler;
