@@ -3,5 +3,6 @@
 
 const { IterableWeakMap } = require('./lib/iterable-weak-map.js')
 const { IterableWeakSet } = require('./lib/iterable-weak-set.js')
+const { LeakRegistry } = require('./lib/leak-registry.js')
 
-module.exports = { IterableWeakMap, IterableWeakSet }
+module.exports = { IterableWeakMap, IterableWeakSet, LeakRegistry }

@@ -1,7 +1,9 @@
 //! What a leak report says, and its JSON form. One JSON object is both a line of the log and,
 //! parsed on the JS side, the report `onLeak` receives, so the two can never disagree.
 
+use super::leak_table::Stats;
 use super::ordered_table::EntryId;
+use super::process_totals::Counts;
 use serde_json::Value;
 
 /// A resource that was collected without being released.
@@ -41,11 +43,19 @@ pub struct OpenResource<'a> {
 }
 
 /// `id` and `label` are lifted out of `info` when it has them; `id` falls back to the sequence.
-fn identity(seq: EntryId, info: Option<&str>) -> (Value, Value, Value) {
-  let info: Value = info.and_then(|text| serde_json::from_str(text).ok()).unwrap_or(Value::Null);
-  let id = info.get("id").cloned().filter(|id| !id.is_null()).unwrap_or_else(|| Value::from(seq));
-  let label = info.get("label").cloned().unwrap_or(Value::Null);
-  (id, label, info)
+/// Also returns `info` as JSON text: as given (keeping its key order) when it is valid JSON.
+fn identity(seq: EntryId, info: Option<&str>) -> (Value, Value, String) {
+  let parsed: Option<Value> = info.and_then(|text| serde_json::from_str(text).ok());
+  let field = |name: &str| parsed.as_ref().and_then(|info| info.get(name)).filter(|value| !value.is_null()).cloned();
+  let id = field("id").unwrap_or_else(|| Value::from(seq));
+  let label = field("label").unwrap_or(Value::Null);
+  let text = match (&parsed, info) {
+    // A line break between tokens would split the log line: re-serialize such text.
+    (Some(value), Some(text)) if text.contains(['\n', '\r']) => value.to_string(),
+    (Some(_), Some(text)) => text.to_string(),
+    _ => "null".to_string(),
+  };
+  (id, label, text)
 }
 
 fn millis(ms: f64) -> Value {
@@ -60,13 +70,18 @@ impl Object {
     Object(String::from("{"))
   }
 
-  fn field(mut self, key: &str, value: Value) -> Self {
+  fn field(self, key: &str, value: Value) -> Self {
+    self.raw(key, &value.to_string())
+  }
+
+  /// A field whose value is already JSON text.
+  fn raw(mut self, key: &str, json: &str) -> Self {
     if self.0.len() > 1 {
       self.0.push(',');
     }
     self.0.push_str(&Value::from(key).to_string());
     self.0.push(':');
-    self.0.push_str(&value.to_string());
+    self.0.push_str(json);
     self
   }
 
@@ -88,7 +103,7 @@ impl Leak {
       .field("type", Value::from(self.type_name.as_str()))
       .field("id", id)
       .field("label", label)
-      .field("info", info)
+      .raw("info", &info)
       .field("site", Value::from(self.site.as_str()));
     if let Some(stack) = &self.stack {
       report = report.field("stack", Value::from(&**stack));
@@ -158,6 +173,25 @@ pub fn exit_inventory(open: &[OpenResource<'_>], now: f64, origin: &Origin) -> S
   text
 }
 
+fn counts_json(counts: &Counts) -> Object {
+  Object::new()
+    .field("tracked", Value::from(counts.tracked))
+    .field("live", Value::from(counts.live))
+    .field("released", Value::from(counts.released))
+    .field("leaked", Value::from(counts.leaked))
+}
+
+/// `{ tracked, live, released, leaked }` as JSON.
+pub fn counts_to_json(counts: &Counts) -> String {
+  counts_json(counts).finish()
+}
+
+/// `{ tracked, live, released, leaked, byType: { [type]: { tracked, live, released, leaked } } }`.
+pub fn stats_json(stats: &Stats<'_>) -> String {
+  let by_type = stats.by_type.iter().fold(Object::new(), |by_type, (name, counts)| by_type.raw(name, &counts_to_json(counts)));
+  counts_json(&stats.totals).raw("byType", &by_type.finish()).finish()
+}
+
 #[cfg(test)]
 mod tests {
   use super::*;
@@ -197,6 +231,16 @@ mod tests {
   }
 
   #[test]
+  fn info_keeps_its_key_order_and_never_breaks_the_line() {
+    let line = leak(Some(r#"{"z":1,"a":2}"#)).to_json_line(&origin());
+    assert!(line.contains(r#""info":{"z":1,"a":2}"#), "{line}");
+    let line = leak(Some("{\n\"z\": 1}")).to_json_line(&origin());
+    assert!(!line.contains('\n') && line.contains(r#""info":{"z":1}"#), "{line}");
+    let line = leak(Some("not json")).to_json_line(&origin());
+    assert!(line.contains(r#""info":null"#));
+  }
+
+  #[test]
   fn without_info_the_id_is_the_sequence_and_the_label_null() {
     let mut without = leak(None);
     without.stack = None;
@@ -221,6 +265,17 @@ mod tests {
     assert_eq!(lines[1], "  2 x FileHandle from /b.js:2 (oldest 10 s)");
     assert_eq!(lines[2], "  1 x Socket from /a.js:1 (oldest 11 s)");
     assert_eq!(exit_inventory(&[], 0.0, &origin()), "");
+  }
+
+  #[test]
+  fn stats_json_nests_counts_by_type() {
+    let one = Counts { tracked: 2, live: 1, released: 1, leaked: 0 };
+    let stats = Stats { totals: one, by_type: vec![("File\"Handle", one)] };
+    let parsed: Value = serde_json::from_str(&stats_json(&stats)).unwrap();
+    assert_eq!(parsed["tracked"], 2);
+    assert_eq!(parsed["byType"]["File\"Handle"]["released"], 1);
+    let empty: Value = serde_json::from_str(&stats_json(&Stats { totals: Counts::default(), by_type: vec![] })).unwrap();
+    assert_eq!(empty["byType"], serde_json::json!({}));
   }
 
   #[test]

@@ -1,0 +1,298 @@
+'use strict'
+// LeakRegistry: reports resources that the garbage collector collects without `release()`.
+//
+// The records, counts, sampling and report formatting live in Rust (src/leak_registry.rs and
+// src/core/leak_*.rs). This class validates input, keeps `resource -> record id` in a WeakMap
+// (so `release` finds the record without pinning the resource), captures the call site (see
+// call-sites.js) and hands reports to `onLeak` on the event loop.
+
+const fsp = require('node:fs/promises')
+const { threadId } = require('node:worker_threads')
+const native = require('./native.js')
+const { captureFrames, formatStack, SiteCache, SITE_FRAMES, STACK_FRAMES } = require('./call-sites.js')
+const { describe, incompatibleReceiver } = require('./weak-keys.js')
+
+const { leakCreate, leakTrack, leakRelease, leakIntern, leakSampleGap, leakStats, leakOpen, leakExitInventory, leakClose, leakProcessTotals } =
+  native
+
+const STACKS = ['off', 'sample', 'all']
+const DEFAULT_SAMPLE_RATE = 0.1
+const TYPE = 0
+const SITE = 1
+
+let handleOf // (registry, method) => native handle; throws on a foreign receiver or a closed registry
+
+class LeakRegistry {
+  #handle
+  #ids = new WeakMap() // resource -> record id
+  #types = new Map() // type name -> type id
+  #sites
+  #stacks // index into STACKS
+  #untilSample // tracks until the next sampled stack ('sample' mode)
+  #delivery // { onLeak }: what the native dispatcher reaches; emptied by close()
+  #exitListener
+  #closed = false
+  #onFileHandleClose
+
+  static {
+    handleOf = (registry, method) => {
+      let closed
+      try {
+        closed = registry.#closed
+      } catch {
+        throw incompatibleReceiver(`LeakRegistry.prototype.${method}`, registry)
+      }
+      if (closed) throw closedError(method)
+      return registry.#handle
+    }
+  }
+
+  /**
+   * @param {object} [options] see index.d.ts (LeakRegistryOptions).
+   */
+  constructor(options = {}) {
+    if (options === null || typeof options !== 'object') {
+      throw argError(TypeError, 'ERR_INVALID_ARG_TYPE', `LeakRegistry: options must be an object; got ${describe(options)}`)
+    }
+    const { onLeak, log, stacks = 'sample', sampleRate = DEFAULT_SAMPLE_RATE, reportOnExit = false, name } = options
+    if (onLeak !== undefined && typeof onLeak !== 'function') {
+      throw argError(TypeError, 'ERR_INVALID_ARG_TYPE', `LeakRegistry: options.onLeak must be a function; got ${describe(onLeak)}`)
+    }
+    if (log !== undefined && log !== false && (typeof log !== 'string' || log === '')) {
+      throw argError(TypeError, 'ERR_INVALID_ARG_TYPE', `LeakRegistry: options.log must be 'stderr', a file path or false; got ${describe(log)}`)
+    }
+    const stackMode = STACKS.indexOf(stacks)
+    if (stackMode < 0) {
+      throw argError(TypeError, 'ERR_INVALID_ARG_VALUE', `LeakRegistry: options.stacks must be 'off', 'sample' or 'all'; got ${describe(stacks)}`)
+    }
+    if (typeof sampleRate !== 'number') {
+      throw argError(TypeError, 'ERR_INVALID_ARG_TYPE', `LeakRegistry: options.sampleRate must be a number; got ${describe(sampleRate)}`)
+    }
+    if (!(sampleRate >= 0 && sampleRate <= 1)) {
+      throw argError(RangeError, 'ERR_OUT_OF_RANGE', `LeakRegistry: options.sampleRate must be between 0 and 1; got ${sampleRate}`)
+    }
+    if (typeof reportOnExit !== 'boolean') {
+      throw argError(TypeError, 'ERR_INVALID_ARG_TYPE', `LeakRegistry: options.reportOnExit must be a boolean; got ${describe(reportOnExit)}`)
+    }
+    if (name !== undefined && typeof name !== 'string') {
+      throw argError(TypeError, 'ERR_INVALID_ARG_TYPE', `LeakRegistry: options.name must be a string; got ${describe(name)}`)
+    }
+    // Without onLeak, reports go to stderr unless the log is turned off explicitly.
+    const destination = log === false ? undefined : (log ?? (onLeak === undefined ? 'stderr' : undefined))
+    const delivery = { onLeak }
+    this.#delivery = delivery
+    // The dispatcher reaches only `delivery`, never this registry: the threadsafe function holds
+    // it strongly, and a closed registry must stay collectable.
+    this.#handle = leakCreate((lines) => deliver(delivery, lines), threadId, name, destination, sampleRate, onLeak !== undefined)
+    this.#stacks = stackMode
+    this.#untilSample = leakSampleGap(this.#handle)
+    this.#sites = new SiteCache((text) => leakIntern(this.#handle, SITE, text))
+    if (reportOnExit) {
+      const handle = this.#handle
+      this.#exitListener = () => {
+        const text = leakExitInventory(handle)
+        if (text !== '') process.stderr.write(text)
+      }
+      process.on('exit', this.#exitListener)
+    }
+    // One listener for every FileHandle: EventEmitter calls it with the handle as `this`.
+    const registry = this
+    this.#onFileHandleClose = function onFileHandleClose() {
+      if (!registry.#closed) registry.release(this)
+    }
+  }
+
+  /**
+   * Tracks `resource` until `release(resource)`; if it is collected first, that is a leak.
+   * Tracking a resource that is already tracked changes nothing.
+   */
+  track(resource, info = undefined) {
+    return this.#track(resource, info, LeakRegistry.prototype.track)
+  }
+
+  /** Stops tracking `resource`: true the first time, false if it is not tracked. */
+  release(resource) {
+    const handle = handleOf(this, 'release')
+    const id = this.#ids.get(resource)
+    if (id === undefined) return false
+    this.#ids.delete(resource)
+    return leakRelease(handle, id)
+  }
+
+  /** Whether `resource` is tracked and not released. */
+  isTracked(resource) {
+    handleOf(this, 'isTracked')
+    return this.#ids.has(resource)
+  }
+
+  /** The still-tracked resources, oldest first: `{ type, id, label, site, trackedAt, ageMs }[]`. */
+  open() {
+    return JSON.parse(leakOpen(handleOf(this, 'open')))
+  }
+
+  /** `{ tracked, live, released, leaked, byType }`; still readable after `close()`. */
+  stats() {
+    try {
+      this.#closed
+    } catch {
+      throw incompatibleReceiver('LeakRegistry.prototype.stats', this)
+    }
+    return JSON.parse(leakStats(this.#handle))
+  }
+
+  /** Counts of every registry in the process, worker threads included. */
+  static processStats() {
+    return JSON.parse(leakProcessTotals())
+  }
+
+  /**
+   * Opens a file with `fs.promises.open` and tracks the FileHandle (type `'FileHandle'`,
+   * `fd`, `path`) until it is closed. The site is the line that called `openFile`.
+   */
+  async openFile(path, flags = undefined, mode = undefined) {
+    handleOf(this, 'openFile')
+    const frames = this.#captureSite(LeakRegistry.prototype.openFile)
+    const fileHandle = await fsp.open(path, flags, mode)
+    // A registry closed while the file was opening no longer tracks anything.
+    if (!this.#closed) this.#trackFileHandle(fileHandle, path, frames)
+    return fileHandle
+  }
+
+  /** Tracks a FileHandle opened elsewhere until it is closed; returns it. */
+  trackFileHandle(fileHandle, path = undefined) {
+    handleOf(this, 'trackFileHandle')
+    if (fileHandle === null || typeof fileHandle !== 'object' || typeof fileHandle.fd !== 'number' || typeof fileHandle.once !== 'function') {
+      throw argError(TypeError, 'ERR_INVALID_ARG_TYPE', `LeakRegistry.trackFileHandle: expected an fs.promises FileHandle; got ${describe(fileHandle)}`)
+    }
+    return this.#trackFileHandle(fileHandle, path, this.#captureSite(LeakRegistry.prototype.trackFileHandle))
+  }
+
+  /** Stops tracking everything and flushes the log; later calls (except `stats()`) throw. */
+  close() {
+    try {
+      if (this.#closed) return
+    } catch {
+      throw incompatibleReceiver('LeakRegistry.prototype.close', this)
+    }
+    this.#closed = true
+    this.#delivery.onLeak = undefined
+    if (this.#exitListener !== undefined) process.off('exit', this.#exitListener)
+    leakClose(this.#handle)
+  }
+
+  /** Whether `close()` was called. */
+  get closed() {
+    try {
+      return this.#closed
+    } catch {
+      throw incompatibleReceiver('LeakRegistry.prototype.closed', this)
+    }
+  }
+
+  #track(resource, info, above) {
+    const handle = handleOf(this, 'track')
+    if (resource === null || (typeof resource !== 'object' && typeof resource !== 'function')) {
+      throw argError(TypeError, 'ERR_INVALID_ARG_TYPE', `LeakRegistry.track: resource must be an object or a function; got ${describe(resource)}`)
+    }
+    if (this.#ids.has(resource)) return resource
+    const typeId = this.#typeId(resource, info)
+    const infoJson = snapshot(info)
+    const full = this.#wantsStack()
+    const frames = captureFrames(full ? STACK_FRAMES : SITE_FRAMES, above)
+    const siteId = this.#sites.idOf(frames)
+    this.#ids.set(resource, leakTrack(handle, resource, typeId, siteId, infoJson, full ? formatStack(frames) : undefined))
+    return resource
+  }
+
+  #trackFileHandle(fileHandle, path, { frames, full }) {
+    if (this.#ids.has(fileHandle)) return fileHandle
+    const fd = fileHandle.fd
+    const where = path === undefined ? undefined : String(path)
+    const info = { type: 'FileHandle', id: fd, label: where, fd, path: where }
+    const siteId = this.#sites.idOf(frames)
+    const id = leakTrack(this.#handle, fileHandle, this.#typeId(fileHandle, info), siteId, snapshot(info), full ? formatStack(frames) : undefined)
+    this.#ids.set(fileHandle, id)
+    fileHandle.on('close', this.#onFileHandleClose)
+    return fileHandle
+  }
+
+  #captureSite(above) {
+    const full = this.#wantsStack()
+    return { frames: captureFrames(full ? STACK_FRAMES : SITE_FRAMES, above), full }
+  }
+
+  #wantsStack() {
+    if (this.#stacks !== 1) return this.#stacks === 2
+    if (--this.#untilSample > 0) return false
+    this.#untilSample = leakSampleGap(this.#handle)
+    return true
+  }
+
+  #typeId(resource, info) {
+    let type = info?.type
+    if (type === undefined) type = typeof resource.constructor === 'function' ? resource.constructor.name || 'Object' : 'Object'
+    else if (typeof type !== 'string') {
+      throw argError(TypeError, 'ERR_INVALID_ARG_TYPE', `LeakRegistry.track: info.type must be a string; got ${describe(type)}`)
+    }
+    let id = this.#types.get(type)
+    if (id === undefined) this.#types.set(type, (id = leakIntern(this.#handle, TYPE, type)))
+    return id
+  }
+}
+
+if (typeof Symbol.dispose === 'symbol') {
+  Object.defineProperty(LeakRegistry.prototype, Symbol.dispose, {
+    value: function dispose() {
+      this.close()
+    },
+    writable: true,
+    configurable: true,
+  })
+}
+Object.defineProperty(LeakRegistry.prototype, Symbol.toStringTag, { value: 'LeakRegistry', configurable: true })
+
+/** `info` as JSON, taken now: later changes to it do not show, and it cannot keep anything alive. */
+function snapshot(info) {
+  if (info === undefined) return undefined
+  if (info === null || typeof info !== 'object') {
+    throw argError(TypeError, 'ERR_INVALID_ARG_TYPE', `LeakRegistry.track: info must be an object; got ${describe(info)}`)
+  }
+  try {
+    return JSON.stringify(info)
+  } catch (cause) {
+    throw argError(TypeError, 'ERR_INVALID_ARG_VALUE', `LeakRegistry.track: info must be JSON-serializable: ${cause.message}`, cause)
+  }
+}
+
+/** Runs on the event loop with one batch of report lines. */
+function deliver(delivery, lines) {
+  for (const line of lines) {
+    const onLeak = delivery.onLeak
+    if (onLeak === undefined) return
+    const report = JSON.parse(line)
+    try {
+      onLeak(report)
+    } catch (error) {
+      // A throwing onLeak must not lose later reports nor crash the service.
+      process.emitWarning(`LeakRegistry onLeak threw: ${error instanceof Error ? error.message : String(error)}`, {
+        type: 'LeakRegistryWarning',
+        code: 'ERR_EPHEMERON_ON_LEAK',
+        detail: error instanceof Error ? error.stack : undefined,
+      })
+    }
+  }
+}
+
+function argError(Class, code, message, cause = undefined) {
+  const error = cause === undefined ? new Class(message) : new Class(message, { cause })
+  error.code = code
+  return error
+}
+
+function closedError(method) {
+  const error = new Error(`LeakRegistry.${method}: the registry is closed`)
+  error.code = 'ERR_EPHEMERON_CLOSED'
+  return error
+}
+
+module.exports = { LeakRegistry }
