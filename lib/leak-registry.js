@@ -107,7 +107,8 @@ class LeakRegistry {
    * Tracking a resource that is already tracked changes nothing.
    */
   track(resource, info = undefined) {
-    return this.#track(resource, info, LeakRegistry.prototype.track)
+    const handle = handleOf(this, 'track')
+    return this.#track(handle, resource, info, LeakRegistry.prototype.track)
   }
 
   /** Stops tracking `resource`: true the first time, false if it is not tracked. */
@@ -189,8 +190,7 @@ class LeakRegistry {
     }
   }
 
-  #track(resource, info, above) {
-    const handle = handleOf(this, 'track')
+  #track(handle, resource, info, above) {
     if (resource === null || (typeof resource !== 'object' && typeof resource !== 'function')) {
       throw argError(TypeError, 'ERR_INVALID_ARG_TYPE', `LeakRegistry.track: resource must be an object or a function; got ${describe(resource)}`)
     }
