@@ -92,10 +92,6 @@ impl Object {
 }
 
 impl Leak {
-  pub fn age_ms(&self) -> f64 {
-    (self.collected_at - self.tracked_at).max(0.0)
-  }
-
   /// The report as one line of JSON (no trailing newline). Fields keep the documented order.
   pub fn to_json_line(&self, origin: &Origin) -> String {
     let (id, label, info) = identity(self.seq, self.info.as_deref());
@@ -108,10 +104,12 @@ impl Leak {
     if let Some(stack) = &self.stack {
       report = report.field("stack", Value::from(&**stack));
     }
+    // Rounded once, so that ageMs is exactly collectedAt - trackedAt.
+    let (tracked_at, collected_at) = (self.tracked_at.round(), self.collected_at.round().max(self.tracked_at.round()));
     report = report
-      .field("trackedAt", millis(self.tracked_at))
-      .field("collectedAt", millis(self.collected_at))
-      .field("ageMs", millis(self.age_ms()))
+      .field("trackedAt", millis(tracked_at))
+      .field("collectedAt", millis(collected_at))
+      .field("ageMs", millis(collected_at - tracked_at))
       .field("count", Value::from(self.count))
       .field("pid", Value::from(origin.pid))
       .field("threadId", Value::from(origin.thread_id));

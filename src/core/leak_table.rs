@@ -208,7 +208,8 @@ mod tests {
     let id = t.track("ref", file, site, 100.0, Some(r#"{"fd":3}"#.into()), None).unwrap();
     let (handle, leak) = t.collect(id, 350.0).expect("tracked");
     assert_eq!(handle, "ref");
-    assert_eq!((leak.type_name.as_str(), leak.site.as_str(), leak.count, leak.age_ms()), ("FileHandle", "/app/a.js:3", 1, 250.0));
+    assert_eq!((leak.type_name.as_str(), leak.site.as_str(), leak.count), ("FileHandle", "/app/a.js:3", 1));
+    assert_eq!((leak.tracked_at, leak.collected_at), (100.0, 350.0));
     assert_eq!(leak.info.as_deref(), Some(r#"{"fd":3}"#));
     assert!(t.collect(id, 400.0).is_none(), "a second event for the same id reports nothing");
     assert!(t.release(id).is_none());
