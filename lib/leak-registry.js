@@ -9,13 +9,14 @@
 const fsp = require('node:fs/promises')
 const { threadId } = require('node:worker_threads')
 const native = require('./native.js')
-const { captureFrames, formatStack, SiteCache, SITE_FRAMES, STACK_FRAMES } = require('./call-sites.js')
+const { captureFrames, formatStack, SiteCache } = require('./call-sites.js')
 const { describe, incompatibleReceiver } = require('./weak-keys.js')
 
 const { leakCreate, leakTrack, leakRelease, leakIntern, leakSampleGap, leakStats, leakOpen, leakExitInventory, leakClose, leakProcessTotals } =
   native
 
 const STACKS = ['off', 'sample', 'all']
+const FILE_HANDLE_INFO = { type: 'FileHandle' }
 const DEFAULT_SAMPLE_RATE = 0.1
 const TYPE = 0
 const SITE = 1
@@ -108,7 +109,15 @@ class LeakRegistry {
    */
   track(resource, info = undefined) {
     const handle = handleOf(this, 'track')
-    return this.#track(handle, resource, info, LeakRegistry.prototype.track)
+    if (resource === null || (typeof resource !== 'object' && typeof resource !== 'function')) {
+      throw argError(TypeError, 'ERR_INVALID_ARG_TYPE', `LeakRegistry.track: resource must be an object or a function; got ${describe(resource)}`)
+    }
+    if (this.#ids.has(resource)) return resource
+    const typeId = this.#typeId(resource, info)
+    const infoJson = snapshot(info)
+    const full = this.#wantsStack()
+    const frames = captureFrames(full, LeakRegistry.prototype.track)
+    return this.#record(handle, resource, typeId, infoJson, frames, full)
   }
 
   /** Stops tracking `resource`: true the first time, false if it is not tracked. */
@@ -152,20 +161,22 @@ class LeakRegistry {
    */
   async openFile(path, flags = undefined, mode = undefined) {
     handleOf(this, 'openFile')
-    const frames = this.#captureSite(LeakRegistry.prototype.openFile)
+    const full = this.#wantsStack()
+    const frames = captureFrames(full, LeakRegistry.prototype.openFile)
     const fileHandle = await fsp.open(path, flags, mode)
     // A registry closed while the file was opening no longer tracks anything.
-    if (!this.#closed) this.#trackFileHandle(fileHandle, path, frames)
+    if (!this.#closed) this.#trackFileHandle(fileHandle, path, frames, full)
     return fileHandle
   }
 
   /** Tracks a FileHandle opened elsewhere until it is closed; returns it. */
   trackFileHandle(fileHandle, path = undefined) {
     handleOf(this, 'trackFileHandle')
-    if (fileHandle === null || typeof fileHandle !== 'object' || typeof fileHandle.fd !== 'number' || typeof fileHandle.once !== 'function') {
+    if (fileHandle === null || typeof fileHandle !== 'object' || typeof fileHandle.fd !== 'number' || typeof fileHandle.on !== 'function') {
       throw argError(TypeError, 'ERR_INVALID_ARG_TYPE', `LeakRegistry.trackFileHandle: expected an fs.promises FileHandle; got ${describe(fileHandle)}`)
     }
-    return this.#trackFileHandle(fileHandle, path, this.#captureSite(LeakRegistry.prototype.trackFileHandle))
+    const full = this.#wantsStack()
+    return this.#trackFileHandle(fileHandle, path, captureFrames(full, LeakRegistry.prototype.trackFileHandle), full)
   }
 
   /** Stops tracking everything and flushes the log; later calls (except `stats()`) throw. */
@@ -190,35 +201,25 @@ class LeakRegistry {
     }
   }
 
-  #track(handle, resource, info, above) {
-    if (resource === null || (typeof resource !== 'object' && typeof resource !== 'function')) {
-      throw argError(TypeError, 'ERR_INVALID_ARG_TYPE', `LeakRegistry.track: resource must be an object or a function; got ${describe(resource)}`)
-    }
-    if (this.#ids.has(resource)) return resource
-    const typeId = this.#typeId(resource, info)
-    const infoJson = snapshot(info)
-    const full = this.#wantsStack()
-    const frames = captureFrames(full ? STACK_FRAMES : SITE_FRAMES, above)
+  #record(handle, resource, typeId, infoJson, frames, full) {
     const siteId = this.#sites.idOf(frames)
     this.#ids.set(resource, leakTrack(handle, resource, typeId, siteId, infoJson, full ? formatStack(frames) : undefined))
     return resource
   }
 
-  #trackFileHandle(fileHandle, path, { frames, full }) {
+  #trackFileHandle(fileHandle, path, frames, full) {
     if (this.#ids.has(fileHandle)) return fileHandle
     const fd = fileHandle.fd
-    const where = path === undefined ? undefined : String(path)
-    const info = { type: 'FileHandle', id: fd, label: where, fd, path: where }
-    const siteId = this.#sites.idOf(frames)
-    const id = leakTrack(this.#handle, fileHandle, this.#typeId(fileHandle, info), siteId, snapshot(info), full ? formatStack(frames) : undefined)
-    this.#ids.set(fileHandle, id)
+    // Built by hand: JSON.stringify of the info object costs more than the rest of track.
+    const where = path === undefined ? 'null' : JSON.stringify(String(path))
+    const infoJson = `{"type":"FileHandle","id":${fd},"label":${where},"fd":${fd},"path":${where}}`
+    this.#record(this.#handle, fileHandle, this.#fileHandleType(), infoJson, frames, full)
     fileHandle.on('close', this.#onFileHandleClose)
     return fileHandle
   }
 
-  #captureSite(above) {
-    const full = this.#wantsStack()
-    return { frames: captureFrames(full ? STACK_FRAMES : SITE_FRAMES, above), full }
+  #fileHandleType() {
+    return this.#typeId(undefined, FILE_HANDLE_INFO)
   }
 
   #wantsStack() {
