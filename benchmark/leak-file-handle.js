@@ -1,17 +1,52 @@
 'use strict'
-// CPU overhead of the FileHandle helper for a service that opens and closes one FileHandle per
-// request: two copies of benchmark/leak-service.js (plain and tracked) take the same load in
-// alternating rounds; each reports the CPU time (user + system, all its threads) it spent.
+// CPU overhead of the FileHandle helper (default options: stacks 'sample' at 0.1):
+// 1. per handle: open + read + close in a loop, fs.promises.open against LeakRegistry.openFile,
+//    CPU time (user + system, all threads) per handle, interleaved rounds;
+// 2. per request of a service that opens and closes one FileHandle per request: two copies of
+//    benchmark/leak-service.js (plain and tracked) take the same load in alternating rounds; each
+//    reports the CPU time it spent.
 
 const path = require('node:path')
 const http = require('node:http')
+const fsp = require('node:fs/promises')
 const { fork } = require('node:child_process')
 const { once } = require('node:events')
 const { median } = require('./harness.js')
+const { LeakRegistry } = require('..')
 
-const REQUESTS = 4000
+const REQUESTS = 3000
 const CONCURRENCY = 8
-const ROUNDS = 7
+const ROUNDS = 11
+const HANDLES = 3000
+
+async function openReadClose(open) {
+  const handle = await open(__filename)
+  try {
+    await handle.read(Buffer.allocUnsafe(1024), 0, 1024, 0)
+  } finally {
+    await handle.close()
+  }
+}
+
+async function perHandle() {
+  const registry = new LeakRegistry({ log: '/dev/null' })
+  const impls = { 'fs.promises.open': (file) => fsp.open(file), 'LeakRegistry.openFile': (file) => registry.openFile(file) }
+  const samples = new Map(Object.keys(impls).map((name) => [name, []]))
+  for (let round = -1; round < ROUNDS; round++) {
+    for (const [name, open] of Object.entries(impls)) {
+      const start = process.cpuUsage()
+      for (let i = 0; i < HANDLES; i++) await openReadClose(open)
+      const { user, system } = process.cpuUsage(start)
+      if (round >= 0) samples.get(name).push((user + system) / HANDLES)
+    }
+  }
+  registry.close()
+  const [plain, tracked] = [...samples.values()].map(median)
+  console.table([
+    { scenario: 'open + read 1 KB + close, sequential', implementation: 'fs.promises.open', 'CPU µs/handle': round2(plain) },
+    { scenario: '', implementation: 'LeakRegistry.openFile', 'CPU µs/handle': round2(tracked), 'extra µs': round2(tracked - plain) },
+  ])
+}
 
 async function startService(mode) {
   const child = fork(path.join(__dirname, 'leak-service.js'), [mode])
@@ -42,6 +77,7 @@ async function cpuPerRequest(service) {
 }
 
 async function main() {
+  await perHandle()
   const plain = await startService('plain')
   const tracked = await startService('tracked')
   const samples = { plain: [], tracked: [] }

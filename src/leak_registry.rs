@@ -132,6 +132,7 @@ unsafe fn registry<'a>(env: sys::napi_env, value: sys::napi_value) -> JsResult<&
     return Err(JsError::type_error("ERR_EPHEMERON_INVALID_HANDLE", "not an ephemeron leak registry"));
   }
   let mut data = ptr::null_mut();
+  // SAFETY: value is a tagged External (checked above); data is a valid out pointer.
   check(unsafe { sys::napi_get_value_external(env, value, &mut data) }, "napi_get_value_external")?;
   // SAFETY: a tagged value is one of our Externals, whose data is a live Rc<Registry> until the
   // External itself is finalized (and it is reachable here, so it is not).
@@ -139,7 +140,11 @@ unsafe fn registry<'a>(env: sys::napi_env, value: sys::napi_value) -> JsResult<&
 }
 
 /// Like `registry`, but a closed registry is an error.
+///
+/// # Safety
+/// `env` and `value` must be valid for the running callback.
 unsafe fn open_registry<'a>(env: sys::napi_env, value: sys::napi_value) -> JsResult<&'a Registry> {
+  // SAFETY: the caller's contract.
   let registry = unsafe { registry(env, value)? };
   if registry.closed.get() {
     return Err(closed_error());
@@ -153,6 +158,7 @@ unsafe fn open_registry<'a>(env: sys::napi_env, value: sys::napi_value) -> JsRes
 /// `env` and `value` must be valid for the running callback.
 unsafe fn optional_string(env: sys::napi_env, value: sys::napi_value) -> JsResult<Option<String>> {
   let mut kind = 0;
+  // SAFETY: valid env/value (caller's contract) and out pointer.
   check(unsafe { sys::napi_typeof(env, value, &mut kind) }, "napi_typeof")?;
   if kind == sys::ValueType::napi_undefined || kind == sys::ValueType::napi_null {
     return Ok(None);
@@ -192,6 +198,8 @@ unsafe fn boolean(env: sys::napi_env, flag: bool) -> JsResult<sys::napi_value> {
 /// `leakCreate(dispatch, threadId, name?, log?, sampleRate, wantsLines) -> handle`.
 /// `dispatch(lines)` is called on the event loop with the JSON report lines of each batch.
 unsafe extern "C" fn create(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
+  // SAFETY: Node calls this on the JS thread with a valid env and callback info; every raw call
+  // below uses those handles and checks its status.
   unsafe {
     guard(env, || {
       let [dispatch, thread_id, name, log, sample_rate, wants_lines] = args::<6>(env, info)?;
@@ -243,6 +251,8 @@ unsafe extern "C" fn create(env: sys::napi_env, info: sys::napi_callback_info) -
 
 /// `leakTrack(handle, resource, typeId, siteId, infoJson?, stack?) -> id`.
 unsafe extern "C" fn track(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
+  // SAFETY: Node calls this on the JS thread with a valid env and callback info; every raw call
+  // below uses those handles and checks its status.
   unsafe {
     guard(env, || {
       let [handle, resource, type_id, site_id, info_json, stack] = args::<6>(env, info)?;
@@ -266,6 +276,8 @@ unsafe extern "C" fn track(env: sys::napi_env, info: sys::napi_callback_info) ->
 
 /// `leakRelease(handle, id) -> boolean`: false if the id is not tracked (any more).
 unsafe extern "C" fn release(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
+  // SAFETY: Node calls this on the JS thread with a valid env and callback info; every raw call
+  // below uses those handles and checks its status.
   unsafe {
     guard(env, || {
       let [handle, id] = args::<2>(env, info)?;
@@ -283,6 +295,8 @@ unsafe extern "C" fn release(env: sys::napi_env, info: sys::napi_callback_info) 
 
 /// `leakIntern(handle, kind, text) -> id`: kind 0 names a type, 1 a site.
 unsafe extern "C" fn intern(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
+  // SAFETY: Node calls this on the JS thread with a valid env and callback info; every raw call
+  // below uses those handles and checks its status.
   unsafe {
     guard(env, || {
       let [handle, kind, text] = args::<3>(env, info)?;
@@ -297,6 +311,8 @@ unsafe extern "C" fn intern(env: sys::napi_env, info: sys::napi_callback_info) -
 
 /// `leakSampleGap(handle) -> number`: how many tracks until the next sampled stack.
 unsafe extern "C" fn sample_gap(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
+  // SAFETY: Node calls this on the JS thread with a valid env and callback info; every raw call
+  // below uses those handles and checks its status.
   unsafe {
     guard(env, || {
       let [handle] = args::<1>(env, info)?;
@@ -308,6 +324,8 @@ unsafe extern "C" fn sample_gap(env: sys::napi_env, info: sys::napi_callback_inf
 
 /// `leakStats(handle) -> json` (a closed registry keeps its final counts).
 unsafe extern "C" fn stats(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
+  // SAFETY: Node calls this on the JS thread with a valid env and callback info; every raw call
+  // below uses those handles and checks its status.
   unsafe {
     guard(env, || {
       let [handle] = args::<1>(env, info)?;
@@ -320,6 +338,8 @@ unsafe extern "C" fn stats(env: sys::napi_env, info: sys::napi_callback_info) ->
 
 /// `leakOpen(handle) -> json` array of what is still tracked.
 unsafe extern "C" fn open(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
+  // SAFETY: Node calls this on the JS thread with a valid env and callback info; every raw call
+  // below uses those handles and checks its status.
   unsafe {
     guard(env, || {
       let [handle] = args::<1>(env, info)?;
@@ -332,6 +352,8 @@ unsafe extern "C" fn open(env: sys::napi_env, info: sys::napi_callback_info) -> 
 
 /// `leakExitInventory(handle) -> text` grouped by site ('' when nothing is open or closed).
 unsafe extern "C" fn exit_inventory_text(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
+  // SAFETY: Node calls this on the JS thread with a valid env and callback info; every raw call
+  // below uses those handles and checks its status.
   unsafe {
     guard(env, || {
       let [handle] = args::<1>(env, info)?;
@@ -344,6 +366,8 @@ unsafe extern "C" fn exit_inventory_text(env: sys::napi_env, info: sys::napi_cal
 
 /// `leakClose(handle)`: stops watching, flushes the log. Idempotent.
 unsafe extern "C" fn close(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
+  // SAFETY: Node calls this on the JS thread with a valid env and callback info; every raw call
+  // below uses those handles and checks its status.
   unsafe {
     guard(env, || {
       let [handle] = args::<1>(env, info)?;
@@ -355,6 +379,7 @@ unsafe extern "C" fn close(env: sys::napi_env, info: sys::napi_callback_info) ->
 
 /// `leakProcessTotals() -> json`: counts of every registry in the process, workers included.
 unsafe extern "C" fn process_totals(env: sys::napi_env, _info: sys::napi_callback_info) -> sys::napi_value {
+  // SAFETY: Node calls this on the JS thread with a valid env.
   unsafe { guard(env, || string(env, &counts_to_json(&PROCESS.snapshot()))) }
 }
 
@@ -363,6 +388,7 @@ unsafe extern "C" fn process_totals(env: sys::napi_env, _info: sys::napi_callbac
 /// # Safety
 /// Called once per environment from module initialisation with valid `env` and `exports`.
 pub unsafe fn register(env: sys::napi_env, exports: sys::napi_value) -> JsResult<()> {
+  // SAFETY: the caller's contract (module initialisation handles).
   unsafe {
     define_function(env, exports, c"leakCreate", create)?;
     define_function(env, exports, c"leakTrack", track)?;

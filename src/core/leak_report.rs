@@ -156,7 +156,7 @@ pub fn exit_inventory(open: &[OpenResource<'_>], now: f64, origin: &Origin) -> S
       None => groups.push((resource.site, resource.type_name, 1, resource.tracked_at)),
     }
   }
-  groups.sort_by(|a, b| b.2.cmp(&a.2));
+  groups.sort_by_key(|group| std::cmp::Reverse(group.2));
   let name = origin.registry.as_deref().map(|n| format!(" \"{n}\"")).unwrap_or_default();
   let mut text = format!(
     "ephemeron LeakRegistry{name} (pid {}, thread {}): {} tracked resource(s) still open at exit\n",
