@@ -1,16 +1,17 @@
 'use strict'
 // An HTTP service that opens, reads and closes one FileHandle per request, with plain
-// fs.promises.open or through LeakRegistry.openFile. Forked by leak-file-handle.js, which
-// asks it (over IPC) for the CPU time it spent between 'start' and 'stop'.
+// fs.promises.open (`plain`) or through LeakRegistry.openFile (`sample`: default options, or
+// `off`: stacks 'off'). Forked by leak-file-handle.js, which asks it (over IPC) for the CPU
+// time it spent between 'start' and 'stop'.
 
 const http = require('node:http')
 const fsp = require('node:fs/promises')
 const { LeakRegistry } = require('..')
 
 const FILE = __filename
-const tracked = process.argv[2] === 'tracked'
-const registry = tracked ? new LeakRegistry({ log: '/dev/null' }) : undefined
-const open = tracked ? (file) => registry.openFile(file) : (file) => fsp.open(file)
+const mode = process.argv[2]
+const registry = mode === 'plain' ? undefined : new LeakRegistry({ log: '/dev/null', stacks: mode })
+const open = registry === undefined ? (file) => fsp.open(file) : (file) => registry.openFile(file)
 
 const server = http.createServer(async (request, response) => {
   const handle = await open(FILE)
