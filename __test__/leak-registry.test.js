@@ -61,6 +61,28 @@ test('a resource collected unreleased is reported once, with every field; releas
   registry.close()
 })
 
+test('a resource that tracks itself in its constructor is still collected and reported', async () => {
+  const reports = []
+  const registry = new LeakRegistry({ onLeak: (report) => reports.push(report), stacks: 'off' })
+  const gc = finalizationWatcher()
+  let site
+  class Connection {
+    constructor() {
+      site = `${__filename}:${lineHere() + 1}`
+      registry.track(this, { type: 'Connection' })
+    }
+  }
+  function connectAndForget() {
+    gc.watch(new Connection(), 'connection')
+  }
+  connectAndForget()
+  // The unread site capture holds `this` of the constructor frame until the registry reads it.
+  await eventually(() => gc.collected.has('connection') && reports.length === 1)
+  assert.equal(reports[0].type, 'Connection')
+  assert.equal(reports[0].site, site)
+  registry.close()
+})
+
 test('release is true the first time, then false; untracked and primitive values give false', () => {
   const registry = new LeakRegistry({ onLeak() {} })
   const resource = registry.track({})

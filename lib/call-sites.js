@@ -4,15 +4,20 @@
 // `Error.captureStackTrace` with a small `Error.stackTraceLimit` and a `prepareStackTrace` that
 // returns the frames themselves, so V8 never formats the default stack string. A site is turned
 // into text once and then found by file and line in a cache (most services track resources from
-// a few dozen lines). The frames are read at once and never kept: a captured stack holds the
-// receiver of every frame (`this` of a constructor that tracks itself), which would keep the
-// resource alive and hide its leak.
+// a few dozen lines).
+//
+// For the site alone, the capture is kept unread (`captureSite`) and read later
+// (`SiteCache.idOfCapture`), only for resources that live long enough or leak: reading the frames
+// costs about as much as half the capture, and most resources are released soon. An unread
+// capture holds the receiver and function of its two frames (`this` of a constructor that tracks
+// itself), which can keep the resource alive until it is read: the registry reads them within a
+// second and before every delivery. Full stacks are read at once and never kept.
 
 const path = require('node:path')
 const { fileURLToPath } = require('node:url')
 
-/** Frames read to find the site when the first one is not user code (a builtin like forEach, node: internals). */
-const SITE_FRAMES = 8
+/** Frames kept for the site: the caller, and the next one for callers that are not user code (builtins such as forEach). */
+const SITE_FRAMES = 2
 /** Frames kept for a full allocation stack. */
 const STACK_FRAMES = 16
 
@@ -22,28 +27,43 @@ const UNKNOWN_SITE = '<unknown>'
 const returnFrames = (_error, frames) => frames
 
 /**
- * The call-site frames above `above` (a function on the current stack, excluded with everything
- * it called): `STACK_FRAMES` of them with `full`, else just the caller's (more only when the
- * caller is not user code). Capturing costs about 0.5 µs per frame walked, skipped ones
- * included, so call this straight from the public method named by `above`.
+ * Captures the `STACK_FRAMES` frames above `above` (a function on the current stack, excluded
+ * with everything it called) and reads them. Capturing costs about 0.5 µs per frame walked,
+ * skipped ones included, so call this straight from the public method named by `above`.
  */
-function captureFrames(full, above) {
+function captureFrames(above) {
   const { stackTraceLimit, prepareStackTrace } = Error
   Error.prepareStackTrace = returnFrames
+  Error.stackTraceLimit = STACK_FRAMES
   try {
-    Error.stackTraceLimit = full ? STACK_FRAMES : 1
     const holder = {}
     Error.captureStackTrace(holder, above)
-    let frames = holder.stack
-    if (!full && Array.isArray(frames) && !(frames.length === 1 && isUserFrame(frames[0]))) {
-      Error.stackTraceLimit = SITE_FRAMES
-      Error.captureStackTrace(holder, above)
-      frames = holder.stack
-    }
-    return Array.isArray(frames) ? frames : []
+    return readFrames(holder)
   } finally {
     Error.prepareStackTrace = prepareStackTrace
     Error.stackTraceLimit = stackTraceLimit
+  }
+}
+
+/** Captures the caller's frames above `above` without reading them (see the top of this file). */
+function captureSite(above) {
+  const { stackTraceLimit } = Error
+  Error.stackTraceLimit = SITE_FRAMES
+  const holder = {}
+  Error.captureStackTrace(holder, above)
+  Error.stackTraceLimit = stackTraceLimit
+  return holder
+}
+
+/** The structured frames of a capture, read once. */
+function readFrames(holder) {
+  const { prepareStackTrace } = Error
+  Error.prepareStackTrace = returnFrames
+  try {
+    const frames = holder.stack
+    return Array.isArray(frames) ? frames : []
+  } finally {
+    Error.prepareStackTrace = prepareStackTrace
   }
 }
 
@@ -71,13 +91,12 @@ function formatStack(frames) {
 class SiteCache {
   #byFile = new Map() // file -> Map(line -> site id)
   #intern
-  #unknown = -1
 
   constructor(intern) {
     this.#intern = intern
   }
 
-  /** The site id of the first user frame in `frames`. */
+  /** The site id of the first user frame in `frames` (read frames). */
   idOf(frames) {
     for (const frame of frames) {
       if (!isUserFrame(frame)) continue
@@ -89,9 +108,13 @@ class SiteCache {
       if (id === undefined) byLine.set(line, (id = this.#intern(`${displayFile(file)}:${line}`)))
       return id
     }
-    if (this.#unknown < 0) this.#unknown = this.#intern(UNKNOWN_SITE)
-    return this.#unknown
+    return this.#intern(UNKNOWN_SITE)
+  }
+
+  /** The site id of a capture from `captureSite`. */
+  idOfCapture(holder) {
+    return this.idOf(readFrames(holder))
   }
 }
 
-module.exports = { captureFrames, formatStack, SiteCache }
+module.exports = { captureFrames, captureSite, formatStack, SiteCache }

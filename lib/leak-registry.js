@@ -4,23 +4,39 @@
 // The records, counts, sampling and report formatting live in Rust (src/leak_registry.rs and
 // src/core/leak_*.rs). This class validates input, keeps `resource -> record id` in a WeakMap
 // (so `release` finds the record without pinning the resource), captures the call site (see
-// call-sites.js) and hands reports to `onLeak` on the event loop.
+// call-sites.js: read late, only for resources that live a while or leak) and hands reports to
+// `onLeak` on the event loop.
 
 const fsp = require('node:fs/promises')
 const { threadId } = require('node:worker_threads')
 const native = require('./native.js')
-const { captureFrames, formatStack, SiteCache } = require('./call-sites.js')
+const { captureFrames, captureSite, formatStack, SiteCache } = require('./call-sites.js')
 const { describe, incompatibleReceiver } = require('./weak-keys.js')
 
-const { leakCreate, leakTrack, leakRelease, leakIntern, leakSampleGap, leakStats, leakOpen, leakExitInventory, leakClose, leakProcessTotals } =
-  native
+const {
+  leakCreate,
+  leakTrack,
+  leakDeliver,
+  leakSetSite,
+  leakRelease,
+  leakIntern,
+  leakSampleGap,
+  leakStats,
+  leakOpen,
+  leakExitInventory,
+  leakClose,
+  leakProcessTotals,
+} = native
 
 const STACKS = ['off', 'sample', 'all']
 const FILE_HANDLE_INFO = { type: 'FileHandle' }
 const DEFAULT_SAMPLE_RATE = 0.1
 const TYPE = 0
 const SITE = 1
-
+/** Site id of a record whose capture is not read yet (src/core/leak_table.rs UNKNOWN_SITE). */
+const UNREAD_SITE = 0
+/** Unread site captures are read at least this often (they may hold their frames' receivers). */
+const SITE_READ_MS = 1000
 let handleOf // (registry, method) => native handle; throws on a foreign receiver or a closed registry
 
 class LeakRegistry {
@@ -30,7 +46,10 @@ class LeakRegistry {
   #sites
   #stacks // index into STACKS
   #untilSample // tracks until the next sampled stack ('sample' mode)
-  #delivery // { onLeak }: what the native dispatcher reaches; emptied by close()
+  #pending = new Map() // record id -> unread site capture
+  #onLeak
+  #delivery // { registry }: what the native wake-up reaches; emptied by close()
+  #siteReader // interval that reads pending site captures
   #exitListener
   #closed = false
   #onFileHandleClose
@@ -80,18 +99,18 @@ class LeakRegistry {
     }
     // Without onLeak, reports go to stderr unless the log is turned off explicitly.
     const destination = log === false ? undefined : (log ?? (onLeak === undefined ? 'stderr' : undefined))
-    const delivery = { onLeak }
+    this.#onLeak = onLeak
+    const delivery = { registry: this }
     this.#delivery = delivery
-    // The dispatcher reaches only `delivery`, never this registry: the threadsafe function holds
-    // it strongly, and a closed registry must stay collectable.
-    this.#handle = leakCreate((lines) => deliver(delivery, lines), threadId, name, destination, sampleRate, onLeak !== undefined)
+    this.#handle = leakCreate(() => delivery.registry?.#deliver(), threadId, name, destination, sampleRate, onLeak !== undefined)
     this.#stacks = stackMode
     this.#untilSample = leakSampleGap(this.#handle)
     this.#sites = new SiteCache((text) => leakIntern(this.#handle, SITE, text))
+    this.#siteReader = setInterval(() => this.#readSites(), SITE_READ_MS).unref()
     if (reportOnExit) {
-      const handle = this.#handle
       this.#exitListener = () => {
-        const text = leakExitInventory(handle)
+        this.#readSites()
+        const text = leakExitInventory(this.#handle)
         if (text !== '') process.stderr.write(text)
       }
       process.on('exit', this.#exitListener)
@@ -116,8 +135,8 @@ class LeakRegistry {
     const typeId = this.#typeId(resource, info)
     const infoJson = snapshot(info)
     const full = this.#wantsStack()
-    const frames = captureFrames(full, LeakRegistry.prototype.track)
-    return this.#record(handle, resource, typeId, infoJson, frames, full)
+    const capture = full ? captureFrames(LeakRegistry.prototype.track) : captureSite(LeakRegistry.prototype.track)
+    return this.#record(handle, resource, typeId, infoJson, capture, full)
   }
 
   /** Stops tracking `resource`: true the first time, false if it is not tracked. */
@@ -126,6 +145,7 @@ class LeakRegistry {
     const id = this.#ids.get(resource)
     if (id === undefined) return false
     this.#ids.delete(resource)
+    this.#pending.delete(id)
     return leakRelease(handle, id)
   }
 
@@ -137,7 +157,9 @@ class LeakRegistry {
 
   /** The still-tracked resources, oldest first: `{ type, id, label, site, trackedAt, ageMs }[]`. */
   open() {
-    return JSON.parse(leakOpen(handleOf(this, 'open')))
+    const handle = handleOf(this, 'open')
+    this.#readSites()
+    return JSON.parse(leakOpen(handle))
   }
 
   /** `{ tracked, live, released, leaked, byType }`; still readable after `close()`. */
@@ -162,10 +184,10 @@ class LeakRegistry {
   async openFile(path, flags = undefined, mode = undefined) {
     handleOf(this, 'openFile')
     const full = this.#wantsStack()
-    const frames = captureFrames(full, LeakRegistry.prototype.openFile)
+    const capture = full ? captureFrames(LeakRegistry.prototype.openFile) : captureSite(LeakRegistry.prototype.openFile)
     const fileHandle = await fsp.open(path, flags, mode)
     // A registry closed while the file was opening no longer tracks anything.
-    if (!this.#closed) this.#trackFileHandle(fileHandle, path, frames, full)
+    if (!this.#closed) this.#trackFileHandle(fileHandle, path, capture, full)
     return fileHandle
   }
 
@@ -176,7 +198,8 @@ class LeakRegistry {
       throw argError(TypeError, 'ERR_INVALID_ARG_TYPE', `LeakRegistry.trackFileHandle: expected an fs.promises FileHandle; got ${describe(fileHandle)}`)
     }
     const full = this.#wantsStack()
-    return this.#trackFileHandle(fileHandle, path, captureFrames(full, LeakRegistry.prototype.trackFileHandle), full)
+    const capture = full ? captureFrames(LeakRegistry.prototype.trackFileHandle) : captureSite(LeakRegistry.prototype.trackFileHandle)
+    return this.#trackFileHandle(fileHandle, path, capture, full)
   }
 
   /** Stops tracking everything and flushes the log; later calls (except `stats()`) throw. */
@@ -187,7 +210,9 @@ class LeakRegistry {
       throw incompatibleReceiver('LeakRegistry.prototype.close', this)
     }
     this.#closed = true
-    this.#delivery.onLeak = undefined
+    this.#delivery.registry = undefined
+    this.#pending.clear()
+    clearInterval(this.#siteReader)
     if (this.#exitListener !== undefined) process.off('exit', this.#exitListener)
     leakClose(this.#handle)
   }
@@ -201,19 +226,54 @@ class LeakRegistry {
     }
   }
 
-  #record(handle, resource, typeId, infoJson, frames, full) {
-    const siteId = this.#sites.idOf(frames)
-    this.#ids.set(resource, leakTrack(handle, resource, typeId, siteId, infoJson, full ? formatStack(frames) : undefined))
+  /** `capture`: read frames with `full`, else an unread site capture. */
+  #record(handle, resource, typeId, infoJson, capture, full) {
+    let id
+    if (full) {
+      id = leakTrack(handle, resource, typeId, this.#sites.idOf(capture), infoJson, formatStack(capture))
+    } else {
+      id = leakTrack(handle, resource, typeId, UNREAD_SITE, infoJson, undefined)
+      this.#pending.set(id, capture)
+    }
+    this.#ids.set(resource, id)
     return resource
   }
 
-  #trackFileHandle(fileHandle, path, frames, full) {
+  /** Names the sites of the records whose capture is not read yet. */
+  #readSites() {
+    if (this.#pending.size === 0 || this.#closed) return
+    for (const [id, capture] of this.#pending) leakSetSite(this.#handle, id, this.#sites.idOfCapture(capture))
+    this.#pending.clear()
+  }
+
+  /** On the event loop after collections: sites first, then the reports. */
+  #deliver() {
+    this.#readSites()
+    const lines = leakDeliver(this.#handle)
+    for (const line of lines) {
+      const onLeak = this.#onLeak
+      if (onLeak === undefined || this.#closed) return
+      const report = JSON.parse(line)
+      try {
+        onLeak(report)
+      } catch (error) {
+        // A throwing onLeak must not lose later reports nor crash the service.
+        process.emitWarning(`LeakRegistry onLeak threw: ${error instanceof Error ? error.message : String(error)}`, {
+          type: 'LeakRegistryWarning',
+          code: 'ERR_EPHEMERON_ON_LEAK',
+          detail: error instanceof Error ? error.stack : undefined,
+        })
+      }
+    }
+  }
+
+  #trackFileHandle(fileHandle, path, capture, full) {
     if (this.#ids.has(fileHandle)) return fileHandle
     const fd = fileHandle.fd
     // Built by hand: JSON.stringify of the info object costs more than the rest of track.
     const where = path === undefined ? 'null' : JSON.stringify(String(path))
     const infoJson = `{"type":"FileHandle","id":${fd},"label":${where},"fd":${fd},"path":${where}}`
-    this.#record(this.#handle, fileHandle, this.#fileHandleType(), infoJson, frames, full)
+    this.#record(this.#handle, fileHandle, this.#fileHandleType(), infoJson, capture, full)
     fileHandle.on('close', this.#onFileHandleClose)
     return fileHandle
   }
@@ -262,25 +322,6 @@ function snapshot(info) {
     return JSON.stringify(info)
   } catch (cause) {
     throw argError(TypeError, 'ERR_INVALID_ARG_VALUE', `LeakRegistry.track: info must be JSON-serializable: ${cause.message}`, cause)
-  }
-}
-
-/** Runs on the event loop with one batch of report lines. */
-function deliver(delivery, lines) {
-  for (const line of lines) {
-    const onLeak = delivery.onLeak
-    if (onLeak === undefined) return
-    const report = JSON.parse(line)
-    try {
-      onLeak(report)
-    } catch (error) {
-      // A throwing onLeak must not lose later reports nor crash the service.
-      process.emitWarning(`LeakRegistry onLeak threw: ${error instanceof Error ? error.message : String(error)}`, {
-        type: 'LeakRegistryWarning',
-        code: 'ERR_EPHEMERON_ON_LEAK',
-        detail: error instanceof Error ? error.stack : undefined,
-      })
-    }
   }
 }
 

@@ -3,15 +3,16 @@
 //!
 //! Each tracked resource has one `watch` reference (weak, with a finalizer carrying the record
 //! id). `release` deletes it, which cancels the finalizer. A finalizer that runs pushes the id;
-//! the weak batched threadsafe function then runs `deliver` on the JS thread, which turns the
-//! records into JSON report lines for the log writer and for the JS dispatcher (`onLeak`).
+//! the weak batched threadsafe function then wakes the JS side on the event loop, which names the
+//! sites it has not read yet (`leakSetSite`) and calls `leakDeliver`: that turns the records into
+//! JSON report lines for the log writer and returns them for `onLeak`.
 //! At process exit and worker termination the env cleanup hooks run first: they close the sink
 //! (teardown finalizers of live resources are not leaks) and flush the log.
 //!
 //! The JS side reaches it through raw Node-API callbacks (see raw.rs) on a type-tagged External.
 
 use crate::core::leak_report::{counts_to_json, exit_inventory, open_json, stats_json, Origin};
-use crate::core::leak_table::LeakTable;
+use crate::core::leak_table::{LeakTable, SiteId};
 use crate::core::ordered_table::EntryId;
 use crate::core::process_totals::PROCESS;
 use crate::core::sampler::Sampler;
@@ -25,7 +26,6 @@ use napi::sys;
 use std::cell::{Cell, RefCell};
 use std::ffi::c_void;
 use std::ptr;
-use std::rc::{Rc, Weak};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// How long `close()` and teardown wait for the log writer to write what is queued.
@@ -53,7 +53,7 @@ fn closed_error() -> JsError {
 }
 
 impl Registry {
-  /// On the JS thread, when collections were queued: the report lines of the new leaks.
+  /// The report lines of the leaks queued since the last call (for `onLeak`: none without one).
   fn deliver(&self) -> Vec<String> {
     let ids = self.collected.drain();
     if ids.is_empty() || self.closed.get() {
@@ -90,7 +90,8 @@ impl Registry {
       unsafe { sys::napi_delete_reference(self.env, reference) };
     }
     self.collected.drain();
-    // SAFETY: same env the hooks were added with; removing them is a no-op if they already ran.
+    // SAFETY: same env and argument the hooks were added with; removing them is a no-op if they
+    // already ran.
     unsafe {
       self.collected.unwatch_teardown(self.env);
       sys::napi_remove_env_cleanup_hook(self.env, Some(flush_log_at_teardown), self as *const Registry as *mut c_void);
@@ -116,7 +117,7 @@ static REGISTRY_TAG: sys::napi_type_tag = sys::napi_type_tag { lower: 0x6570_686
 
 unsafe extern "C" fn finalize_registry(_env: sys::napi_env, data: *mut c_void, _hint: *mut c_void) {
   // SAFETY: data is the Box made in `create`, finalized exactly once by Node.
-  let registry = unsafe { Box::from_raw(data as *mut Rc<Registry>) };
+  let registry = unsafe { Box::from_raw(data as *mut Registry) };
   // Deleting every reference first cancels their finalizers, so none can reach the sink after
   // it is freed (also at teardown, where Node finalizes everything in an unspecified order).
   registry.close();
@@ -134,9 +135,9 @@ unsafe fn registry<'a>(env: sys::napi_env, value: sys::napi_value) -> JsResult<&
   let mut data = ptr::null_mut();
   // SAFETY: value is a tagged External (checked above); data is a valid out pointer.
   check(unsafe { sys::napi_get_value_external(env, value, &mut data) }, "napi_get_value_external")?;
-  // SAFETY: a tagged value is one of our Externals, whose data is a live Rc<Registry> until the
+  // SAFETY: a tagged value is one of our Externals, whose data is a live Registry until the
   // External itself is finalized (and it is reachable here, so it is not).
-  Ok(unsafe { &**(data as *const Rc<Registry>) })
+  Ok(unsafe { &*(data as *const Registry) })
 }
 
 /// Like `registry`, but a closed registry is an error.
@@ -195,14 +196,14 @@ unsafe fn boolean(env: sys::napi_env, flag: bool) -> JsResult<sys::napi_value> {
   Ok(value)
 }
 
-/// `leakCreate(dispatch, threadId, name?, log?, sampleRate, wantsLines) -> handle`.
-/// `dispatch(lines)` is called on the event loop with the JSON report lines of each batch.
+/// `leakCreate(wake, threadId, name?, log?, sampleRate, wantsLines) -> handle`.
+/// `wake()` is called on the event loop when collections were queued; it calls `leakDeliver`.
 unsafe extern "C" fn create(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
   // SAFETY: Node calls this on the JS thread with a valid env and callback info; every raw call
   // below uses those handles and checks its status.
   unsafe {
     guard(env, || {
-      let [dispatch, thread_id, name, log, sample_rate, wants_lines] = args::<6>(env, info)?;
+      let [wake, thread_id, name, log, sample_rate, wants_lines] = args::<6>(env, info)?;
       let mut wants = false;
       check(sys::napi_get_value_bool(env, wants_lines, &mut wants), "napi_get_value_bool")?;
       let log = match optional_string(env, log)? {
@@ -212,7 +213,7 @@ unsafe extern "C" fn create(env: sys::napi_env, info: sys::napi_callback_info) -
         None => None,
       };
       let seed = now_ms().to_bits() ^ (std::process::id() as u64) << 32;
-      let registry = Rc::new(Registry {
+      let registry = Box::new(Registry {
         env,
         table: RefCell::new(LeakTable::new(&PROCESS)),
         sampler: RefCell::new(Sampler::new(to_f64(env, sample_rate)?, seed)),
@@ -222,29 +223,65 @@ unsafe extern "C" fn create(env: sys::napi_env, info: sys::napi_callback_info) -
         origin: Origin { pid: std::process::id(), thread_id: to_f64(env, thread_id)?, registry: optional_string(env, name)? },
         closed: Cell::new(false),
       });
-      // The threadsafe function lives inside the registry, so it holds it weakly: a late call
-      // after the registry is freed finds nothing to deliver.
-      let weak: Weak<Registry> = Rc::downgrade(&registry);
-      let dispatch = Function::<Vec<String>, UnknownReturnValue>::from_napi_value(env, dispatch)
-        .map_err(|e| JsError::internal(format!("leakCreate: dispatch is not a function: {e}")))?;
-      let wake = batch_delivery(&dispatch, move |_env| weak.upgrade().map(|r| r.deliver()).unwrap_or_default())
-        .map_err(|e| JsError::internal(format!("cannot create the threadsafe function: {e}")))?;
-      registry.collected.set_waker(wake);
-      registry.collected.watch_teardown(env)?;
-      let raw = Rc::as_ptr(&registry) as *mut c_void;
-      if let Err(error) = check(sys::napi_add_env_cleanup_hook(env, Some(flush_log_at_teardown), raw), "napi_add_env_cleanup_hook") {
-        registry.collected.unwatch_teardown(env);
-        return Err(error);
-      }
-      let boxed = Box::into_raw(Box::new(registry));
-      let mut external = ptr::null_mut();
-      let status = sys::napi_create_external(env, boxed as *mut c_void, Some(finalize_registry), ptr::null_mut(), &mut external);
-      if status != sys::Status::napi_ok {
-        Box::from_raw(boxed).close();
-        return Err(JsError::internal(format!("napi_create_external failed with status {status}")));
-      }
+      // The JS side drains the queue itself (after naming pending sites), so a batch is only a
+      // wake-up: it touches nothing native, and a late one after the registry is freed is harmless.
+      let wake = Function::<Vec<u32>, UnknownReturnValue>::from_napi_value(env, wake)
+        .map_err(|e| JsError::internal(format!("leakCreate: wake is not a function: {e}")))?;
+      let waker = batch_delivery(&wake, |_env| Vec::new()).map_err(|e| JsError::internal(format!("cannot create the threadsafe function: {e}")))?;
+      registry.collected.set_waker(waker);
+      let registry = Box::into_raw(registry);
+      // From here on the Box is freed by `finalize_registry`, or below if the External fails.
+      let result = (|| {
+        (*registry).collected.watch_teardown(env)?;
+        check(sys::napi_add_env_cleanup_hook(env, Some(flush_log_at_teardown), registry as *mut c_void), "napi_add_env_cleanup_hook")?;
+        let mut external = ptr::null_mut();
+        check(sys::napi_create_external(env, registry as *mut c_void, Some(finalize_registry), ptr::null_mut(), &mut external), "napi_create_external")?;
+        Ok(external)
+      })();
+      let external = match result {
+        Ok(external) => external,
+        Err(error) => {
+          let registry = Box::from_raw(registry);
+          registry.close();
+          return Err(error);
+        }
+      };
       check(sys::napi_type_tag_object(env, external, &REGISTRY_TAG), "napi_type_tag_object")?;
       Ok(external)
+    })
+  }
+}
+
+/// `leakDeliver(handle) -> string[]`: the JSON report lines of the leaks queued since the last
+/// call (empty without `onLeak`; the log gets them either way).
+unsafe extern "C" fn deliver(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
+  // SAFETY: Node calls this on the JS thread with a valid env and callback info; every raw call
+  // below uses those handles and checks its status.
+  unsafe {
+    guard(env, || {
+      let [handle] = args::<1>(env, info)?;
+      let lines = registry(env, handle)?.deliver();
+      let mut array = ptr::null_mut();
+      check(sys::napi_create_array_with_length(env, lines.len(), &mut array), "napi_create_array_with_length")?;
+      for (index, line) in lines.iter().enumerate() {
+        check(sys::napi_set_element(env, array, index as u32, string(env, line)?), "napi_set_element")?;
+      }
+      Ok(array)
+    })
+  }
+}
+
+/// `leakSetSite(handle, id, siteId)`: names the site of a record tracked with site 0 (unknown).
+unsafe extern "C" fn set_site(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
+  // SAFETY: Node calls this on the JS thread with a valid env and callback info; every raw call
+  // below uses those handles and checks its status.
+  unsafe {
+    guard(env, || {
+      let [handle, id, site_id] = args::<3>(env, info)?;
+      let registry = open_registry(env, handle)?;
+      let (id, site_id) = (to_f64(env, id)? as EntryId, to_f64(env, site_id)? as SiteId);
+      registry.table.borrow_mut().set_site(id, site_id).map_err(|_| JsError::internal("leakSetSite: unknown site id"))?;
+      undefined(env)
     })
   }
 }
@@ -392,6 +429,8 @@ pub unsafe fn register(env: sys::napi_env, exports: sys::napi_value) -> JsResult
   unsafe {
     define_function(env, exports, c"leakCreate", create)?;
     define_function(env, exports, c"leakTrack", track)?;
+    define_function(env, exports, c"leakDeliver", deliver)?;
+    define_function(env, exports, c"leakSetSite", set_site)?;
     define_function(env, exports, c"leakRelease", release)?;
     define_function(env, exports, c"leakIntern", intern)?;
     define_function(env, exports, c"leakSampleGap", sample_gap)?;

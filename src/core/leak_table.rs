@@ -11,6 +11,11 @@ use std::collections::HashMap;
 pub type TypeId = u32;
 pub type SiteId = u32;
 
+/// The site of a record whose call site is not known (yet): the binding may track first and
+/// name the site later with `set_site`.
+pub const UNKNOWN_SITE: SiteId = 0;
+const UNKNOWN_SITE_TEXT: &str = "<unknown>";
+
 /// Strings handed out once and named by small ids afterwards (types and sites are few; tracked
 /// resources are many, so a record carries two `u32`s instead of two strings).
 struct Interner<T> {
@@ -74,7 +79,9 @@ pub struct UnknownId;
 impl<H> LeakTable<H> {
   /// `process` receives the same counts, summed over every registry.
   pub fn new(process: &'static Totals) -> Self {
-    LeakTable { records: HashMap::new(), last_id: 0, types: Interner::new(), sites: Interner::new(), totals: Counts::default(), process }
+    let mut sites = Interner::new();
+    sites.intern(UNKNOWN_SITE_TEXT);
+    LeakTable { records: HashMap::new(), last_id: 0, types: Interner::new(), sites, totals: Counts::default(), process }
   }
 
   pub fn intern_type(&mut self, name: &str) -> TypeId {
@@ -113,6 +120,14 @@ impl<H> LeakTable<H> {
     self.last_id += 1;
     self.records.insert(self.last_id, Record { handle, type_id, site_id, tracked_at, info, stack });
     Ok(self.last_id)
+  }
+
+  /// Names the site of a tracked record. False if the record is gone (released or leaked).
+  pub fn set_site(&mut self, id: EntryId, site_id: SiteId) -> Result<bool, UnknownId> {
+    if self.sites.get(site_id).is_none() {
+      return Err(UnknownId);
+    }
+    Ok(self.records.get_mut(&id).map(|record| record.site_id = site_id).is_some())
   }
 
   /// Forgets a released resource; None if it is not tracked (any more).
@@ -264,6 +279,18 @@ mod tests {
     assert!(t.is_empty());
     assert_eq!(t.stats().totals.live, 0);
     assert_eq!(t.process.snapshot().live, 0);
+  }
+
+  #[test]
+  fn a_site_can_be_named_after_tracking() {
+    let mut t = table();
+    let (ty, s) = (t.intern_type("T"), t.intern_site("late.js:9"));
+    let id = t.track("r", ty, UNKNOWN_SITE, 0.0, None, None).unwrap();
+    assert_eq!(t.open()[0].site, "<unknown>");
+    assert_eq!(t.set_site(id, s), Ok(true));
+    assert_eq!(t.set_site(id, 99), Err(UnknownId));
+    assert_eq!(t.collect(id, 1.0).unwrap().1.site, "late.js:9");
+    assert_eq!(t.set_site(id, s), Ok(false), "a record that is gone has no site to set");
   }
 
   #[test]
