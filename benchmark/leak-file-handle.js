@@ -76,22 +76,26 @@ async function cpuPerRequest(service) {
   service.child.send('start')
   await load(service.port)
   service.child.send('stop')
-  const [{ cpuMicros, stats }] = await once(service.child, 'message')
-  return { micros: cpuMicros / REQUESTS, stats }
+  const [{ cpuMicros, stats, trackMicros }] = await once(service.child, 'message')
+  return { micros: cpuMicros / REQUESTS, stats, trackMicros }
 }
 
 async function main() {
   const extraPerHandle = await perHandle()
-  const services = { plain: "fs.promises.open", sample: "LeakRegistry.openFile (default: stacks 'sample')", off: "LeakRegistry.openFile, stacks 'off'" }
+  const services = { plain: 'fs.promises.open', sample: "trackFileHandle (default: stacks 'sample')", off: "trackFileHandle, stacks 'off'" }
   const running = {}
   for (const mode of Object.keys(services)) running[mode] = await startService(mode)
   const samples = { plain: [], sample: [], off: [] }
+  const inside = { plain: [], sample: [], off: [] }
   let stats
   for (let round = -1; round < ROUNDS; round++) {
     for (const mode of Object.keys(services)) {
-      const { micros, stats: counts } = await cpuPerRequest(running[mode])
+      const { micros, stats: counts, trackMicros } = await cpuPerRequest(running[mode])
       if (mode === 'sample') stats = counts
-      if (round >= 0) samples[mode].push(micros)
+      if (round >= 0) {
+        samples[mode].push(micros)
+        inside[mode].push(trackMicros)
+      }
     }
   }
   for (const service of Object.values(running)) service.child.kill()
@@ -104,6 +108,7 @@ async function main() {
       'CPU µs/request': round2(median(samples[mode])),
       'extra µs (median of pairs)': mode === 'plain' ? '' : round2(extra),
       overhead: mode === 'plain' ? '' : `${round2((extra / base) * 100)} %`,
+      'µs inside trackFileHandle': mode === 'plain' ? '' : round2(median(inside[mode])),
     }
   })
   console.table(rows)
