@@ -150,7 +150,8 @@ export interface LeakReport {
   label: string | null
   /** A snapshot (taken at `track`) of the `info` object, or null. */
   info: LeakInfo | null
-  /** `file:line` of the code that called `track` (user code, never Node's or ephemeron's own). */
+  /** `file:line` of the code that called `track` (the first user frame among the caller and its
+   * caller, never Node's or ephemeron's own; `'<unknown>'` if neither is user code). */
   site: string
   /** Allocation stack of user frames (`    at fn (file:line:column)` lines), when one was captured. */
   stack?: string
@@ -197,9 +198,9 @@ export interface LeakStats extends LeakCounts {
  * unreleased is reported with what it was, where it was tracked from and how long it lived.
  * Resources still alive at process exit or worker termination are never reported.
  *
- * A registry keeps working until `close()` (or `Symbol.dispose`); keep it reachable (a
- * module-level constant). After `close()` every method but `stats()` throws an Error with code
- * `ERR_EPHEMERON_CLOSED`.
+ * A registry keeps working until `close()` (or `Symbol.dispose`), even when nothing else
+ * references it; `close()` frees it. After `close()` every method but `stats()` throws an Error
+ * with code `ERR_EPHEMERON_CLOSED`.
  *
  * @example
  * const leaks = new LeakRegistry({ log: '/var/log/app/leaks.jsonl' })
