@@ -8,7 +8,7 @@
 //
 // For the site alone, the capture is kept unread (`captureSite`) and read later
 // (`SiteCache.idOfCapture`), only for resources that live long enough or leak: reading the frames
-// costs about as much as half the capture, and most resources are released soon. An unread
+// costs half as much again as capturing them, and most resources are released soon. An unread
 // capture holds the receiver and function of its two frames (`this` of a constructor that tracks
 // itself), which can keep the resource alive until it is read: the registry reads them within a
 // second and before every delivery. Full stacks are read at once and never kept.
@@ -32,17 +32,15 @@ const returnFrames = (_error, frames) => frames
  * skipped ones included, so call this straight from the public method named by `above`.
  */
 function captureFrames(above) {
-  const { stackTraceLimit, prepareStackTrace } = Error
-  Error.prepareStackTrace = returnFrames
+  const { stackTraceLimit } = Error
   Error.stackTraceLimit = STACK_FRAMES
+  const holder = {}
   try {
-    const holder = {}
     Error.captureStackTrace(holder, above)
-    return readFrames(holder)
   } finally {
-    Error.prepareStackTrace = prepareStackTrace
     Error.stackTraceLimit = stackTraceLimit
   }
+  return readFrames(holder)
 }
 
 /** Captures the caller's frames above `above` without reading them (see the top of this file). */
@@ -50,8 +48,11 @@ function captureSite(above) {
   const { stackTraceLimit } = Error
   Error.stackTraceLimit = SITE_FRAMES
   const holder = {}
-  Error.captureStackTrace(holder, above)
-  Error.stackTraceLimit = stackTraceLimit
+  try {
+    Error.captureStackTrace(holder, above)
+  } finally {
+    Error.stackTraceLimit = stackTraceLimit
+  }
   return holder
 }
 

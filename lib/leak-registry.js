@@ -48,7 +48,7 @@ class LeakRegistry {
   #untilSample // tracks until the next sampled stack ('sample' mode)
   #pending = new Map() // record id -> unread site capture
   #onLeak
-  #delivery // { registry }: what the native wake-up reaches; emptied by close()
+  #delivery // { registry }: what the native wake-up reaches; emptied by close(), so a closed registry can be collected
   #siteReader // interval that reads pending site captures
   #exitListener
   #closed = false
@@ -248,8 +248,15 @@ class LeakRegistry {
 
   /** On the event loop after collections: sites first, then the reports. */
   #deliver() {
-    this.#readSites()
-    const lines = leakDeliver(this.#handle)
+    let lines
+    try {
+      this.#readSites()
+      lines = leakDeliver(this.#handle)
+    } catch (error) {
+      // Not expected; but an exception here would reach the event loop as an uncaught one.
+      warn(`LeakRegistry could not deliver reports: ${error.message}`, 'ERR_EPHEMERON_INTERNAL', error)
+      return
+    }
     for (const line of lines) {
       const onLeak = this.#onLeak
       if (onLeak === undefined || this.#closed) return
@@ -258,11 +265,7 @@ class LeakRegistry {
         onLeak(report)
       } catch (error) {
         // A throwing onLeak must not lose later reports nor crash the service.
-        process.emitWarning(`LeakRegistry onLeak threw: ${error instanceof Error ? error.message : String(error)}`, {
-          type: 'LeakRegistryWarning',
-          code: 'ERR_EPHEMERON_ON_LEAK',
-          detail: error instanceof Error ? error.stack : undefined,
-        })
+        warn(`LeakRegistry onLeak threw: ${error instanceof Error ? error.message : String(error)}`, 'ERR_EPHEMERON_ON_LEAK', error)
       }
     }
   }
@@ -270,7 +273,7 @@ class LeakRegistry {
   #trackFileHandle(fileHandle, path, capture, full) {
     if (this.#ids.has(fileHandle)) return fileHandle
     const fd = fileHandle.fd
-    // Built by hand: JSON.stringify of the info object costs more than the rest of track.
+    // Built by hand: cheaper than JSON.stringify of an info object, once per opened file.
     const where = path === undefined ? 'null' : JSON.stringify(String(path))
     const infoJson = `{"type":"FileHandle","id":${fd},"label":${where},"fd":${fd},"path":${where}}`
     this.#record(this.#handle, fileHandle, this.#fileHandleType(), infoJson, capture, full)
@@ -323,6 +326,10 @@ function snapshot(info) {
   } catch (cause) {
     throw argError(TypeError, 'ERR_INVALID_ARG_VALUE', `LeakRegistry.track: info must be JSON-serializable: ${cause.message}`, cause)
   }
+}
+
+function warn(message, code, error) {
+  process.emitWarning(message, { type: 'LeakRegistryWarning', code, detail: error instanceof Error ? error.stack : undefined })
 }
 
 function argError(Class, code, message, cause = undefined) {
