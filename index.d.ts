@@ -214,3 +214,154 @@ export declare class WeakCache<K extends string | number = string | number, V = 
   [Symbol.iterator](): Generator<[K, V], void, void>
   readonly [Symbol.toStringTag]: 'WeakCache'
 }
+
+/** How much of the allocation stack a LeakRegistry captures: see `LeakRegistryOptions.stacks`. */
+export type LeakStacks = 'off' | 'sample' | 'all'
+
+/** Options of `new LeakRegistry(options)`. */
+export interface LeakRegistryOptions {
+  /**
+   * Called on the event loop (never inside GC or your synchronous code) with each report,
+   * in batches. If it throws, the error becomes a `LeakRegistryWarning` process warning
+   * (code `ERR_EPHEMERON_ON_LEAK`) and later reports still arrive.
+   */
+  onLeak?: (report: LeakReport) => void
+  /**
+   * Appends one JSON line per report to a file (created if missing) or to `'stderr'`, from a
+   * background thread; a full queue (10,000 lines) drops lines and writes one
+   * `{"dropped":N,...}` line instead. `false` turns it off.
+   * @default 'stderr' without `onLeak`, off with it
+   */
+  log?: 'stderr' | (string & {}) | false
+  /**
+   * `'sample'`: a `sampleRate` fraction of resources get a full allocation stack;
+   * `'all'`: every resource (slowest); `'off'`: none. `site` is always captured.
+   * @default 'sample'
+   */
+  stacks?: LeakStacks
+  /** Fraction of resources with a full stack in `'sample'` mode, from 0 to 1. @default 0.1 */
+  sampleRate?: number
+  /** Print the still-tracked resources, grouped by site, to stderr when the process (or worker) exits. @default false */
+  reportOnExit?: boolean
+  /** Names the registry in reports (`registry` field) and in the exit inventory. */
+  name?: string
+}
+
+/** What `track(resource, info)` records: `type`, `id` and `label` are lifted into reports; all of it must be JSON-serializable. */
+export interface LeakInfo {
+  /** What the resource is. @default the resource's constructor name */
+  type?: string
+  /** Your id for the resource. @default the registry's sequence number */
+  id?: string | number
+  /** A human-readable description (a path, a peer address). */
+  label?: string
+  [key: string]: unknown
+}
+
+/** One leak: a tracked resource that the GC collected without `release()`. Also the JSON of a log line. */
+export interface LeakReport {
+  type: string
+  /** `info.id`, or the registry's sequence number. */
+  id: string | number
+  /** `info.label`, or null. */
+  label: string | null
+  /** A snapshot (taken at `track`) of the `info` object, or null. */
+  info: LeakInfo | null
+  /** `file:line` of the code that called `track` (the first user frame among the caller and its
+   * caller, never Node's or ephemeron's own; `'<unknown>'` if neither is user code). */
+  site: string
+  /** Allocation stack of user frames (`    at fn (file:line:column)` lines), when one was captured. */
+  stack?: string
+  /** Epoch milliseconds of `track`. */
+  trackedAt: number
+  /** Epoch milliseconds when the registry learned of the collection (Node runs finalizers by the next `setImmediate` after GC). */
+  collectedAt: number
+  /** `collectedAt - trackedAt`. */
+  ageMs: number
+  /** Leaks reported from this `site` so far, this one included. */
+  count: number
+  pid: number
+  /** `worker_threads.threadId` of the registry's thread (0 on the main thread). */
+  threadId: number
+  /** The registry's `name`, when it has one. */
+  registry?: string
+}
+
+/** A still-tracked resource, as `open()` lists it. */
+export interface OpenResource {
+  type: string
+  id: string | number
+  label: string | null
+  site: string
+  trackedAt: number
+  ageMs: number
+}
+
+/** Tracking counts: `live` is tracked and neither released nor reported yet. */
+export interface LeakCounts {
+  tracked: number
+  live: number
+  released: number
+  leaked: number
+}
+
+/** `stats()`: the counts, also per `type`. */
+export interface LeakStats extends LeakCounts {
+  byType: Record<string, LeakCounts>
+}
+
+/**
+ * Production leak detection: track resources and release them; one that the GC collects
+ * unreleased is reported with what it was, where it was tracked from and how long it lived.
+ * Resources still alive at process exit or worker termination are never reported.
+ *
+ * A registry keeps working until `close()` (or `Symbol.dispose`), even when nothing else
+ * references it; `close()` frees it. After `close()` every method but `stats()` throws an Error
+ * with code `ERR_EPHEMERON_CLOSED`.
+ *
+ * @example
+ * const leaks = new LeakRegistry({ log: '/var/log/app/leaks.jsonl' })
+ * const socket = leaks.track(connect(), { type: 'Socket', label: host })
+ * socket.on('close', () => leaks.release(socket))
+ */
+export declare class LeakRegistry {
+  /**
+   * @throws {TypeError} if an option has the wrong type or value.
+   * @throws {RangeError} if `sampleRate` is outside [0, 1].
+   * @throws {Error} with code `ERR_EPHEMERON_LOG` if the log file cannot be opened.
+   */
+  constructor(options?: LeakRegistryOptions)
+  /**
+   * Tracks `resource` until `release(resource)` and returns it. `info` is copied (as JSON) now.
+   * Tracking a resource again keeps its first record.
+   * @throws {TypeError} if `resource` is not an object or a function, or `info` is not a
+   *   JSON-serializable object with a string `type`.
+   */
+  track<T extends object>(resource: T, info?: LeakInfo): T
+  /** Stops tracking `resource`: true the first time, false if it is not tracked. */
+  release(resource: unknown): boolean
+  /** Whether `resource` is tracked and not released. */
+  isTracked(resource: unknown): boolean
+  /** The still-tracked resources, oldest first. */
+  open(): OpenResource[]
+  /** Counts of this registry; still readable after `close()`. */
+  stats(): LeakStats
+  /** Counts of every registry in the process, worker threads included. */
+  static processStats(): LeakCounts
+  /**
+   * Opens a file with `fs.promises.open` and tracks the FileHandle (type `'FileHandle'`,
+   * `id` and `info.fd` the descriptor, `label` and `info.path` the path) until it is closed.
+   * The report's `site` is the line that called `openFile`.
+   */
+  openFile(path: import('node:fs').PathLike, flags?: string | number, mode?: string | number): Promise<import('node:fs/promises').FileHandle>
+  /** Tracks a FileHandle opened elsewhere (as `openFile` does) until it is closed; returns it.
+   * @throws {TypeError} if `fileHandle` is not a FileHandle. */
+  trackFileHandle<T extends import('node:fs/promises').FileHandle>(fileHandle: T, path?: import('node:fs').PathLike): T
+  /** Stops tracking everything and writes out the log (waits up to 2 s for the writer). Idempotent. */
+  close(): void
+  /** Same as `close()`. */
+  [Symbol.dispose](): void
+  /** Whether `close()` was called. */
+  readonly closed: boolean
+  readonly [Symbol.toStringTag]: 'LeakRegistry'
+}

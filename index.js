@@ -4,5 +4,6 @@
 const { IterableWeakMap } = require('./lib/iterable-weak-map.js')
 const { IterableWeakSet } = require('./lib/iterable-weak-set.js')
 const { WeakCache } = require('./lib/weak-cache.js')
+const { LeakRegistry } = require('./lib/leak-registry.js')
 
-module.exports = { IterableWeakMap, IterableWeakSet, WeakCache }
+module.exports = { IterableWeakMap, IterableWeakSet, WeakCache, LeakRegistry }

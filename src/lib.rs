@@ -6,6 +6,8 @@ pub mod core;
 mod error;
 mod gc_notify;
 mod iterable_weak_map;
+mod leak_log;
+mod leak_registry;
 mod raw;
 mod weak_cache;
 
@@ -16,8 +18,12 @@ use napi_derive::napi;
 #[napi(module_exports)]
 pub fn register_natives(exports: Object, env: Env) -> napi::Result<()> {
   // SAFETY: napi-rs calls this once per environment with valid handles.
-  unsafe { iterable_weak_map::register(env.raw(), exports.raw()).and_then(|()| weak_cache::register(env.raw(), exports.raw())) }
-    .map_err(|e| napi::Error::from_reason(e.message))
+  unsafe {
+    iterable_weak_map::register(env.raw(), exports.raw())
+      .and_then(|()| weak_cache::register(env.raw(), exports.raw()))
+      .and_then(|()| leak_registry::register(env.raw(), exports.raw()))
+  }
+  .map_err(|e| napi::Error::from_reason(e.message))
 }
 
 /// The version of the compiled addon. `index.js` compares it with package.json, so a binary left

@@ -47,3 +47,17 @@ new WeakCache<object, string>({ max: 1 })
 // @ts-expect-error wrong key type for this cache
 byNumber.get('one')
 void [user, cacheStats]
+
+// LeakRegistry
+const { LeakRegistry } = ephemeron
+const leaks = new LeakRegistry({ onLeak: (report) => void [report.site, report.count, report.stack?.length], stacks: 'sample', sampleRate: 0.05 })
+const tracked: Socket = leaks.track({ id: 4 }, { type: 'Socket', label: 'db', port: 5432 })
+const released: boolean = leaks.release(tracked)
+const leakStats: number = leaks.stats().byType['Socket']?.leaked ?? 0
+const opened: Promise<import('node:fs/promises').FileHandle> = leaks.openFile(__filename)
+const inventory: string[] = leaks.open().map((resource) => `${resource.type} ${resource.site} ${resource.ageMs}`)
+// @ts-expect-error stacks is 'off' | 'sample' | 'all'
+new LeakRegistry({ stacks: 'some' })
+leaks.close()
+
+void [released, leakStats, opened, inventory, LeakRegistry.processStats().live]

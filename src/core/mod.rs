@@ -4,3 +4,7 @@ pub mod event_queue;
 pub mod ordered_table;
 pub mod cache_key;
 pub mod cache_policy;
+pub mod leak_report;
+pub mod leak_table;
+pub mod process_totals;
+pub mod sampler;
