@@ -6,7 +6,6 @@ use std::ffi::CString;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorClass {
   Type,
-  Range,
   Plain,
 }
 
@@ -45,7 +44,6 @@ impl JsError {
     unsafe {
       match self.class {
         ErrorClass::Type => sys::napi_throw_type_error(env, code.as_ptr(), message.as_ptr()),
-        ErrorClass::Range => sys::napi_throw_range_error(env, code.as_ptr(), message.as_ptr()),
         ErrorClass::Plain => sys::napi_throw_error(env, code.as_ptr(), message.as_ptr()),
       };
     }

@@ -62,10 +62,6 @@ impl GcSink {
     self.queue.drain()
   }
 
-  pub fn is_closing(&self) -> bool {
-    self.queue.is_closing()
-  }
-
   /// Makes teardown finalizers (process exit, worker termination) produce no events: Node runs
   /// the cleanup hooks before it finalizes every still-live object. Pair with `unwatch_teardown`.
   ///

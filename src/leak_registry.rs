@@ -19,7 +19,7 @@ use crate::core::sampler::Sampler;
 use crate::error::{check, ErrorClass, JsError, JsResult};
 use crate::gc_notify::{batch_delivery, watch, GcSink};
 use crate::leak_log::LeakLog;
-use crate::raw::{args, define_function, guard, number, to_f64, undefined};
+use crate::raw::{args, define_function, guard, number, tagged_external, to_f64, undefined};
 use napi::bindgen_prelude::{FromNapiValue, Function};
 use napi::threadsafe_function::UnknownReturnValue;
 use napi::sys;
@@ -126,18 +126,9 @@ unsafe extern "C" fn finalize_registry(_env: sys::napi_env, data: *mut c_void, _
 /// # Safety
 /// `env` and `value` must be valid for the running callback.
 unsafe fn registry<'a>(env: sys::napi_env, value: sys::napi_value) -> JsResult<&'a Registry> {
-  let mut tagged = false;
-  // SAFETY: valid env/value; the tag is a static.
-  let status = unsafe { sys::napi_check_object_type_tag(env, value, &REGISTRY_TAG, &mut tagged) };
-  if status != sys::Status::napi_ok || !tagged {
-    return Err(JsError::type_error("ERR_EPHEMERON_INVALID_HANDLE", "not an ephemeron leak registry"));
-  }
-  let mut data = ptr::null_mut();
-  // SAFETY: value is a tagged External (checked above); data is a valid out pointer.
-  check(unsafe { sys::napi_get_value_external(env, value, &mut data) }, "napi_get_value_external")?;
-  // SAFETY: a tagged value is one of our Externals, whose data is a live Registry until the
-  // External itself is finalized (and it is reachable here, so it is not).
-  Ok(unsafe { &*(data as *const Registry) })
+  // SAFETY: Externals tagged REGISTRY_TAG carry a Registry that lives until the External is
+  // finalized (and it is reachable here, so it is not).
+  unsafe { tagged_external(env, value, &REGISTRY_TAG, "leak registry") }
 }
 
 /// Like `registry`, but a closed registry is an error.

@@ -89,3 +89,23 @@ pub unsafe fn to_f64(env: sys::napi_env, value: sys::napi_value) -> JsResult<f64
   check(unsafe { sys::napi_get_value_double(env, value, &mut n) }, "napi_get_value_double")?;
   Ok(n)
 }
+
+/// The data of an External that this crate made and tagged with `tag`. Anything else (another
+/// addon's External, a plain object, a forged value) is a TypeError, never a crash.
+///
+/// # Safety
+/// `env` and `value` must be valid for the running callback, and every External tagged with
+/// `tag` must carry a `*const T` that stays valid while the External is reachable.
+pub unsafe fn tagged_external<'a, T>(env: sys::napi_env, value: sys::napi_value, tag: &sys::napi_type_tag, what: &str) -> JsResult<&'a T> {
+  let mut tagged = false;
+  // SAFETY: valid env/value (caller's contract); `tag` and `tagged` are valid pointers.
+  let status = unsafe { sys::napi_check_object_type_tag(env, value, tag, &mut tagged) };
+  if status != sys::Status::napi_ok || !tagged {
+    return Err(JsError::type_error("ERR_EPHEMERON_INVALID_HANDLE", format!("not an ephemeron {what}")));
+  }
+  let mut data = ptr::null_mut();
+  // SAFETY: value is a tagged External (checked above); data is a valid out pointer.
+  check(unsafe { sys::napi_get_value_external(env, value, &mut data) }, "napi_get_value_external")?;
+  // SAFETY: by the caller's contract, a tagged External's data is a live `*const T`.
+  Ok(unsafe { &*(data as *const T) })
+}

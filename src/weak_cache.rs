@@ -15,7 +15,7 @@ use crate::core::cache_key::CacheKey;
 use crate::core::cache_policy::{CachePolicy, Demotion, EntryId, Removal, SlotIndex, Victim};
 use crate::error::{check, JsError, JsResult};
 use crate::gc_notify::{batch_delivery, watch, GcSink};
-use crate::raw::{args, define_function, guard, number, to_f64, undefined};
+use crate::raw::{args, define_function, guard, number, tagged_external, to_f64, undefined};
 use napi::bindgen_prelude::{FromNapiValue, Function, ToNapiValue};
 use napi::threadsafe_function::UnknownReturnValue;
 use napi::{sys, Env};
@@ -253,24 +253,10 @@ unsafe extern "C" fn finalize_cache(env: sys::napi_env, data: *mut c_void, _hint
 /// # Safety
 /// `env` and `value` must be valid for the running callback.
 unsafe fn state<'a>(env: sys::napi_env, value: sys::napi_value) -> JsResult<&'a CacheState> {
-  let mut tagged = false;
-  // SAFETY: valid env/value; the tag is a static.
-  let status = unsafe { sys::napi_check_object_type_tag(env, value, &CACHE_TAG, &mut tagged) };
-  if status != sys::Status::napi_ok || !tagged {
-    return Err(JsError::type_error(
-      "ERR_EPHEMERON_INVALID_HANDLE",
-      "not an ephemeron cache handle",
-    ));
-  }
-  let mut data = ptr::null_mut();
-  check(
-    // SAFETY: valid env and value for the running callback; the out pointers are locals.
-    unsafe { sys::napi_get_value_external(env, value, &mut data) },
-    "napi_get_value_external",
-  )?;
-  // SAFETY: a tagged value is one of our Externals, whose data is a live Rc<CacheState> until the
-  // External is finalized (it is reachable here, so it is not).
-  Ok(unsafe { &**(data as *const Rc<CacheState>) })
+  // SAFETY: Externals tagged CACHE_TAG carry an Rc<CacheState> that lives until the External is
+  // finalized (and it is reachable here, so it is not).
+  let state: &Rc<CacheState> = unsafe { tagged_external(env, value, &CACHE_TAG, "cache handle") }?;
+  Ok(state)
 }
 
 /// Reads a key the JS side has already validated (a string or a number).
