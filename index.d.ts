@@ -357,7 +357,11 @@ export declare class LeakRegistry {
   /** Tracks a FileHandle opened elsewhere (as `openFile` does) until it is closed; returns it.
    * @throws {TypeError} if `fileHandle` is not a FileHandle. */
   trackFileHandle<T extends import('node:fs/promises').FileHandle>(fileHandle: T, path?: import('node:fs').PathLike): T
-  /** Stops tracking everything and writes out the log (waits up to 2 s for the writer). Idempotent. */
+  /**
+   * Stops tracking everything and writes out the log (waits up to 2 s for the writer). Leaks the
+   * GC already collected are reported first, not dropped: their lines are in the log when
+   * `close()` returns, and `onLeak` receives them on the next turn of the event loop. Idempotent.
+   */
   close(): void
   /** Same as `close()`. */
   [Symbol.dispose](): void

@@ -283,3 +283,31 @@ test('Symbol.dispose closes the registry, and a closed registry reports nothing'
   await collectGarbage()
   assert.deepEqual(reports, [])
 })
+
+test('close() reports leaks the GC already collected instead of dropping them, after close returns', async () => {
+  const reports = []
+  const logPath = require('node:path').join(require('node:os').tmpdir(), `ephemeron-close-${process.pid}.jsonl`)
+  const registry = new LeakRegistry({ onLeak: (report) => reports.push(report), log: logPath, stacks: 'off' })
+  const gc = finalizationWatcher()
+  const held = registry.track({ kind: 'held' }, { type: 'Held' })
+  ;(function dropTwo() {
+    for (const id of [1, 2]) {
+      const resource = { id }
+      gc.watch(resource, id)
+      registry.track(resource, { type: 'Dropped', id })
+    }
+  })()
+  // Synchronously after gc(): the references are cleared, but Node runs the finalizers only on
+  // a later turn of the event loop, so without care close() would cancel them and lose both.
+  globalThis.gc()
+  registry.close()
+  assert.deepEqual(reports, [], 'onLeak is never called inside close()')
+  await collectGarbage()
+  assert.equal(gc.collected.size, 2, 'both resources were collected')
+  assert.deepEqual(reports.map((r) => [r.type, r.id]).sort(), [['Dropped', 1], ['Dropped', 2]], 'both leaks reported, the held one not')
+  const logged = require('node:fs').readFileSync(logPath, 'utf8').trim().split('\n').map((line) => JSON.parse(line))
+  assert.deepEqual(logged.map((r) => r.id).sort(), [1, 2], 'and both are in the log, written by close()')
+  require('node:fs').rmSync(logPath, { force: true })
+  assert.equal(registry.stats().leaked, 2)
+  void held
+})

@@ -39,6 +39,18 @@ const UNREAD_SITE = 0
 const SITE_READ_MS = 1000
 let handleOf // (registry, method) => native handle; throws on a foreign receiver or a closed registry
 
+/** Calls `onLeak` with each report; one that throws becomes a warning and the rest still arrive. */
+function callOnLeak(onLeak, lines) {
+  for (const line of lines) {
+    try {
+      onLeak(JSON.parse(line))
+    } catch (error) {
+      // A throwing onLeak must not lose later reports nor crash the service.
+      warn(`LeakRegistry onLeak threw: ${error instanceof Error ? error.message : String(error)}`, 'ERR_EPHEMERON_ON_LEAK', error)
+    }
+  }
+}
+
 class LeakRegistry {
   #handle
   #ids = new WeakMap() // resource -> record id
@@ -209,12 +221,17 @@ class LeakRegistry {
     } catch {
       throw incompatibleReceiver('LeakRegistry.prototype.close', this)
     }
+    // Leaks that were collected but not delivered yet are not lost: their lines reach the log
+    // before it is flushed, and onLeak gets them on the next turn of the event loop.
+    this.#readSites()
     this.#closed = true
     this.#delivery.registry = undefined
     this.#pending.clear()
     clearInterval(this.#siteReader)
     if (this.#exitListener !== undefined) process.off('exit', this.#exitListener)
-    leakClose(this.#handle)
+    const lines = leakClose(this.#handle)
+    const onLeak = this.#onLeak
+    if (onLeak !== undefined && lines.length > 0) setImmediate(callOnLeak, onLeak, lines)
   }
 
   /** Whether `close()` was called. */
@@ -257,17 +274,7 @@ class LeakRegistry {
       warn(`LeakRegistry could not deliver reports: ${error.message}`, 'ERR_EPHEMERON_INTERNAL', error)
       return
     }
-    for (const line of lines) {
-      const onLeak = this.#onLeak
-      if (onLeak === undefined || this.#closed) return
-      const report = JSON.parse(line)
-      try {
-        onLeak(report)
-      } catch (error) {
-        // A throwing onLeak must not lose later reports nor crash the service.
-        warn(`LeakRegistry onLeak threw: ${error instanceof Error ? error.message : String(error)}`, 'ERR_EPHEMERON_ON_LEAK', error)
-      }
-    }
+    if (this.#onLeak !== undefined) callOnLeak(this.#onLeak, lines)
   }
 
   #trackFileHandle(fileHandle, path, capture, full) {

@@ -80,7 +80,22 @@ impl Registry {
     lines
   }
 
-  /// Stops watching everything; idempotent. Reports of collections not delivered yet are dropped.
+  /// Reports, by the next `deliver`, the tracked objects that the GC has already cleared but
+  /// whose finalizer has not run yet: closing deletes their references, which would cancel
+  /// those finalizers and lose the leaks.
+  fn queue_cleared(&self) {
+    for (id, reference) in self.table.borrow().handles() {
+      let mut value = ptr::null_mut();
+      // SAFETY: the reference is live: the table holds it until it gives it back to us.
+      let status = unsafe { sys::napi_get_reference_value(self.env, *reference, &mut value) };
+      if status == sys::Status::napi_ok && value.is_null() {
+        self.collected.push(id);
+      }
+    }
+  }
+
+  /// Stops watching everything; idempotent. Call `queue_cleared` and `deliver` first, so that
+  /// no collection that already happened goes unreported.
   fn close(&self) {
     if self.closed.replace(true) {
       return;
@@ -243,6 +258,21 @@ unsafe extern "C" fn create(env: sys::napi_env, info: sys::napi_callback_info) -
   }
 }
 
+/// A JS array of report lines.
+///
+/// # Safety
+/// `env` must be valid for the running callback.
+unsafe fn lines_array(env: sys::napi_env, lines: &[String]) -> JsResult<sys::napi_value> {
+  unsafe {
+    let mut array = ptr::null_mut();
+    check(sys::napi_create_array_with_length(env, lines.len(), &mut array), "napi_create_array_with_length")?;
+    for (index, line) in lines.iter().enumerate() {
+      check(sys::napi_set_element(env, array, index as u32, string(env, line)?), "napi_set_element")?;
+    }
+    Ok(array)
+  }
+}
+
 /// `leakDeliver(handle) -> string[]`: the JSON report lines of the leaks queued since the last
 /// call (empty without `onLeak`; the log gets them either way).
 unsafe extern "C" fn deliver(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
@@ -252,12 +282,7 @@ unsafe extern "C" fn deliver(env: sys::napi_env, info: sys::napi_callback_info) 
     guard(env, || {
       let [handle] = args::<1>(env, info)?;
       let lines = registry(env, handle)?.deliver();
-      let mut array = ptr::null_mut();
-      check(sys::napi_create_array_with_length(env, lines.len(), &mut array), "napi_create_array_with_length")?;
-      for (index, line) in lines.iter().enumerate() {
-        check(sys::napi_set_element(env, array, index as u32, string(env, line)?), "napi_set_element")?;
-      }
-      Ok(array)
+      lines_array(env, &lines)
     })
   }
 }
@@ -392,15 +417,22 @@ unsafe extern "C" fn exit_inventory_text(env: sys::napi_env, info: sys::napi_cal
   }
 }
 
-/// `leakClose(handle)`: stops watching, flushes the log. Idempotent.
+/// `leakClose(handle) -> lines`: reports the collections that already happened (their lines go to
+/// the log and are returned for onLeak), then stops watching and flushes the log. Idempotent.
 unsafe extern "C" fn close(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
   // SAFETY: Node calls this on the JS thread with a valid env and callback info; every raw call
   // below uses those handles and checks its status.
   unsafe {
     guard(env, || {
       let [handle] = args::<1>(env, info)?;
-      registry(env, handle)?.close();
-      undefined(env)
+      let registry = registry(env, handle)?;
+      if registry.closed.get() {
+        return lines_array(env, &[]);
+      }
+      registry.queue_cleared();
+      let lines = registry.deliver();
+      registry.close();
+      lines_array(env, &lines)
     })
   }
 }

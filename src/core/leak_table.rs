@@ -166,6 +166,11 @@ impl<H> LeakTable<H> {
     Some((record.handle, leak))
   }
 
+  /// Every tracked record's id and handle, in no particular order.
+  pub fn handles(&self) -> impl Iterator<Item = (EntryId, &H)> {
+    self.records.iter().map(|(id, record)| (*id, &record.handle))
+  }
+
   /// Stops tracking everything (the registry closes): the handles to let go of.
   pub fn take_all(&mut self) -> Vec<H> {
     let records = std::mem::take(&mut self.records);
