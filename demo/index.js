@@ -78,6 +78,7 @@ function runChild(run) {
   return new Promise((resolve, reject) => {
     const child = fork(path.join(__dirname, 'service.js'), [run.strategy, String(seconds), outDir], {
       stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
+      execArgv: ['--expose-gc'], // for the retained-heap measurement at the end only
     })
     child.stderr.setEncoding('utf8')
     child.stderr.on('data', (text) => {
@@ -104,7 +105,7 @@ function runChild(run) {
 }
 
 function summarize() {
-  const headers = ['strategy', 'requests', 'hit rate', 'weak hits', 'duplicates', 'cache entries', 'heap at end', 'heap peak']
+  const headers = ['strategy', 'requests', 'hit rate', 'weak hits', 'duplicates', 'cache entries', 'heap peak', 'retained heap']
   const rows = runs.map((run) => {
     const last = run.samples.at(-1)
     const requests = last.hits + last.misses
@@ -116,8 +117,8 @@ function summarize() {
       last.weakHits === undefined ? '-' : last.weakHits.toLocaleString('en-US'),
       last.duplicates.toLocaleString('en-US'),
       last.cacheSize.toLocaleString('en-US'),
-      `${last.heapMB.toFixed(0)} MB`,
       `${peak.toFixed(0)} MB`,
+      `${run.done.retainedMB.toFixed(0)} MB`,
     ]
   })
   return { headers, rows }

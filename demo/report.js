@@ -108,7 +108,8 @@ code { background: #f3f5f7; padding: 1px 4px; border-radius: 3px; }
 <p class="meta">${escape(meta.seconds)} s per strategy, run concurrently in separate processes · Node ${escape(meta.node)} · ${escape(meta.date)}</p>
 <p class="note">The same seeded workload for each: 1,000 requests per 100 ms tick, 80% on 1,000 hot keys, 20% on an ever-growing tail whose
 keys come back while earlier responses are still held by open requests and sessions. A <em>duplicate</em> is a cache miss that
-rebuilt a response while another copy of it was still alive in the service.</p>
+rebuilt a response while another copy of it was still alive in the service. <em>Retained heap</em> is the heap after full
+collections at the end of the run: what the service really keeps.</p>
 
 <h2>Summary</h2>
 ${table(summary.headers, summary.rows)}
