@@ -20,7 +20,7 @@ test('ESM import gives the same classes as require', async () => {
   assert.equal(typeof new esm.IterableWeakMap().set({}, 1).size, 'number')
 })
 
-test('a missing addon is reported with what to run, not a raw loader error', () => {
+test('a missing addon is reported with what to run, by require and by the demo', () => {
   const copy = fs.mkdtempSync(path.join(os.tmpdir(), 'ephemeron-unbuilt-'))
   try {
     for (const file of ['package.json', 'index.js', 'binding.js']) fs.copyFileSync(path.join(root, file), path.join(copy, file))
@@ -30,6 +30,12 @@ test('a missing addon is reported with what to run, not a raw loader error', () 
     const error = JSON.parse(result.stdout)
     assert.equal(error.code, 'ERR_EPHEMERON_NOT_BUILT')
     assert.match(error.message, /not built.*npm install/)
+
+    // The demo says the same, in words, and exits non-zero instead of crashing.
+    fs.cpSync(path.join(root, 'demo'), path.join(copy, 'demo'), { recursive: true, filter: (file) => !file.includes(`${path.sep}out`) })
+    const demo = spawnSync(process.execPath, [path.join(copy, 'demo', 'index.js'), '--seconds', '1'], { encoding: 'utf8' })
+    assert.equal(demo.status, 1)
+    assert.match(demo.stderr, /addon could not be loaded.*\n.*not built[\s\S]*Build it first: run `npm install`/)
   } finally {
     fs.rmSync(copy, { recursive: true, force: true })
   }
