@@ -77,6 +77,8 @@ unsafe extern "C" fn finalize_table(env: sys::napi_env, data: *mut c_void, _hint
 /// validate (a type-tag check costs ~40 ns per call) and no foreign value can be mistaken for a
 /// table. The table is freed by the function's finalizer.
 unsafe extern "C" fn create(env: sys::napi_env, _info: sys::napi_callback_info) -> sys::napi_value {
+  // SAFETY: Node calls natives on the JS thread with a valid env; every raw call below uses it
+  // with valid out pointers and checks its status, and `guard` keeps errors and panics in.
   unsafe {
     guard(env, || {
       let table = Box::into_raw(Box::new(WeakKeyTable { records: RefCell::new(OrderedTable::new()), collected: GcSink::new() }));
@@ -94,6 +96,8 @@ unsafe extern "C" fn create(env: sys::napi_env, _info: sys::napi_callback_info) 
 }
 
 unsafe extern "C" fn call(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
+  // SAFETY: Node calls natives on the JS thread with a valid env and info; every raw call below
+  // uses those handles with valid out pointers and checks its status.
   unsafe {
     guard(env, || {
       let mut argv = [ptr::null_mut(); 2];
@@ -138,6 +142,7 @@ unsafe extern "C" fn call(env: sys::napi_env, info: sys::napi_callback_info) -> 
 /// # Safety
 /// `env` must be valid for the running callback.
 unsafe fn next_records(env: sys::napi_env, table: &WeakKeyTable, cursor: EntryId) -> JsResult<sys::napi_value> {
+  // SAFETY: the caller's env; each reference in the table is live until the table deletes it.
   unsafe {
     let mut batch = ptr::null_mut();
     check(sys::napi_create_array(env, &mut batch), "napi_create_array")?;
@@ -164,5 +169,6 @@ unsafe fn next_records(env: sys::napi_env, table: &WeakKeyTable, cursor: EntryId
 /// # Safety
 /// Called once per environment from module initialisation with valid `env` and `exports`.
 pub unsafe fn register(env: sys::napi_env, exports: sys::napi_value) -> JsResult<()> {
+  // SAFETY: the caller's contract (module initialisation handles).
   unsafe { define_function(env, exports, c"weakTableCreate", create) }
 }

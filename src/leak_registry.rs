@@ -263,6 +263,7 @@ unsafe extern "C" fn create(env: sys::napi_env, info: sys::napi_callback_info) -
 /// # Safety
 /// `env` must be valid for the running callback.
 unsafe fn lines_array(env: sys::napi_env, lines: &[String]) -> JsResult<sys::napi_value> {
+  // SAFETY: the caller's env; the out pointers are locals and every status is checked.
   unsafe {
     let mut array = ptr::null_mut();
     check(sys::napi_create_array_with_length(env, lines.len(), &mut array), "napi_create_array_with_length")?;

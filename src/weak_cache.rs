@@ -732,7 +732,7 @@ unsafe extern "C" fn clear(env: sys::napi_env, info: sys::napi_callback_info) ->
 /// # Safety
 /// Called once per environment from module initialisation with valid `env` and `exports`.
 pub unsafe fn register(env: sys::napi_env, exports: sys::napi_value) -> JsResult<()> {
-  // SAFETY: the buffer has room for len + 1 units, as the call requires.
+  // SAFETY: the caller's contract (module initialisation handles).
   unsafe {
     define_function(env, exports, c"weakCacheCreate", create)?;
     define_function(env, exports, c"weakCacheSet", set)?;
