@@ -5,7 +5,7 @@
 const { test } = require('node:test')
 const assert = require('node:assert/strict')
 const { IterableWeakMap, IterableWeakSet } = require('..')
-const { collectGarbage } = require('./helpers/gc.js')
+const { collectGarbage, finalizationWatcher } = require('./helpers/gc.js')
 
 const MB = 1024 * 1024
 
@@ -33,15 +33,14 @@ test('unreachable keys disappear; held keys and their values are kept', async ()
 
 test('a value that references its key does not keep it alive (ephemeron), even a large one', async () => {
   const map = new IterableWeakMap()
-  const valuesFinalized = []
-  const registry = new FinalizationRegistry((name) => valuesFinalized.push(name))
+  const values = finalizationWatcher()
   const before = process.memoryUsage().arrayBuffers
   ;(function fill() {
     for (let i = 0; i < 5; i++) {
       const key = { i }
       const value = { key, buffer: new ArrayBuffer(20 * MB) }
       new Uint8Array(value.buffer).fill(1) // really allocate it
-      registry.register(value, i)
+      values.watch(value, i)
       map.set(key, value)
     }
   })()
@@ -52,7 +51,7 @@ test('a value that references its key does not keep it alive (ephemeron), even a
   await collectGarbage({ rounds: 3 })
 
   assert.equal(map.size, 1, 'only the held key remains')
-  assert.equal(valuesFinalized.length, 5, 'all five values were collected')
+  assert.equal(values.collected.size, 5, 'all five values were collected')
   const retained = process.memoryUsage().arrayBuffers - before
   assert.ok(retained < 30 * MB, `only the held 20 MB stays retained, not ${Math.round(retained / MB)} MB`)
   assert.equal(map.get(heldKey).buffer.byteLength, 20 * MB, 'the held value is intact')
@@ -94,21 +93,18 @@ test('symbol keys are held weakly too', async () => {
 test('a value stays alive as long as its key, with no other reference to it', async () => {
   const map = new IterableWeakMap()
   const key = {}
-  let finalized = false
-  const registry = new FinalizationRegistry(() => {
-    finalized = true
-  })
+  const gc = finalizationWatcher()
   ;(function () {
     const value = { only: 'referenced by the map' }
-    registry.register(value, 'value')
+    gc.watch(value, 'value')
     map.set(key, value)
   })()
   await collectGarbage()
-  assert.equal(finalized, false, 'the value was not collected')
+  assert.equal(gc.collected.has('value'), false, 'the value was not collected')
   assert.deepEqual(map.get(key), { only: 'referenced by the map' })
   map.delete(key)
   await collectGarbage()
-  assert.equal(finalized, true, 'after delete the value is collectable')
+  assert.equal(gc.collected.has('value'), true, 'after delete the value is collectable')
 })
 
 test('IterableWeakSet members vanish when collected; held ones stay', async () => {
@@ -151,18 +147,15 @@ test('clear() and deleting the dropped entries before their finalizers run is sa
 })
 
 test('a dropped map with live entries is collected without crashing, its keys unaffected', async () => {
-  let mapFinalized = false
-  const registry = new FinalizationRegistry(() => {
-    mapFinalized = true
-  })
+  const gc = finalizationWatcher()
   const keys = Array.from({ length: 100 }, (_, i) => ({ i }))
   ;(function () {
     const map = new IterableWeakMap(keys.map((key) => [key, key.i]))
     addDroppedKeys(map, 100)
-    registry.register(map, 'map')
+    gc.watch(map, 'map')
   })()
   await collectGarbage({ rounds: 3 })
-  assert.equal(mapFinalized, true, 'the map itself was collected')
+  assert.equal(gc.collected.has('map'), true, 'the map itself was collected')
   // The next map works as before.
   const next = new IterableWeakMap(keys.map((key) => [key, -key.i]))
   await collectGarbage()

@@ -6,7 +6,7 @@ const test = require('node:test')
 const assert = require('node:assert/strict')
 const fsp = require('node:fs/promises')
 const { LeakRegistry } = require('..')
-const { collectGarbage, eventually } = require('./helpers/gc.js')
+const { collectGarbage, eventually, finalizationWatcher } = require('./helpers/gc.js')
 
 const file = __filename
 
@@ -37,20 +37,19 @@ test('a FileHandle dropped without close() is reported with fd, path and the ope
 test('closing a FileHandle releases it, so it is never reported', async () => {
   const reports = []
   const registry = new LeakRegistry({ onLeak: (report) => reports.push(report) })
-  let collected = 0
-  const watcher = new FinalizationRegistry(() => collected++)
+  const gc = finalizationWatcher()
   async function openReadClose() {
     const opened = await registry.openFile(file)
     const elsewhere = registry.trackFileHandle(await fsp.open(file), file)
-    watcher.register(opened, 'opened')
-    watcher.register(elsewhere, 'elsewhere')
+    gc.watch(opened, 'opened')
+    gc.watch(elsewhere, 'elsewhere')
     assert.match(await opened.readFile('utf8'), /FileHandle/)
     await opened.close()
     await elsewhere.close()
   }
   await openReadClose()
   assert.deepEqual(registry.stats().byType.FileHandle, { tracked: 2, live: 0, released: 2, leaked: 0 })
-  await eventually(() => collected === 2)
+  await eventually(() => gc.collected.size === 2)
   await collectGarbage()
   assert.deepEqual(reports, [])
   registry.close()

@@ -4,14 +4,8 @@
 const test = require('node:test')
 const assert = require('node:assert/strict')
 const { LeakRegistry } = require('..')
-const { collectGarbage, eventually } = require('./helpers/gc.js')
+const { collectGarbage, eventually, finalizationWatcher } = require('./helpers/gc.js')
 
-/** Resolves `collected` names as the GC finalizes the objects registered with `watch`. */
-function finalizationWatcher() {
-  const collected = new Set()
-  const registry = new FinalizationRegistry((name) => collected.add(name))
-  return { collected, watch: (object, name) => registry.register(object, name), registry }
-}
 
 /** The line number of the caller of this function, for site assertions. */
 function lineHere() {

@@ -8,7 +8,7 @@ const assert = require('node:assert/strict')
 const { spawnSync } = require('node:child_process')
 const path = require('node:path')
 const { WeakCache } = require('..')
-const { collectGarbage, eventually, immediate } = require('./helpers/gc.js')
+const { collectGarbage, eventually, immediate, finalizationWatcher } = require('./helpers/gc.js')
 
 function recorded(options) {
   const log = []
@@ -159,16 +159,13 @@ test('a dispose that throws during collect delivery is warned about, and later e
 })
 
 test('a cache nobody references is itself collected, with its weak entries', async () => {
-  let finalized = false
-  const registry = new FinalizationRegistry(() => {
-    finalized = true
-  })
+  const gc = finalizationWatcher()
   ;(() => {
     const cache = new WeakCache({ max: 1, dispose: () => {} })
     fillUnheld(cache, 'k', 10)
-    registry.register(cache, 'cache')
+    gc.watch(cache, 'cache')
   })()
-  await eventually(() => finalized, { message: 'the cache was never collected' })
+  await eventually(() => gc.collected.has('cache'), { message: 'the cache was never collected' })
 })
 
 const fixture = path.join(__dirname, 'fixtures', 'weak-cache-exit.js')

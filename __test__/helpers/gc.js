@@ -12,6 +12,25 @@ if (typeof globalThis.gc !== 'function') {
 
 const immediate = () => new Promise((resolve) => setImmediate(resolve))
 
+// One registry for the whole process, reachable from this module: a registry that only a
+// suspended async function refers to can itself be collected (V8 keeps only live registers
+// across `await`), and an unreachable FinalizationRegistry never calls back.
+const finalizedSentinels = new Set()
+const sentinels = new FinalizationRegistry((held) => {
+  if (typeof held === 'number') finalizedSentinels.add(held)
+  else held.collected.add(held.name)
+})
+let nextSentinel = 0
+
+/**
+ * Proof of collection for specs: `watch(object, name)`, and `collected` gets `name` once the GC
+ * has finalized that object. Backed by the module's registry, so it cannot be collected itself.
+ */
+function finalizationWatcher() {
+  const collected = new Set()
+  return { collected, watch: (object, name) => sentinels.register(object, { collected, name }) }
+}
+
 /**
  * Forces full collections until a sentinel object has been finalized (so the collector really
  * ran), then turns the event loop so that deferred Node-API finalizers (run by the next
@@ -19,24 +38,22 @@ const immediate = () => new Promise((resolve) => setImmediate(resolve))
  */
 async function collectGarbage({ rounds = 2 } = {}) {
   for (let round = 0; round < rounds; round++) {
-    let finalized = false
-    const sentinel = new FinalizationRegistry(() => {
-      finalized = true
-    })
-    registerSentinel(sentinel)
-    for (let attempt = 0; !finalized; attempt++) {
+    const token = nextSentinel++
+    registerSentinel(token)
+    for (let attempt = 0; !finalizedSentinels.has(token); attempt++) {
       if (attempt === 100) throw new Error('collectGarbage: the sentinel was never finalized')
       globalThis.gc()
       await immediate()
       await new Promise((resolve) => setTimeout(resolve, 1))
     }
+    finalizedSentinels.delete(token)
     await immediate()
     await immediate()
   }
 }
 
-function registerSentinel(registry) {
-  registry.register({}, 'sentinel')
+function registerSentinel(token) {
+  sentinels.register({}, token)
 }
 
 /** Waits (turning the event loop and collecting) until `predicate()` holds, or fails. */
@@ -48,4 +65,4 @@ async function eventually(predicate, { timeoutMs = 5000, message = 'condition ne
   }
 }
 
-module.exports = { collectGarbage, eventually, immediate }
+module.exports = { collectGarbage, eventually, immediate, finalizationWatcher }
