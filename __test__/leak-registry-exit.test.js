@@ -62,3 +62,13 @@ test('reportOnExit prints the still-open resources grouped by site', () => {
   assert.match(inventory[3], new RegExp(`^  1 x Thing from .*leak-registry-child\\.js:${lineOf('new Map()')} `))
   assert.equal(inventory.length, 4)
 })
+
+test('reportOnExit in a worker prints its inventory, with its thread id, when the worker ends', () => {
+  const result = run(path.join(fixtures, 'leak-registry-worker-driver.js'), 'worker-inventory')
+  assertOnlyTheControlLeak(result)
+  assert.match(result.stdout, /^TERMINATED$/m)
+  const inventory = result.stderr.split('\n').filter((line) => line.startsWith('ephemeron') || line.startsWith('  '))
+  assert.match(inventory[0], /^ephemeron LeakRegistry "worker-inventory" \(pid \d+, thread [1-9]\d*\): 503 tracked resource\(s\) still open at exit$/)
+  assert.match(inventory[1], /^  500 x Held from .*leak-registry-child\.js:\d+ /)
+  assert.equal(inventory.length, 4)
+})
