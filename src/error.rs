@@ -20,11 +20,19 @@ pub type JsResult<T> = Result<T, JsError>;
 
 impl JsError {
   pub fn type_error(code: &'static str, message: impl Into<String>) -> Self {
-    JsError { class: ErrorClass::Type, code, message: message.into() }
+    JsError {
+      class: ErrorClass::Type,
+      code,
+      message: message.into(),
+    }
   }
 
   pub fn internal(message: impl Into<String>) -> Self {
-    JsError { class: ErrorClass::Plain, code: "ERR_EPHEMERON_INTERNAL", message: message.into() }
+    JsError {
+      class: ErrorClass::Plain,
+      code: "ERR_EPHEMERON_INTERNAL",
+      message: message.into(),
+    }
   }
 
   /// Throws this error into JS. Does nothing when an exception is already pending (a JS call we
@@ -35,7 +43,9 @@ impl JsError {
   pub unsafe fn throw(&self, env: sys::napi_env) {
     let mut pending = false;
     // SAFETY: env is valid for this callback; `pending` is a valid out pointer.
-    if unsafe { sys::napi_is_exception_pending(env, &mut pending) } == sys::Status::napi_ok && pending {
+    if unsafe { sys::napi_is_exception_pending(env, &mut pending) } == sys::Status::napi_ok
+      && pending
+    {
       return;
     }
     let code = CString::new(self.code).unwrap_or_default();
@@ -55,6 +65,8 @@ pub fn check(status: sys::napi_status, call: &str) -> JsResult<()> {
   if status == sys::Status::napi_ok {
     Ok(())
   } else {
-    Err(JsError::internal(format!("{call} failed with Node-API status {status}")))
+    Err(JsError::internal(format!(
+      "{call} failed with Node-API status {status}"
+    )))
   }
 }

@@ -17,11 +17,13 @@
 use crate::core::event_queue::EventQueue;
 use crate::core::ordered_table::EntryId;
 use crate::error::{check, JsResult};
+use crate::raw::no_unwind;
 use napi::bindgen_prelude::{Function, ToNapiValue};
-use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode, UnknownReturnValue};
+use napi::threadsafe_function::{
+  ThreadsafeFunction, ThreadsafeFunctionCallMode, UnknownReturnValue,
+};
 use napi::{Env, Status};
 use std::ffi::c_void;
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::ptr;
 use std::sync::OnceLock;
 
@@ -71,7 +73,10 @@ impl GcSink {
   pub unsafe fn watch_teardown(&self, env: napi::sys::napi_env) -> JsResult<()> {
     let arg = self as *const GcSink as *mut c_void;
     // SAFETY: arg stays valid until removed (caller's contract); the hook only reads through it.
-    check(unsafe { napi::sys::napi_add_env_cleanup_hook(env, Some(on_teardown), arg) }, "napi_add_env_cleanup_hook")
+    check(
+      unsafe { napi::sys::napi_add_env_cleanup_hook(env, Some(on_teardown), arg) },
+      "napi_add_env_cleanup_hook",
+    )
   }
 
   /// # Safety
@@ -84,10 +89,19 @@ impl GcSink {
 }
 
 unsafe extern "C" fn on_teardown(arg: *mut c_void) {
-  // SAFETY: arg is the GcSink registered in watch_teardown, alive until the hook is removed.
-  let sink = unsafe { &*(arg as *const GcSink) };
-  sink.queue.close();
+  no_unwind("an env cleanup hook", || {
+    // SAFETY: arg is the GcSink registered in watch_teardown, alive until the hook is removed.
+    let sink = unsafe { &*(arg as *const GcSink) };
+    sink.queue.close();
+  });
 }
+
+// An entry id travels as a finalizer's data pointer: on a target with narrower pointers it would
+// be truncated, and two entries could share an id. Refuse to build there rather than misbehave.
+const _: () = assert!(
+  usize::BITS >= EntryId::BITS,
+  "ephemeron needs 64-bit pointers: entry ids travel as finalizer data pointers"
+);
 
 /// Watches `value` (an object): returns a reference that reads as the object until it is
 /// collected (then NULL), and pushes `id` into `sink` when the collection is finalized. The
@@ -96,34 +110,45 @@ unsafe extern "C" fn on_teardown(arg: *mut c_void) {
 /// # Safety
 /// `env` and `value` must be valid for the running callback. The returned reference must be
 /// deleted with `napi_delete_reference` before `sink` is dropped (see the module docs).
-pub unsafe fn watch(env: napi::sys::napi_env, value: napi::sys::napi_value, id: EntryId, sink: &GcSink) -> JsResult<napi::sys::napi_ref> {
+pub unsafe fn watch(
+  env: napi::sys::napi_env,
+  value: napi::sys::napi_value,
+  id: EntryId,
+  sink: &GcSink,
+) -> JsResult<napi::sys::napi_ref> {
   let mut reference = ptr::null_mut();
-  // The id travels in the finalize-data pointer itself: no allocation per watched object.
+  // The id travels in the finalize-data pointer itself: no allocation per watched object. Ids are
+  // 64-bit and never reused, so pointers must be 64-bit too (checked at compile time below).
   let data = id as usize as *mut c_void;
   let hint = sink as *const GcSink as *mut c_void;
   // SAFETY: valid env/value; the sink outlives the reference (caller's contract).
   check(
-    unsafe { napi::sys::napi_add_finalizer(env, value, data, Some(on_collected), hint, &mut reference) },
+    unsafe {
+      napi::sys::napi_add_finalizer(env, value, data, Some(on_collected), hint, &mut reference)
+    },
     "napi_add_finalizer",
   )?;
   Ok(reference)
 }
 
 unsafe extern "C" fn on_collected(_env: napi::sys::napi_env, data: *mut c_void, hint: *mut c_void) {
-  // A panic must not unwind into Node; there is nothing to report it to from inside a finalizer.
-  let _ = catch_unwind(AssertUnwindSafe(|| {
+  no_unwind("a finalizer", || {
     // SAFETY: hint is the GcSink given to `watch`, which outlives every reference it made.
     let sink = unsafe { &*(hint as *const GcSink) };
     sink.push(data as usize as EntryId);
-  }));
+  });
 }
 
 /// A weak, batched threadsafe function: `wake()` schedules at most one call, and when it runs on
 /// the JS thread, `make_batch` builds the array the JS `callback` receives. It never keeps the
 /// process alive (events still queued at exit are dropped, as at any exit).
-pub type BatchFunction<O> = ThreadsafeFunction<(), UnknownReturnValue, Vec<O>, Status, false, true, 0>;
+pub type BatchFunction<O> =
+  ThreadsafeFunction<(), UnknownReturnValue, Vec<O>, Status, false, true, 0>;
 
-pub fn batch_delivery<O, F>(callback: &Function<'_, Vec<O>, UnknownReturnValue>, mut make_batch: F) -> napi::Result<Wake>
+pub fn batch_delivery<O, F>(
+  callback: &Function<'_, Vec<O>, UnknownReturnValue>,
+  mut make_batch: F,
+) -> napi::Result<Wake>
 where
   O: ToNapiValue + 'static,
   F: FnMut(Env) -> Vec<O> + 'static,

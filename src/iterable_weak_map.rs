@@ -12,7 +12,7 @@
 use crate::core::ordered_table::{EntryId, OrderedTable};
 use crate::error::{check, JsError, JsResult};
 use crate::gc_notify::{watch, GcSink};
-use crate::raw::{define_function, guard, number, to_f64, undefined};
+use crate::raw::{define_function, guard, no_unwind, number, to_f64, undefined};
 use napi::sys;
 use std::cell::RefCell;
 use std::ffi::c_void;
@@ -64,11 +64,13 @@ const OP_CLEAR: i32 = 4;
 const BATCH: u32 = 64;
 
 unsafe extern "C" fn finalize_table(env: sys::napi_env, data: *mut c_void, _hint: *mut c_void) {
-  // SAFETY: data is the Box made in `create`, finalized exactly once, when its function dies.
-  let table = unsafe { Box::from_raw(data as *mut WeakKeyTable) };
-  // Deleting every reference first cancels their finalizers, so none can reach the sink after
-  // the Box is freed (also at teardown, where Node finalizes everything in an unspecified order).
-  table.clear(env);
+  no_unwind("a finalizer", || {
+    // SAFETY: data is the Box made in `create`, finalized exactly once, when its function dies.
+    let table = unsafe { Box::from_raw(data as *mut WeakKeyTable) };
+    // Deleting every reference first cancels their finalizers, so none can reach the sink after
+    // the Box is freed (also at teardown, where Node finalizes everything in an unspecified order).
+    table.clear(env);
+  });
 }
 
 /// `weakTableCreate() -> table`: a new table, as a native function `table(op, arg)`.
@@ -81,11 +83,28 @@ unsafe extern "C" fn create(env: sys::napi_env, _info: sys::napi_callback_info) 
   // with valid out pointers and checks its status, and `guard` keeps errors and panics in.
   unsafe {
     guard(env, || {
-      let table = Box::into_raw(Box::new(WeakKeyTable { records: RefCell::new(OrderedTable::new()), collected: GcSink::new() }));
+      let table = Box::into_raw(Box::new(WeakKeyTable {
+        records: RefCell::new(OrderedTable::new()),
+        collected: GcSink::new(),
+      }));
       let mut function = ptr::null_mut();
-      let created = sys::napi_create_function(env, c"weakTable".as_ptr(), -1, Some(call), table.cast(), &mut function);
+      let created = sys::napi_create_function(
+        env,
+        c"weakTable".as_ptr(),
+        -1,
+        Some(call),
+        table.cast(),
+        &mut function,
+      );
       let owned = created == sys::Status::napi_ok
-        && sys::napi_add_finalizer(env, function, table.cast(), Some(finalize_table), ptr::null_mut(), ptr::null_mut()) == sys::Status::napi_ok;
+        && sys::napi_add_finalizer(
+          env,
+          function,
+          table.cast(),
+          Some(finalize_table),
+          ptr::null_mut(),
+          ptr::null_mut(),
+        ) == sys::Status::napi_ok;
       if !owned {
         drop(Box::from_raw(table));
         return Err(JsError::internal("could not create a weak-key table"));
@@ -103,12 +122,25 @@ unsafe extern "C" fn call(env: sys::napi_env, info: sys::napi_callback_info) -> 
       let mut argv = [ptr::null_mut(); 2];
       let mut argc = argv.len();
       let mut data = ptr::null_mut();
-      check(sys::napi_get_cb_info(env, info, &mut argc, argv.as_mut_ptr(), ptr::null_mut(), &mut data), "napi_get_cb_info")?;
+      check(
+        sys::napi_get_cb_info(
+          env,
+          info,
+          &mut argc,
+          argv.as_mut_ptr(),
+          ptr::null_mut(),
+          &mut data,
+        ),
+        "napi_get_cb_info",
+      )?;
       // SAFETY: data is the table given to napi_create_function in `create`; it lives until this
       // function is finalized, and the function is alive while it is being called.
       let table = &*(data as *const WeakKeyTable);
       let mut op = -1;
-      check(sys::napi_get_value_int32(env, argv[0], &mut op), "napi_get_value_int32")?;
+      check(
+        sys::napi_get_value_int32(env, argv[0], &mut op),
+        "napi_get_value_int32",
+      )?;
       table.sweep(env);
       match op {
         OP_ADD => {
@@ -130,7 +162,9 @@ unsafe extern "C" fn call(env: sys::napi_env, info: sys::napi_callback_info) -> 
           table.clear(env);
           undefined(env)
         }
-        _ => Err(JsError::internal(format!("unknown weak-key table operation {op}"))),
+        _ => Err(JsError::internal(format!(
+          "unknown weak-key table operation {op}"
+        ))),
       }
     })
   }
@@ -141,7 +175,11 @@ unsafe extern "C" fn call(env: sys::napi_env, info: sys::napi_callback_info) -> 
 ///
 /// # Safety
 /// `env` must be valid for the running callback.
-unsafe fn next_records(env: sys::napi_env, table: &WeakKeyTable, cursor: EntryId) -> JsResult<sys::napi_value> {
+unsafe fn next_records(
+  env: sys::napi_env,
+  table: &WeakKeyTable,
+  cursor: EntryId,
+) -> JsResult<sys::napi_value> {
   // SAFETY: the caller's env; each reference in the table is live until the table deletes it.
   unsafe {
     let mut batch = ptr::null_mut();
@@ -150,11 +188,17 @@ unsafe fn next_records(env: sys::napi_env, table: &WeakKeyTable, cursor: EntryId
     let mut count = 0;
     for (_, reference) in records.after(cursor) {
       let mut record = ptr::null_mut();
-      check(sys::napi_get_reference_value(env, *reference, &mut record), "napi_get_reference_value")?;
+      check(
+        sys::napi_get_reference_value(env, *reference, &mut record),
+        "napi_get_reference_value",
+      )?;
       if record.is_null() {
         continue;
       }
-      check(sys::napi_set_element(env, batch, count, record), "napi_set_element")?;
+      check(
+        sys::napi_set_element(env, batch, count, record),
+        "napi_set_element",
+      )?;
       count += 1;
       if count == BATCH {
         break;

@@ -26,7 +26,12 @@ impl LeakLog {
     let out: Box<dyn Write + Send> = if destination == "stderr" {
       Box::new(io::stderr())
     } else {
-      Box::new(OpenOptions::new().create(true).append(true).open(destination)?)
+      Box::new(
+        OpenOptions::new()
+          .create(true)
+          .append(true)
+          .open(destination)?,
+      )
     };
     Self::to(out, QUEUE_LINES)
   }
@@ -36,11 +41,18 @@ impl LeakLog {
     let (done, finished) = crossbeam_channel::bounded(1);
     let dropped = Arc::new(AtomicU64::new(0));
     let counter = dropped.clone();
-    let writer = std::thread::Builder::new().name("ephemeron-leak-log".into()).spawn(move || {
-      write_lines(out, queue, &counter);
-      let _ = done.send(());
-    })?;
-    Ok(LeakLog { lines: Some(lines), dropped, finished, writer: Some(writer) })
+    let writer = std::thread::Builder::new()
+      .name("ephemeron-leak-log".into())
+      .spawn(move || {
+        write_lines(out, queue, &counter);
+        let _ = done.send(());
+      })?;
+    Ok(LeakLog {
+      lines: Some(lines),
+      dropped,
+      finished,
+      writer: Some(writer),
+    })
   }
 
   /// Queues one line; never blocks. A full queue drops the line and counts it.
@@ -80,14 +92,20 @@ fn write_lines(out: Box<dyn Write + Send>, queue: Receiver<String>, dropped: &At
     if queue.is_empty() {
       let lost = dropped.swap(0, Ordering::Relaxed);
       if lost > 0 {
-        let _ = writeln!(out, r#"{{"dropped":{lost},"message":"ephemeron: {lost} reports dropped (leak log queue full)"}}"#);
+        let _ = writeln!(
+          out,
+          r#"{{"dropped":{lost},"message":"ephemeron: {lost} reports dropped (leak log queue full)"}}"#
+        );
       }
       let _ = out.flush();
     }
   }
   let lost = dropped.swap(0, Ordering::Relaxed);
   if lost > 0 {
-    let _ = writeln!(out, r#"{{"dropped":{lost},"message":"ephemeron: {lost} reports dropped (leak log queue full)"}}"#);
+    let _ = writeln!(
+      out,
+      r#"{{"dropped":{lost},"message":"ephemeron: {lost} reports dropped (leak log queue full)"}}"#
+    );
   }
   let _ = out.flush();
 }
@@ -113,7 +131,11 @@ mod tests {
 
   impl Shared {
     fn lines(&self) -> Vec<String> {
-      String::from_utf8(self.0.lock().unwrap().clone()).unwrap().lines().map(String::from).collect()
+      String::from_utf8(self.0.lock().unwrap().clone())
+        .unwrap()
+        .lines()
+        .map(String::from)
+        .collect()
     }
   }
 
@@ -148,9 +170,17 @@ mod tests {
     let dropped: u64 = lines
       .iter()
       .filter(|l| l.starts_with(r#"{"dropped":"#))
-      .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["dropped"].as_u64().unwrap())
+      .map(|l| {
+        serde_json::from_str::<serde_json::Value>(l).unwrap()["dropped"]
+          .as_u64()
+          .unwrap()
+      })
       .sum();
     assert!(dropped > 0, "the storm overflowed the queue");
-    assert_eq!(written + dropped, 1000, "every report is either written or counted as dropped");
+    assert_eq!(
+      written + dropped,
+      1000,
+      "every report is either written or counted as dropped"
+    );
   }
 }

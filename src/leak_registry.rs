@@ -19,10 +19,12 @@ use crate::core::sampler::Sampler;
 use crate::error::{check, ErrorClass, JsError, JsResult};
 use crate::gc_notify::{batch_delivery, watch, GcSink};
 use crate::leak_log::LeakLog;
-use crate::raw::{args, define_function, guard, number, tagged_external, to_f64, undefined};
+use crate::raw::{
+  args, define_function, guard, no_unwind, number, tagged_external, to_f64, undefined,
+};
 use napi::bindgen_prelude::{FromNapiValue, Function};
-use napi::threadsafe_function::UnknownReturnValue;
 use napi::sys;
+use napi::threadsafe_function::UnknownReturnValue;
 use std::cell::{Cell, RefCell};
 use std::ffi::c_void;
 use std::ptr;
@@ -45,11 +47,18 @@ struct Registry {
 }
 
 fn now_ms() -> f64 {
-  SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs_f64() * 1000.0).unwrap_or(0.0)
+  SystemTime::now()
+    .duration_since(UNIX_EPOCH)
+    .map(|d| d.as_secs_f64() * 1000.0)
+    .unwrap_or(0.0)
 }
 
 fn closed_error() -> JsError {
-  JsError { class: ErrorClass::Plain, code: "ERR_EPHEMERON_CLOSED", message: "LeakRegistry is closed".into() }
+  JsError {
+    class: ErrorClass::Plain,
+    code: "ERR_EPHEMERON_CLOSED",
+    message: "LeakRegistry is closed".into(),
+  }
 }
 
 impl Registry {
@@ -64,7 +73,9 @@ impl Registry {
     let log = self.log.borrow();
     for id in ids {
       // None: released or closed meanwhile; ids are never reused, so nothing else matches.
-      let Some((reference, leak)) = self.table.borrow_mut().collect(id, now) else { continue };
+      let Some((reference, leak)) = self.table.borrow_mut().collect(id, now) else {
+        continue;
+      };
       // SAFETY: the reference came from `watch` and is deleted exactly once, here.
       unsafe { sys::napi_delete_reference(self.env, reference) };
       let line = leak.to_json_line(&self.origin);
@@ -109,7 +120,11 @@ impl Registry {
     // already ran.
     unsafe {
       self.collected.unwatch_teardown(self.env);
-      sys::napi_remove_env_cleanup_hook(self.env, Some(flush_log_at_teardown), self as *const Registry as *mut c_void);
+      sys::napi_remove_env_cleanup_hook(
+        self.env,
+        Some(flush_log_at_teardown),
+        self as *const Registry as *mut c_void,
+      );
     }
     if let Some(log) = self.log.borrow_mut().as_mut() {
       log.close(LOG_FLUSH_LIMIT);
@@ -118,24 +133,31 @@ impl Registry {
 }
 
 unsafe extern "C" fn flush_log_at_teardown(arg: *mut c_void) {
-  // SAFETY: arg is the Registry registered in `create`; the hook is removed before it is freed.
-  let registry = unsafe { &*(arg as *const Registry) };
-  if let Ok(mut log) = registry.log.try_borrow_mut() {
-    if let Some(log) = log.as_mut() {
-      log.close(LOG_FLUSH_LIMIT);
+  no_unwind("an env cleanup hook", || {
+    // SAFETY: arg is the Registry registered in `create`; the hook is removed before it is freed.
+    let registry = unsafe { &*(arg as *const Registry) };
+    if let Ok(mut log) = registry.log.try_borrow_mut() {
+      if let Some(log) = log.as_mut() {
+        log.close(LOG_FLUSH_LIMIT);
+      }
     }
-  }
+  });
 }
 
 /// Tags our Externals so that a foreign External passed to these natives is an error, not a crash.
-static REGISTRY_TAG: sys::napi_type_tag = sys::napi_type_tag { lower: 0x6570_6865_6d65_726f, upper: 0x6e2d_6c65_616b_7231 };
+static REGISTRY_TAG: sys::napi_type_tag = sys::napi_type_tag {
+  lower: 0x6570_6865_6d65_726f,
+  upper: 0x6e2d_6c65_616b_7231,
+};
 
 unsafe extern "C" fn finalize_registry(_env: sys::napi_env, data: *mut c_void, _hint: *mut c_void) {
-  // SAFETY: data is the Box made in `create`, finalized exactly once by Node.
-  let registry = unsafe { Box::from_raw(data as *mut Registry) };
-  // Deleting every reference first cancels their finalizers, so none can reach the sink after
-  // it is freed (also at teardown, where Node finalizes everything in an unspecified order).
-  registry.close();
+  no_unwind("a finalizer", || {
+    // SAFETY: data is the Box made in `create`, finalized exactly once by Node.
+    let registry = unsafe { Box::from_raw(data as *mut Registry) };
+    // Deleting every reference first cancels their finalizers, so none can reach the sink after
+    // it is freed (also at teardown, where Node finalizes everything in an unspecified order).
+    registry.close();
+  });
 }
 
 /// # Safety
@@ -166,22 +188,38 @@ unsafe fn open_registry<'a>(env: sys::napi_env, value: sys::napi_value) -> JsRes
 unsafe fn optional_string(env: sys::napi_env, value: sys::napi_value) -> JsResult<Option<String>> {
   let mut kind = 0;
   // SAFETY: valid env/value (caller's contract) and out pointer.
-  check(unsafe { sys::napi_typeof(env, value, &mut kind) }, "napi_typeof")?;
+  check(
+    unsafe { sys::napi_typeof(env, value, &mut kind) },
+    "napi_typeof",
+  )?;
   if kind == sys::ValueType::napi_undefined || kind == sys::ValueType::napi_null {
     return Ok(None);
   }
   let mut len = 0;
   // SAFETY: a null buffer asks for the length in bytes (without the NUL).
-  check(unsafe { sys::napi_get_value_string_utf8(env, value, ptr::null_mut(), 0, &mut len) }, "napi_get_value_string_utf8")?;
+  check(
+    unsafe { sys::napi_get_value_string_utf8(env, value, ptr::null_mut(), 0, &mut len) },
+    "napi_get_value_string_utf8",
+  )?;
   let mut bytes = vec![0u8; len + 1];
   let mut written = 0;
   // SAFETY: the buffer holds len bytes plus the NUL the call writes.
   check(
-    unsafe { sys::napi_get_value_string_utf8(env, value, bytes.as_mut_ptr().cast(), bytes.len(), &mut written) },
+    unsafe {
+      sys::napi_get_value_string_utf8(
+        env,
+        value,
+        bytes.as_mut_ptr().cast(),
+        bytes.len(),
+        &mut written,
+      )
+    },
     "napi_get_value_string_utf8",
   )?;
   bytes.truncate(written);
-  Ok(Some(String::from_utf8(bytes).map_err(|_| JsError::internal("string argument is not valid UTF-8"))?))
+  Ok(Some(String::from_utf8(bytes).map_err(|_| {
+    JsError::internal("string argument is not valid UTF-8")
+  })?))
 }
 
 /// # Safety
@@ -189,7 +227,12 @@ unsafe fn optional_string(env: sys::napi_env, value: sys::napi_value) -> JsResul
 unsafe fn string(env: sys::napi_env, text: &str) -> JsResult<sys::napi_value> {
   let mut value = ptr::null_mut();
   // SAFETY: text is valid UTF-8 of the given length; the call copies it.
-  check(unsafe { sys::napi_create_string_utf8(env, text.as_ptr().cast(), text.len() as isize, &mut value) }, "napi_create_string_utf8")?;
+  check(
+    unsafe {
+      sys::napi_create_string_utf8(env, text.as_ptr().cast(), text.len() as isize, &mut value)
+    },
+    "napi_create_string_utf8",
+  )?;
   Ok(value)
 }
 
@@ -198,7 +241,10 @@ unsafe fn string(env: sys::napi_env, text: &str) -> JsResult<sys::napi_value> {
 unsafe fn boolean(env: sys::napi_env, flag: bool) -> JsResult<sys::napi_value> {
   let mut value = ptr::null_mut();
   // SAFETY: valid env and out pointer.
-  check(unsafe { sys::napi_get_boolean(env, flag, &mut value) }, "napi_get_boolean")?;
+  check(
+    unsafe { sys::napi_get_boolean(env, flag, &mut value) },
+    "napi_get_boolean",
+  )?;
   Ok(value)
 }
 
@@ -211,10 +257,15 @@ unsafe extern "C" fn create(env: sys::napi_env, info: sys::napi_callback_info) -
     guard(env, || {
       let [wake, thread_id, name, log, sample_rate, wants_lines] = args::<6>(env, info)?;
       let mut wants = false;
-      check(sys::napi_get_value_bool(env, wants_lines, &mut wants), "napi_get_value_bool")?;
+      check(
+        sys::napi_get_value_bool(env, wants_lines, &mut wants),
+        "napi_get_value_bool",
+      )?;
       let log = match optional_string(env, log)? {
-        Some(destination) => Some(LeakLog::open(&destination).map_err(|error| {
-          JsError { class: ErrorClass::Plain, code: "ERR_EPHEMERON_LOG", message: format!("LeakRegistry: cannot open the log '{destination}': {error}") }
+        Some(destination) => Some(LeakLog::open(&destination).map_err(|error| JsError {
+          class: ErrorClass::Plain,
+          code: "ERR_EPHEMERON_LOG",
+          message: format!("LeakRegistry: cannot open the log '{destination}': {error}"),
         })?),
         None => None,
       };
@@ -226,22 +277,39 @@ unsafe extern "C" fn create(env: sys::napi_env, info: sys::napi_callback_info) -
         collected: GcSink::new(),
         log: RefCell::new(log),
         wants_lines: wants,
-        origin: Origin { pid: std::process::id(), thread_id: to_f64(env, thread_id)?, registry: optional_string(env, name)? },
+        origin: Origin {
+          pid: std::process::id(),
+          thread_id: to_f64(env, thread_id)?,
+          registry: optional_string(env, name)?,
+        },
         closed: Cell::new(false),
       });
       // The JS side drains the queue itself (after naming pending sites), so a batch is only a
       // wake-up: it touches nothing native, and a late one after the registry is freed is harmless.
       let wake = Function::<Vec<u32>, UnknownReturnValue>::from_napi_value(env, wake)
         .map_err(|e| JsError::internal(format!("leakCreate: wake is not a function: {e}")))?;
-      let waker = batch_delivery(&wake, |_env| Vec::new()).map_err(|e| JsError::internal(format!("cannot create the threadsafe function: {e}")))?;
+      let waker = batch_delivery(&wake, |_env| Vec::new())
+        .map_err(|e| JsError::internal(format!("cannot create the threadsafe function: {e}")))?;
       registry.collected.set_waker(waker);
       let registry = Box::into_raw(registry);
       // From here on the Box is freed by `finalize_registry`, or below if the External fails.
       let result = (|| {
         (*registry).collected.watch_teardown(env)?;
-        check(sys::napi_add_env_cleanup_hook(env, Some(flush_log_at_teardown), registry as *mut c_void), "napi_add_env_cleanup_hook")?;
+        check(
+          sys::napi_add_env_cleanup_hook(env, Some(flush_log_at_teardown), registry as *mut c_void),
+          "napi_add_env_cleanup_hook",
+        )?;
         let mut external = ptr::null_mut();
-        check(sys::napi_create_external(env, registry as *mut c_void, Some(finalize_registry), ptr::null_mut(), &mut external), "napi_create_external")?;
+        check(
+          sys::napi_create_external(
+            env,
+            registry as *mut c_void,
+            Some(finalize_registry),
+            ptr::null_mut(),
+            &mut external,
+          ),
+          "napi_create_external",
+        )?;
         Ok(external)
       })();
       let external = match result {
@@ -252,7 +320,10 @@ unsafe extern "C" fn create(env: sys::napi_env, info: sys::napi_callback_info) -
           return Err(error);
         }
       };
-      check(sys::napi_type_tag_object(env, external, &REGISTRY_TAG), "napi_type_tag_object")?;
+      check(
+        sys::napi_type_tag_object(env, external, &REGISTRY_TAG),
+        "napi_type_tag_object",
+      )?;
       Ok(external)
     })
   }
@@ -266,9 +337,15 @@ unsafe fn lines_array(env: sys::napi_env, lines: &[String]) -> JsResult<sys::nap
   // SAFETY: the caller's env; the out pointers are locals and every status is checked.
   unsafe {
     let mut array = ptr::null_mut();
-    check(sys::napi_create_array_with_length(env, lines.len(), &mut array), "napi_create_array_with_length")?;
+    check(
+      sys::napi_create_array_with_length(env, lines.len(), &mut array),
+      "napi_create_array_with_length",
+    )?;
     for (index, line) in lines.iter().enumerate() {
-      check(sys::napi_set_element(env, array, index as u32, string(env, line)?), "napi_set_element")?;
+      check(
+        sys::napi_set_element(env, array, index as u32, string(env, line)?),
+        "napi_set_element",
+      )?;
     }
     Ok(array)
   }
@@ -289,7 +366,10 @@ unsafe extern "C" fn deliver(env: sys::napi_env, info: sys::napi_callback_info) 
 }
 
 /// `leakSetSite(handle, id, siteId)`: names the site of a record tracked with site 0 (unknown).
-unsafe extern "C" fn set_site(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
+unsafe extern "C" fn set_site(
+  env: sys::napi_env,
+  info: sys::napi_callback_info,
+) -> sys::napi_value {
   // SAFETY: Node calls this on the JS thread with a valid env and callback info; every raw call
   // below uses those handles and checks its status.
   unsafe {
@@ -297,7 +377,11 @@ unsafe extern "C" fn set_site(env: sys::napi_env, info: sys::napi_callback_info)
       let [handle, id, site_id] = args::<3>(env, info)?;
       let registry = open_registry(env, handle)?;
       let (id, site_id) = (to_f64(env, id)? as EntryId, to_f64(env, site_id)? as SiteId);
-      registry.table.borrow_mut().set_site(id, site_id).map_err(|_| JsError::internal("leakSetSite: unknown site id"))?;
+      registry
+        .table
+        .borrow_mut()
+        .set_site(id, site_id)
+        .map_err(|_| JsError::internal("leakSetSite: unknown site id"))?;
       undefined(env)
     })
   }
@@ -316,7 +400,11 @@ unsafe extern "C" fn track(env: sys::napi_env, info: sys::napi_callback_info) ->
       let stack = optional_string(env, stack)?.map(String::into_boxed_str);
       let id = registry.table.borrow().next_id();
       let reference = watch(env, resource, id, &registry.collected)?;
-      let tracked = registry.table.borrow_mut().track(reference, type_id, site_id, now_ms(), info_json, stack);
+      let tracked =
+        registry
+          .table
+          .borrow_mut()
+          .track(reference, type_id, site_id, now_ms(), info_json, stack);
       match tracked {
         Ok(id) => number(env, id as f64),
         Err(_) => {
@@ -357,14 +445,21 @@ unsafe extern "C" fn intern(env: sys::napi_env, info: sys::napi_callback_info) -
       let registry = open_registry(env, handle)?;
       let text = optional_string(env, text)?.unwrap_or_default();
       let mut table = registry.table.borrow_mut();
-      let id = if to_f64(env, kind)? == 0.0 { table.intern_type(&text) } else { table.intern_site(&text) };
+      let id = if to_f64(env, kind)? == 0.0 {
+        table.intern_type(&text)
+      } else {
+        table.intern_site(&text)
+      };
       number(env, id as f64)
     })
   }
 }
 
 /// `leakSampleGap(handle) -> number`: how many tracks until the next sampled stack.
-unsafe extern "C" fn sample_gap(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
+unsafe extern "C" fn sample_gap(
+  env: sys::napi_env,
+  info: sys::napi_callback_info,
+) -> sys::napi_value {
   // SAFETY: Node calls this on the JS thread with a valid env and callback info; every raw call
   // below uses those handles and checks its status.
   unsafe {
@@ -405,7 +500,10 @@ unsafe extern "C" fn open(env: sys::napi_env, info: sys::napi_callback_info) -> 
 }
 
 /// `leakExitInventory(handle) -> text` grouped by site ('' when nothing is open or closed).
-unsafe extern "C" fn exit_inventory_text(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
+unsafe extern "C" fn exit_inventory_text(
+  env: sys::napi_env,
+  info: sys::napi_callback_info,
+) -> sys::napi_value {
   // SAFETY: Node calls this on the JS thread with a valid env and callback info; every raw call
   // below uses those handles and checks its status.
   unsafe {
@@ -439,7 +537,10 @@ unsafe extern "C" fn close(env: sys::napi_env, info: sys::napi_callback_info) ->
 }
 
 /// `leakProcessTotals() -> json`: counts of every registry in the process, workers included.
-unsafe extern "C" fn process_totals(env: sys::napi_env, _info: sys::napi_callback_info) -> sys::napi_value {
+unsafe extern "C" fn process_totals(
+  env: sys::napi_env,
+  _info: sys::napi_callback_info,
+) -> sys::napi_value {
   // SAFETY: Node calls this on the JS thread with a valid env.
   unsafe { guard(env, || string(env, &counts_to_json(&PROCESS.snapshot()))) }
 }

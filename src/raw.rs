@@ -11,17 +11,30 @@ use std::ffi::CStr;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::ptr;
 
-pub type RawCallback = unsafe extern "C" fn(sys::napi_env, sys::napi_callback_info) -> sys::napi_value;
+pub type RawCallback =
+  unsafe extern "C" fn(sys::napi_env, sys::napi_callback_info) -> sys::napi_value;
 
 /// Reads the first `N` arguments of a call (missing ones read as `undefined`).
 ///
 /// # Safety
 /// `env` and `info` must be the ones Node passed to the running callback.
-pub unsafe fn args<const N: usize>(env: sys::napi_env, info: sys::napi_callback_info) -> JsResult<[sys::napi_value; N]> {
+pub unsafe fn args<const N: usize>(
+  env: sys::napi_env,
+  info: sys::napi_callback_info,
+) -> JsResult<[sys::napi_value; N]> {
   let mut argv = [ptr::null_mut(); N];
   let mut argc = N;
   // SAFETY: argv has room for argc values; the other out pointers may be null.
-  let status = unsafe { sys::napi_get_cb_info(env, info, &mut argc, argv.as_mut_ptr(), ptr::null_mut(), ptr::null_mut()) };
+  let status = unsafe {
+    sys::napi_get_cb_info(
+      env,
+      info,
+      &mut argc,
+      argv.as_mut_ptr(),
+      ptr::null_mut(),
+      ptr::null_mut(),
+    )
+  };
   check(status, "napi_get_cb_info")?;
   Ok(argv)
 }
@@ -31,30 +44,62 @@ pub unsafe fn args<const N: usize>(env: sys::napi_env, info: sys::napi_callback_
 ///
 /// # Safety
 /// `env` must be the environment of the running callback.
-pub unsafe fn guard(env: sys::napi_env, body: impl FnOnce() -> JsResult<sys::napi_value>) -> sys::napi_value {
+pub unsafe fn guard(
+  env: sys::napi_env,
+  body: impl FnOnce() -> JsResult<sys::napi_value>,
+) -> sys::napi_value {
   let error = match catch_unwind(AssertUnwindSafe(body)) {
     Ok(Ok(value)) => return value,
     Ok(Err(error)) => error,
-    Err(_) => JsError::internal("ephemeron: internal error (a Rust panic was caught); please report it"),
+    Err(_) => {
+      JsError::internal("ephemeron: internal error (a Rust panic was caught); please report it")
+    }
   };
   // SAFETY: same env as the callback.
   unsafe { error.throw(env) };
   ptr::null_mut()
 }
 
+/// Runs the body of a finalizer or an env cleanup hook. Node calls those with no way to report
+/// an error, and a panic unwinding into Node would abort the process: a caught panic is printed
+/// once to stderr (it is a bug in ephemeron) and otherwise ignored.
+pub fn no_unwind(what: &str, body: impl FnOnce()) {
+  if catch_unwind(AssertUnwindSafe(body)).is_err() {
+    static REPORTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    if !REPORTED.swap(true, std::sync::atomic::Ordering::Relaxed) {
+      eprintln!("ephemeron: internal error: a Rust panic was caught in {what}; please report it");
+    }
+  }
+}
+
 /// Defines `exports[name] = function name() { [native code] }`.
 ///
 /// # Safety
 /// `env` and `exports` must be valid for the current module initialisation.
-pub unsafe fn define_function(env: sys::napi_env, exports: sys::napi_value, name: &CStr, callback: RawCallback) -> JsResult<()> {
+pub unsafe fn define_function(
+  env: sys::napi_env,
+  exports: sys::napi_value,
+  name: &CStr,
+  callback: RawCallback,
+) -> JsResult<()> {
   let mut function = ptr::null_mut();
   // SAFETY: name is NUL-terminated (length -1 = read to NUL); out pointers are valid.
   unsafe {
     check(
-      sys::napi_create_function(env, name.as_ptr(), -1, Some(callback), ptr::null_mut(), &mut function),
+      sys::napi_create_function(
+        env,
+        name.as_ptr(),
+        -1,
+        Some(callback),
+        ptr::null_mut(),
+        &mut function,
+      ),
       "napi_create_function",
     )?;
-    check(sys::napi_set_named_property(env, exports, name.as_ptr(), function), "napi_set_named_property")
+    check(
+      sys::napi_set_named_property(env, exports, name.as_ptr(), function),
+      "napi_set_named_property",
+    )
   }
 }
 
@@ -65,7 +110,10 @@ pub unsafe fn define_function(env: sys::napi_env, exports: sys::napi_value, name
 pub unsafe fn undefined(env: sys::napi_env) -> JsResult<sys::napi_value> {
   let mut value = ptr::null_mut();
   // SAFETY: valid env and out pointer.
-  check(unsafe { sys::napi_get_undefined(env, &mut value) }, "napi_get_undefined")?;
+  check(
+    unsafe { sys::napi_get_undefined(env, &mut value) },
+    "napi_get_undefined",
+  )?;
   Ok(value)
 }
 
@@ -74,7 +122,10 @@ pub unsafe fn undefined(env: sys::napi_env) -> JsResult<sys::napi_value> {
 pub unsafe fn number(env: sys::napi_env, n: f64) -> JsResult<sys::napi_value> {
   let mut value = ptr::null_mut();
   // SAFETY: valid env and out pointer.
-  check(unsafe { sys::napi_create_double(env, n, &mut value) }, "napi_create_double")?;
+  check(
+    unsafe { sys::napi_create_double(env, n, &mut value) },
+    "napi_create_double",
+  )?;
   Ok(value)
 }
 
@@ -86,7 +137,10 @@ pub unsafe fn number(env: sys::napi_env, n: f64) -> JsResult<sys::napi_value> {
 pub unsafe fn to_f64(env: sys::napi_env, value: sys::napi_value) -> JsResult<f64> {
   let mut n = 0.0;
   // SAFETY: valid env, value and out pointer.
-  check(unsafe { sys::napi_get_value_double(env, value, &mut n) }, "napi_get_value_double")?;
+  check(
+    unsafe { sys::napi_get_value_double(env, value, &mut n) },
+    "napi_get_value_double",
+  )?;
   Ok(n)
 }
 
@@ -96,16 +150,27 @@ pub unsafe fn to_f64(env: sys::napi_env, value: sys::napi_value) -> JsResult<f64
 /// # Safety
 /// `env` and `value` must be valid for the running callback, and every External tagged with
 /// `tag` must carry a `*const T` that stays valid while the External is reachable.
-pub unsafe fn tagged_external<'a, T>(env: sys::napi_env, value: sys::napi_value, tag: &sys::napi_type_tag, what: &str) -> JsResult<&'a T> {
+pub unsafe fn tagged_external<'a, T>(
+  env: sys::napi_env,
+  value: sys::napi_value,
+  tag: &sys::napi_type_tag,
+  what: &str,
+) -> JsResult<&'a T> {
   let mut tagged = false;
   // SAFETY: valid env/value (caller's contract); `tag` and `tagged` are valid pointers.
   let status = unsafe { sys::napi_check_object_type_tag(env, value, tag, &mut tagged) };
   if status != sys::Status::napi_ok || !tagged {
-    return Err(JsError::type_error("ERR_EPHEMERON_INVALID_HANDLE", format!("not an ephemeron {what}")));
+    return Err(JsError::type_error(
+      "ERR_EPHEMERON_INVALID_HANDLE",
+      format!("not an ephemeron {what}"),
+    ));
   }
   let mut data = ptr::null_mut();
   // SAFETY: value is a tagged External (checked above); data is a valid out pointer.
-  check(unsafe { sys::napi_get_value_external(env, value, &mut data) }, "napi_get_value_external")?;
+  check(
+    unsafe { sys::napi_get_value_external(env, value, &mut data) },
+    "napi_get_value_external",
+  )?;
   // SAFETY: by the caller's contract, a tagged External's data is a live `*const T`.
   Ok(unsafe { &*(data as *const T) })
 }

@@ -15,7 +15,9 @@ use crate::core::cache_key::CacheKey;
 use crate::core::cache_policy::{CachePolicy, Demotion, EntryId, Removal, SlotIndex, Victim};
 use crate::error::{check, JsError, JsResult};
 use crate::gc_notify::{batch_delivery, watch, GcSink};
-use crate::raw::{args, define_function, guard, number, tagged_external, to_f64, undefined};
+use crate::raw::{
+  args, define_function, guard, no_unwind, number, tagged_external, to_f64, undefined,
+};
 use napi::bindgen_prelude::{FromNapiValue, Function, ToNapiValue};
 use napi::threadsafe_function::UnknownReturnValue;
 use napi::{sys, Env};
@@ -239,15 +241,17 @@ static CACHE_TAG: sys::napi_type_tag = sys::napi_type_tag {
 };
 
 unsafe extern "C" fn finalize_cache(env: sys::napi_env, data: *mut c_void, _hint: *mut c_void) {
-  // SAFETY: data is the Box made in `create`, finalized exactly once by Node.
-  let state = unsafe { Box::from_raw(data as *mut Rc<CacheState>) };
-  // SAFETY: same env; the sink is still alive here.
-  unsafe {
-    state.release_all(env);
-    state.collected.unwatch_teardown(env);
-  }
-  // Dropping the last Rc drops the sink and its threadsafe function. A delivery already queued
-  // finds its Weak dead and delivers nothing.
+  no_unwind("a finalizer", || {
+    // SAFETY: data is the Box made in `create`, finalized exactly once by Node.
+    let state = unsafe { Box::from_raw(data as *mut Rc<CacheState>) };
+    // SAFETY: same env; the sink is still alive here.
+    unsafe {
+      state.release_all(env);
+      state.collected.unwatch_teardown(env);
+    }
+    // Dropping the last Rc drops the sink and its threadsafe function. A delivery already queued
+    // finds its Weak dead and delivers nothing.
+  });
 }
 
 /// # Safety

@@ -79,7 +79,10 @@ mod tests {
     assert!(!q.push(2));
     assert!(!q.push(3));
     assert_eq!(q.drain(), vec![1, 2, 3]);
-    assert!(q.push(4), "a push after the drain must wake the consumer again");
+    assert!(
+      q.push(4),
+      "a push after the drain must wake the consumer again"
+    );
     assert_eq!(q.drain(), vec![4]);
     assert!(q.drain().is_empty());
   }
@@ -119,6 +122,10 @@ mod tests {
     got.sort_unstable();
     got.dedup();
     assert_eq!(got.len(), 100_000, "no event lost or duplicated");
-    assert_eq!(wakes.load(Ordering::Relaxed), 1, "one wake-up for the whole undrained burst");
+    assert_eq!(
+      wakes.load(Ordering::Relaxed),
+      1,
+      "one wake-up for the whole undrained burst"
+    );
   }
 }

@@ -46,7 +46,13 @@ pub struct OpenResource<'a> {
 /// Also returns `info` as JSON text: as given (keeping its key order) when it is valid JSON.
 fn identity(seq: EntryId, info: Option<&str>) -> (Value, Value, String) {
   let parsed: Option<Value> = info.and_then(|text| serde_json::from_str(text).ok());
-  let field = |name: &str| parsed.as_ref().and_then(|info| info.get(name)).filter(|value| !value.is_null()).cloned();
+  let field = |name: &str| {
+    parsed
+      .as_ref()
+      .and_then(|info| info.get(name))
+      .filter(|value| !value.is_null())
+      .cloned()
+  };
   let id = field("id").unwrap_or_else(|| Value::from(seq));
   let label = field("label").unwrap_or(Value::Null);
   let text = match (&parsed, info) {
@@ -105,7 +111,10 @@ impl Leak {
       report = report.field("stack", Value::from(&**stack));
     }
     // Rounded once, so that ageMs is exactly collectedAt - trackedAt.
-    let (tracked_at, collected_at) = (self.tracked_at.round(), self.collected_at.round().max(self.tracked_at.round()));
+    let (tracked_at, collected_at) = (
+      self.tracked_at.round(),
+      self.collected_at.round().max(self.tracked_at.round()),
+    );
     report = report
       .field("trackedAt", millis(tracked_at))
       .field("collectedAt", millis(collected_at))
@@ -148,7 +157,10 @@ pub fn exit_inventory(open: &[OpenResource<'_>], now: f64, origin: &Origin) -> S
   // (site, type) -> (count, oldest tracked_at), in first-seen order before sorting.
   let mut groups: Vec<(&str, &str, usize, f64)> = Vec::new();
   for resource in open {
-    match groups.iter_mut().find(|g| g.0 == resource.site && g.1 == resource.type_name) {
+    match groups
+      .iter_mut()
+      .find(|g| g.0 == resource.site && g.1 == resource.type_name)
+    {
       Some(group) => {
         group.2 += 1;
         group.3 = group.3.min(resource.tracked_at);
@@ -157,7 +169,11 @@ pub fn exit_inventory(open: &[OpenResource<'_>], now: f64, origin: &Origin) -> S
     }
   }
   groups.sort_by_key(|group| std::cmp::Reverse(group.2));
-  let name = origin.registry.as_deref().map(|n| format!(" \"{n}\"")).unwrap_or_default();
+  let name = origin
+    .registry
+    .as_deref()
+    .map(|n| format!(" \"{n}\""))
+    .unwrap_or_default();
   let mut text = format!(
     "ephemeron LeakRegistry{name} (pid {}, thread {}): {} tracked resource(s) still open at exit\n",
     origin.pid,
@@ -166,7 +182,9 @@ pub fn exit_inventory(open: &[OpenResource<'_>], now: f64, origin: &Origin) -> S
   );
   for (site, type_name, count, oldest) in groups {
     let age = ((now - oldest).max(0.0) / 1000.0).round();
-    text.push_str(&format!("  {count} x {type_name} from {site} (oldest {age} s)\n"));
+    text.push_str(&format!(
+      "  {count} x {type_name} from {site} (oldest {age} s)\n"
+    ));
   }
   text
 }
@@ -186,8 +204,15 @@ pub fn counts_to_json(counts: &Counts) -> String {
 
 /// `{ tracked, live, released, leaked, byType: { [type]: { tracked, live, released, leaked } } }`.
 pub fn stats_json(stats: &Stats<'_>) -> String {
-  let by_type = stats.by_type.iter().fold(Object::new(), |by_type, (name, counts)| by_type.raw(name, &counts_to_json(counts)));
-  counts_json(&stats.totals).raw("byType", &by_type.finish()).finish()
+  let by_type = stats
+    .by_type
+    .iter()
+    .fold(Object::new(), |by_type, (name, counts)| {
+      by_type.raw(name, &counts_to_json(counts))
+    });
+  counts_json(&stats.totals)
+    .raw("byType", &by_type.finish())
+    .finish()
 }
 
 #[cfg(test)]
@@ -208,12 +233,19 @@ mod tests {
   }
 
   fn origin() -> Origin {
-    Origin { pid: 42, thread_id: 3.0, registry: Some("files".into()) }
+    Origin {
+      pid: 42,
+      thread_id: 3.0,
+      registry: Some("files".into()),
+    }
   }
 
   #[test]
   fn a_report_line_has_every_field_in_order() {
-    let line = leak(Some(r#"{"type":"FileHandle","id":5,"label":"a \"quoted\"\npath","fd":5}"#)).to_json_line(&origin());
+    let line = leak(Some(
+      r#"{"type":"FileHandle","id":5,"label":"a \"quoted\"\npath","fd":5}"#,
+    ))
+    .to_json_line(&origin());
     assert!(!line.contains('\n'), "one report, one line");
     let parsed: Value = serde_json::from_str(&line).unwrap();
     assert_eq!(parsed["type"], "FileHandle");
@@ -222,10 +254,27 @@ mod tests {
     assert_eq!(parsed["info"]["fd"], 5);
     assert_eq!(parsed["site"], "/app/server.js:12");
     assert_eq!(parsed["stack"], "    at open (/app/server.js:12:5)");
-    assert_eq!((parsed["trackedAt"].clone(), parsed["collectedAt"].clone(), parsed["ageMs"].clone()), (1000.into(), 3500.into(), 2500.into()));
-    assert_eq!((parsed["count"].clone(), parsed["pid"].clone(), parsed["threadId"].clone()), (2.into(), 42.into(), 3.0.into()));
+    assert_eq!(
+      (
+        parsed["trackedAt"].clone(),
+        parsed["collectedAt"].clone(),
+        parsed["ageMs"].clone()
+      ),
+      (1000.into(), 3500.into(), 2500.into())
+    );
+    assert_eq!(
+      (
+        parsed["count"].clone(),
+        parsed["pid"].clone(),
+        parsed["threadId"].clone()
+      ),
+      (2.into(), 42.into(), 3.0.into())
+    );
     assert_eq!(parsed["registry"], "files");
-    assert!(line.starts_with(r#"{"type":"FileHandle","id":5,"label":"#), "documented order: {line}");
+    assert!(
+      line.starts_with(r#"{"type":"FileHandle","id":5,"label":"#),
+      "documented order: {line}"
+    );
   }
 
   #[test]
@@ -233,7 +282,10 @@ mod tests {
     let line = leak(Some(r#"{"z":1,"a":2}"#)).to_json_line(&origin());
     assert!(line.contains(r#""info":{"z":1,"a":2}"#), "{line}");
     let line = leak(Some("{\n\"z\": 1}")).to_json_line(&origin());
-    assert!(!line.contains('\n') && line.contains(r#""info":{"z":1}"#), "{line}");
+    assert!(
+      !line.contains('\n') && line.contains(r#""info":{"z":1}"#),
+      "{line}"
+    );
     let line = leak(Some("not json")).to_json_line(&origin());
     assert!(line.contains(r#""info":null"#));
   }
@@ -246,20 +298,45 @@ mod tests {
     assert_eq!(parsed["id"], 7);
     assert_eq!(parsed["label"], Value::Null);
     assert_eq!(parsed["info"], Value::Null);
-    assert!(parsed.get("stack").is_none(), "no stack captured, no stack field");
+    assert!(
+      parsed.get("stack").is_none(),
+      "no stack captured, no stack field"
+    );
     assert!(parsed.get("registry").is_none());
   }
 
   #[test]
   fn the_exit_inventory_groups_by_site_and_type_largest_first() {
     let open = [
-      OpenResource { seq: 1, type_name: "Socket", info: None, site: "/a.js:1", tracked_at: 0.0 },
-      OpenResource { seq: 2, type_name: "FileHandle", info: None, site: "/b.js:2", tracked_at: 1000.0 },
-      OpenResource { seq: 3, type_name: "FileHandle", info: None, site: "/b.js:2", tracked_at: 2000.0 },
+      OpenResource {
+        seq: 1,
+        type_name: "Socket",
+        info: None,
+        site: "/a.js:1",
+        tracked_at: 0.0,
+      },
+      OpenResource {
+        seq: 2,
+        type_name: "FileHandle",
+        info: None,
+        site: "/b.js:2",
+        tracked_at: 1000.0,
+      },
+      OpenResource {
+        seq: 3,
+        type_name: "FileHandle",
+        info: None,
+        site: "/b.js:2",
+        tracked_at: 2000.0,
+      },
     ];
     let text = exit_inventory(&open, 11_000.0, &origin());
     let lines: Vec<_> = text.lines().collect();
-    assert!(lines[0].contains("\"files\"") && lines[0].contains("3 tracked resource(s) still open at exit"), "{text}");
+    assert!(
+      lines[0].contains("\"files\"")
+        && lines[0].contains("3 tracked resource(s) still open at exit"),
+      "{text}"
+    );
     assert_eq!(lines[1], "  2 x FileHandle from /b.js:2 (oldest 10 s)");
     assert_eq!(lines[2], "  1 x Socket from /a.js:1 (oldest 11 s)");
     assert_eq!(exit_inventory(&[], 0.0, &origin()), "");
@@ -267,18 +344,36 @@ mod tests {
 
   #[test]
   fn stats_json_nests_counts_by_type() {
-    let one = Counts { tracked: 2, live: 1, released: 1, leaked: 0 };
-    let stats = Stats { totals: one, by_type: vec![("File\"Handle", one)] };
+    let one = Counts {
+      tracked: 2,
+      live: 1,
+      released: 1,
+      leaked: 0,
+    };
+    let stats = Stats {
+      totals: one,
+      by_type: vec![("File\"Handle", one)],
+    };
     let parsed: Value = serde_json::from_str(&stats_json(&stats)).unwrap();
     assert_eq!(parsed["tracked"], 2);
     assert_eq!(parsed["byType"]["File\"Handle"]["released"], 1);
-    let empty: Value = serde_json::from_str(&stats_json(&Stats { totals: Counts::default(), by_type: vec![] })).unwrap();
+    let empty: Value = serde_json::from_str(&stats_json(&Stats {
+      totals: Counts::default(),
+      by_type: vec![],
+    }))
+    .unwrap();
     assert_eq!(empty["byType"], serde_json::json!({}));
   }
 
   #[test]
   fn the_inventory_json_lists_identity_site_and_age() {
-    let open = [OpenResource { seq: 9, type_name: "T", info: Some(r#"{"id":"conn-1"}"#), site: "/a.js:1", tracked_at: 500.0 }];
+    let open = [OpenResource {
+      seq: 9,
+      type_name: "T",
+      info: Some(r#"{"id":"conn-1"}"#),
+      site: "/a.js:1",
+      tracked_at: 500.0,
+    }];
     let parsed: Value = serde_json::from_str(&open_json(&open, 1500.0)).unwrap();
     assert_eq!(parsed[0]["id"], "conn-1");
     assert_eq!(parsed[0]["ageMs"], 1000);

@@ -25,7 +25,10 @@ struct Interner<T> {
 
 impl<T: Default> Interner<T> {
   fn new() -> Self {
-    Interner { entries: Vec::new(), ids: HashMap::new() }
+    Interner {
+      entries: Vec::new(),
+      ids: HashMap::new(),
+    }
   }
 
   fn intern(&mut self, text: &str) -> u32 {
@@ -81,7 +84,14 @@ impl<H> LeakTable<H> {
   pub fn new(process: &'static Totals) -> Self {
     let mut sites = Interner::new();
     sites.intern(UNKNOWN_SITE_TEXT);
-    LeakTable { records: HashMap::new(), last_id: 0, types: Interner::new(), sites, totals: Counts::default(), process }
+    LeakTable {
+      records: HashMap::new(),
+      last_id: 0,
+      types: Interner::new(),
+      sites,
+      totals: Counts::default(),
+      process,
+    }
   }
 
   pub fn intern_type(&mut self, name: &str) -> TypeId {
@@ -118,7 +128,17 @@ impl<H> LeakTable<H> {
     self.totals.live += 1;
     self.process.tracked();
     self.last_id += 1;
-    self.records.insert(self.last_id, Record { handle, type_id, site_id, tracked_at, info, stack });
+    self.records.insert(
+      self.last_id,
+      Record {
+        handle,
+        type_id,
+        site_id,
+        tracked_at,
+        info,
+        stack,
+      },
+    );
     Ok(self.last_id)
   }
 
@@ -127,7 +147,13 @@ impl<H> LeakTable<H> {
     if self.sites.get(site_id).is_none() {
       return Err(UnknownId);
     }
-    Ok(self.records.get_mut(&id).map(|record| record.site_id = site_id).is_some())
+    Ok(
+      self
+        .records
+        .get_mut(&id)
+        .map(|record| record.site_id = site_id)
+        .is_some(),
+    )
   }
 
   /// Forgets a released resource; None if it is not tracked (any more).
@@ -168,7 +194,10 @@ impl<H> LeakTable<H> {
 
   /// Every tracked record's id and handle, in no particular order.
   pub fn handles(&self) -> impl Iterator<Item = (EntryId, &H)> {
-    self.records.iter().map(|(id, record)| (*id, &record.handle))
+    self
+      .records
+      .iter()
+      .map(|(id, record)| (*id, &record.handle))
   }
 
   /// Stops tracking everything (the registry closes): the handles to let go of.
@@ -200,7 +229,15 @@ impl<H> LeakTable<H> {
   }
 
   pub fn stats(&self) -> Stats<'_> {
-    Stats { totals: self.totals, by_type: self.types.entries.iter().map(|(name, counts)| (&**name, *counts)).collect() }
+    Stats {
+      totals: self.totals,
+      by_type: self
+        .types
+        .entries
+        .iter()
+        .map(|(name, counts)| (&**name, *counts))
+        .collect(),
+    }
   }
 
   pub fn len(&self) -> usize {
@@ -225,13 +262,21 @@ mod tests {
   fn a_collected_record_becomes_a_leak_once() {
     let mut t = table();
     let (file, site) = (t.intern_type("FileHandle"), t.intern_site("/app/a.js:3"));
-    let id = t.track("ref", file, site, 100.0, Some(r#"{"fd":3}"#.into()), None).unwrap();
+    let id = t
+      .track("ref", file, site, 100.0, Some(r#"{"fd":3}"#.into()), None)
+      .unwrap();
     let (handle, leak) = t.collect(id, 350.0).expect("tracked");
     assert_eq!(handle, "ref");
-    assert_eq!((leak.type_name.as_str(), leak.site.as_str(), leak.count), ("FileHandle", "/app/a.js:3", 1));
+    assert_eq!(
+      (leak.type_name.as_str(), leak.site.as_str(), leak.count),
+      ("FileHandle", "/app/a.js:3", 1)
+    );
     assert_eq!((leak.tracked_at, leak.collected_at), (100.0, 350.0));
     assert_eq!(leak.info.as_deref(), Some(r#"{"fd":3}"#));
-    assert!(t.collect(id, 400.0).is_none(), "a second event for the same id reports nothing");
+    assert!(
+      t.collect(id, 400.0).is_none(),
+      "a second event for the same id reports nothing"
+    );
     assert!(t.release(id).is_none());
   }
 
@@ -242,7 +287,10 @@ mod tests {
     let id = t.track("ref", ty, site, 0.0, None, None).unwrap();
     assert_eq!(t.release(id), Some("ref"));
     assert_eq!(t.release(id), None);
-    assert!(t.collect(id, 1.0).is_none(), "a late collection of a released id is not a leak");
+    assert!(
+      t.collect(id, 1.0).is_none(),
+      "a late collection of a released id is not a leak"
+    );
   }
 
   #[test]
@@ -251,8 +299,14 @@ mod tests {
     let ty = t.intern_type("T");
     let (a, b) = (t.intern_site("a.js:1"), t.intern_site("b.js:2"));
     assert_eq!(t.intern_site("a.js:1"), a, "a site is interned once");
-    let ids: Vec<_> = [a, a, b, a].iter().map(|site| t.track("r", ty, *site, 0.0, None, None).unwrap()).collect();
-    let counts: Vec<_> = ids.iter().map(|id| t.collect(*id, 1.0).unwrap().1.count).collect();
+    let ids: Vec<_> = [a, a, b, a]
+      .iter()
+      .map(|site| t.track("r", ty, *site, 0.0, None, None).unwrap())
+      .collect();
+    let counts: Vec<_> = ids
+      .iter()
+      .map(|id| t.collect(*id, 1.0).unwrap().1.count)
+      .collect();
     assert_eq!(counts, [1, 2, 1, 3]);
   }
 
@@ -266,18 +320,59 @@ mod tests {
     t.release(a);
     t.collect(b, 1.0);
     let stats = t.stats();
-    assert_eq!(stats.totals, Counts { tracked: 3, live: 1, released: 1, leaked: 1 });
-    assert_eq!(stats.by_type, [("X", Counts { tracked: 2, live: 0, released: 1, leaked: 1 }), ("Y", Counts { tracked: 1, live: 1, released: 0, leaked: 0 })]);
-    assert_eq!(t.process.snapshot(), stats.totals, "the process figure moves with the table");
+    assert_eq!(
+      stats.totals,
+      Counts {
+        tracked: 3,
+        live: 1,
+        released: 1,
+        leaked: 1
+      }
+    );
+    assert_eq!(
+      stats.by_type,
+      [
+        (
+          "X",
+          Counts {
+            tracked: 2,
+            live: 0,
+            released: 1,
+            leaked: 1
+          }
+        ),
+        (
+          "Y",
+          Counts {
+            tracked: 1,
+            live: 1,
+            released: 0,
+            leaked: 0
+          }
+        )
+      ]
+    );
+    assert_eq!(
+      t.process.snapshot(),
+      stats.totals,
+      "the process figure moves with the table"
+    );
   }
 
   #[test]
   fn open_lists_live_records_oldest_first_and_take_all_empties() {
     let mut t = table();
     let (ty, s) = (t.intern_type("T"), t.intern_site("s"));
-    let ids: Vec<_> = ["a", "b", "c"].iter().enumerate().map(|(i, h)| t.track(*h, ty, s, i as f64, None, None).unwrap()).collect();
+    let ids: Vec<_> = ["a", "b", "c"]
+      .iter()
+      .enumerate()
+      .map(|(i, h)| t.track(*h, ty, s, i as f64, None, None).unwrap())
+      .collect();
     t.release(ids[1]);
-    assert_eq!(t.open().iter().map(|o| o.seq).collect::<Vec<_>>(), [ids[0], ids[2]]);
+    assert_eq!(
+      t.open().iter().map(|o| o.seq).collect::<Vec<_>>(),
+      [ids[0], ids[2]]
+    );
     let mut handles = t.take_all();
     handles.sort();
     assert_eq!(handles, ["a", "c"]);
@@ -295,7 +390,11 @@ mod tests {
     assert_eq!(t.set_site(id, s), Ok(true));
     assert_eq!(t.set_site(id, 99), Err(UnknownId));
     assert_eq!(t.collect(id, 1.0).unwrap().1.site, "late.js:9");
-    assert_eq!(t.set_site(id, s), Ok(false), "a record that is gone has no site to set");
+    assert_eq!(
+      t.set_site(id, s),
+      Ok(false),
+      "a record that is gone has no site to set"
+    );
   }
 
   #[test]

@@ -1,10 +1,10 @@
 //! Plain Rust state machines: no Node-API types, unit-tested with `cargo test`.
 
-pub mod event_queue;
-pub mod ordered_table;
 pub mod cache_key;
 pub mod cache_policy;
+pub mod event_queue;
 pub mod leak_report;
 pub mod leak_table;
+pub mod ordered_table;
 pub mod process_totals;
 pub mod sampler;

@@ -100,7 +100,11 @@ mod tests {
   fn a_removed_cursor_still_continues_at_the_next_entry() {
     let mut t = table_of(&["a", "b", "c"]);
     assert_eq!(t.remove(2), Some("b"));
-    assert_eq!(walk(&t, 2), ["c"], "the cursor's own entry is gone; iteration goes on");
+    assert_eq!(
+      walk(&t, 2),
+      ["c"],
+      "the cursor's own entry is gone; iteration goes on"
+    );
     assert_eq!(t.len(), 2);
   }
 
@@ -111,7 +115,11 @@ mod tests {
     let id = t.next_id();
     t.insert(id, "a again");
     assert_eq!(id, 2);
-    assert_eq!(t.remove(1), None, "a late removal of the old id leaves the new entry alone");
+    assert_eq!(
+      t.remove(1),
+      None,
+      "a late removal of the old id leaves the new entry alone"
+    );
     assert_eq!(t.get(2), Some(&"a again"));
   }
 

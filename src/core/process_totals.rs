@@ -29,7 +29,12 @@ pub static PROCESS: Totals = Totals::new();
 
 impl Totals {
   pub const fn new() -> Self {
-    Totals { tracked: AtomicU64::new(0), live: AtomicU64::new(0), released: AtomicU64::new(0), leaked: AtomicU64::new(0) }
+    Totals {
+      tracked: AtomicU64::new(0),
+      live: AtomicU64::new(0),
+      released: AtomicU64::new(0),
+      leaked: AtomicU64::new(0),
+    }
   }
 
   pub fn tracked(&self) {
@@ -88,6 +93,14 @@ mod tests {
     for t in threads {
       t.join().unwrap();
     }
-    assert_eq!(totals.snapshot(), Counts { tracked: 4000, live: 0, released: 2000, leaked: 2000 });
+    assert_eq!(
+      totals.snapshot(),
+      Counts {
+        tracked: 4000,
+        live: 0,
+        released: 2000,
+        leaked: 2000
+      }
+    );
   }
 }

@@ -16,7 +16,10 @@ pub const NEVER: u64 = 1 << 53;
 impl Sampler {
   /// `rate` in [0, 1]; `seed` varies the sequence between registries.
   pub fn new(rate: f64, seed: u64) -> Self {
-    Sampler { rate: rate.clamp(0.0, 1.0), state: seed | 1 }
+    Sampler {
+      rate: rate.clamp(0.0, 1.0),
+      state: seed | 1,
+    }
   }
 
   /// How many `track` calls from now the next sample is (1 = the very next one).
@@ -60,7 +63,10 @@ mod tests {
       let total: u64 = (0..n).map(|_| sampler.next_gap()).sum();
       let mean = total as f64 / n as f64;
       let expected = 1.0 / rate;
-      assert!((mean - expected).abs() < expected * 0.03, "rate {rate}: mean gap {mean}, expected {expected}");
+      assert!(
+        (mean - expected).abs() < expected * 0.03,
+        "rate {rate}: mean gap {mean}, expected {expected}"
+      );
     }
   }
 

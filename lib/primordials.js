@@ -1,0 +1,44 @@
+'use strict'
+// The built-ins ephemeron uses, captured once when it loads (as Node core's primordials are).
+//
+// A library must not look up mutable globals later: a polyfill that does
+// `globalThis.WeakMap = IterableWeakMap` would otherwise make every IterableWeakMap build itself
+// out of IterableWeakMaps until the stack overflows, and a test harness that replaces
+// `performance` or `setTimeout` would change how a cache or a registry behaves. Modules take
+// what they need from here, never from the global object.
+
+const timers = require('node:timers')
+const { performance } = require('node:perf_hooks')
+
+module.exports = Object.freeze({
+  Array: globalThis.Array,
+  ArrayBuffer: globalThis.ArrayBuffer,
+  Error: globalThis.Error,
+  FinalizationRegistry: globalThis.FinalizationRegistry,
+  Float64Array: globalThis.Float64Array,
+  Int32Array: globalThis.Int32Array,
+  JSON: globalThis.JSON,
+  Map: globalThis.Map,
+  Number: globalThis.Number,
+  Object: globalThis.Object,
+  Promise: globalThis.Promise,
+  Proxy: globalThis.Proxy,
+  RangeError: globalThis.RangeError,
+  Reflect: globalThis.Reflect,
+  Set: globalThis.Set,
+  String: globalThis.String,
+  Symbol: globalThis.Symbol,
+  TypeError: globalThis.TypeError,
+  WeakMap: globalThis.WeakMap,
+  WeakRef: globalThis.WeakRef,
+  WeakSet: globalThis.WeakSet,
+  performance,
+  setImmediate: timers.setImmediate,
+  setInterval: timers.setInterval,
+  setTimeout: timers.setTimeout,
+  clearInterval: timers.clearInterval,
+  clearTimeout: timers.clearTimeout,
+  /** `Symbol.dispose` / `Symbol.asyncDispose` where the runtime has them (Node >= 20.4 / 24). */
+  SymbolDispose: globalThis.Symbol.dispose,
+  SymbolAsyncDispose: globalThis.Symbol.asyncDispose,
+})
