@@ -366,10 +366,10 @@ export interface LeakStats extends LeakCounts {
  * see: open sockets, checked-out pool clients). Resources still alive at process exit or worker
  * termination are never reported.
  *
- * Keep a reference to the registry while you use it (as with a FinalizationRegistry): one that
- * nothing references is collected, and reports nothing more. `close()` (or `Symbol.dispose`)
- * stops it explicitly; afterwards every method but `stats()` throws an Error with code
- * `ERR_EPHEMERON_CLOSED`.
+ * A registry that tracks resources stays alive by itself (it has their leaks to report); one that
+ * tracks nothing and that nothing references is collected and freed. `close()` (or
+ * `Symbol.dispose`) stops it explicitly; afterwards every method but `stats()` throws an Error
+ * with code `ERR_EPHEMERON_CLOSED`.
  *
  * @example
  * const leaks = new LeakRegistry({ log: '/var/log/app/leaks.jsonl', suspectAfter: 30_000 })

@@ -10,13 +10,15 @@
 // while or leak), runs one timer per registry (unread sites, deadlines, the log's health) and
 // hands reports to `onLeak` on the event loop.
 //
-// Nothing the process keeps for a registry references it strongly (the native wake-up, its
+// A registry that tracks something is kept alive by its native side (it has leaks to report);
+// otherwise nothing the process keeps for it references it strongly (the native wake-up, its
 // timer and the exit listener go through a WeakRef), so a registry dropped without close() is
-// collected and its native side freed. Strings go to Rust as JSON text (JSON.stringify), so a
+// collected once it tracks nothing, and its native side freed. Strings go to Rust as JSON text (JSON.stringify), so a
 // lone surrogate or a deep `info` reaches the report exactly as `track()` accepted it.
 
 const fsp = require('node:fs/promises')
-const { threadId } = require('node:worker_threads')
+const fs = require('node:fs')
+const { isMainThread, threadId } = require('node:worker_threads')
 const native = require('./native.js')
 const { captureFrames, captureSite, formatStack, SiteCache } = require('./call-sites.js')
 const { guardFileHandle, onClose, realHandleOf } = require('./file-handle-guard.js')
@@ -145,7 +147,7 @@ class LeakRegistry {
     this.#maxTouches = maxTouches
     this.#reportOnExit = reportOnExit
     const nameJson = name === undefined ? undefined : stringify(name)
-    this.#handle = leakCreate(wakeFor(this.#self), threadId, nameJson, destination, sampleRate, onLeak !== undefined, maxTouches)
+    this.#handle = leakCreate(this, wakeFor(this.#self), threadId, nameJson, destination, sampleRate, onLeak !== undefined, maxTouches)
     this.#stacks = stackMode
     this.#untilSample = leakSampleGap(this.#handle)
     this.#sites = new SiteCache(internSite, this.#handle)
@@ -393,7 +395,7 @@ class LeakRegistry {
     leakDeliver(this.#handle)
     if (this.#reportOnExit) {
       const text = leakExitInventory(this.#handle)
-      if (text !== '') process.stderr.write(text)
+      if (text !== '') writeToStderrNow(text)
     }
   }
 
@@ -494,6 +496,15 @@ function onExit() {
     }
   }
   leakFlushLogs(EXIT_FLUSH_MS)
+}
+
+/**
+ * Writes at exit. A worker's process.stderr forwards to the main thread asynchronously, and what
+ * is still in flight when the worker ends can be lost: workers write to the descriptor itself.
+ */
+function writeToStderrNow(text) {
+  if (isMainThread) process.stderr.write(text)
+  else fs.writeSync(2, text)
 }
 
 /** Calls `onLeak` with each report; one that throws becomes a warning and the rest still arrive. */

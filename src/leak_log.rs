@@ -88,14 +88,21 @@ impl LeakLog {
   /// `destination` is `"stderr"` or a file path, opened for appending (created if missing).
   /// Never blocks: a FIFO that no process reads is an error (ENXIO).
   pub fn open(destination: &str) -> io::Result<LeakLog> {
-    let (key, path, out): (String, Option<PathBuf>, Box<dyn Write + Send>) = if destination == "stderr" {
-      ("stderr".into(), None, Box::new(io::stderr()))
-    } else {
-      let file = open_append(destination.as_ref())?;
-      let path = std::fs::canonicalize(destination)?;
-      (path.to_string_lossy().into_owned(), Some(path), Box::new(file))
-    };
-    let mut destinations = DESTINATIONS.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let (key, path, out): (String, Option<PathBuf>, Box<dyn Write + Send>) =
+      if destination == "stderr" {
+        ("stderr".into(), None, Box::new(io::stderr()))
+      } else {
+        let file = open_append(destination.as_ref())?;
+        let path = std::fs::canonicalize(destination)?;
+        (
+          path.to_string_lossy().into_owned(),
+          Some(path),
+          Box::new(file),
+        )
+      };
+    let mut destinations = DESTINATIONS
+      .lock()
+      .unwrap_or_else(|poisoned| poisoned.into_inner());
     let destinations = destinations.get_or_insert_with(HashMap::new);
     destinations.retain(|_, destination| destination.strong_count() > 0);
     let shared = match destinations.get(&key).and_then(Weak::upgrade) {
@@ -106,7 +113,10 @@ impl LeakLog {
         shared
       }
     };
-    Ok(LeakLog { destination: shared, counters: Arc::default() })
+    Ok(LeakLog {
+      destination: shared,
+      counters: Arc::default(),
+    })
   }
 
   pub fn counters(&self) -> &LogCounters {
@@ -131,7 +141,12 @@ impl LeakLog {
     }
     queued.fetch_add(lines.len(), Ordering::Relaxed);
     let count = lines.len();
-    if self.destination.messages.send(Message::Lines(lines, self.counters.clone())).is_err() {
+    if self
+      .destination
+      .messages
+      .send(Message::Lines(lines, self.counters.clone()))
+      .is_err()
+    {
       queued.fetch_sub(count, Ordering::Relaxed);
       self.counters.drop_lines(count as u64, None);
     }
@@ -145,9 +160,15 @@ impl LeakLog {
   /// Reopens a file destination at its path (after log rotation moved or deleted the file), for
   /// every registry that logs there. Lines queued before are written to the old file.
   pub fn reopen(&self) -> io::Result<()> {
-    let Some(path) = &self.destination.path else { return Ok(()) };
+    let Some(path) = &self.destination.path else {
+      return Ok(());
+    };
     let file = open_append(path)?;
-    self.destination.messages.send(Message::Reopen(file)).map_err(|_| io::Error::other("the log writer has stopped"))
+    self
+      .destination
+      .messages
+      .send(Message::Reopen(file))
+      .map_err(|_| io::Error::other("the log writer has stopped"))
   }
 }
 
@@ -155,8 +176,13 @@ impl LeakLog {
 pub fn flush_all(limit: Duration) {
   let deadline = Instant::now() + limit;
   let destinations: Vec<Arc<Destination>> = {
-    let destinations = DESTINATIONS.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-    destinations.iter().flat_map(|map| map.values().filter_map(Weak::upgrade)).collect()
+    let destinations = DESTINATIONS
+      .lock()
+      .unwrap_or_else(|poisoned| poisoned.into_inner());
+    destinations
+      .iter()
+      .flat_map(|map| map.values().filter_map(Weak::upgrade))
+      .collect()
   };
   for destination in destinations {
     destination.flush(deadline);
@@ -167,9 +193,21 @@ impl Destination {
   fn start(path: Option<PathBuf>, out: Box<dyn Write + Send>) -> io::Result<Destination> {
     let (messages, inbox) = crossbeam_channel::unbounded();
     let queued = Arc::new(AtomicUsize::new(0));
-    let writer = Writer { out, batch: Vec::with_capacity(BATCH_BYTES), senders: Vec::new(), dropped: 0, queued: queued.clone() };
-    std::thread::Builder::new().name("ephemeron-leak-log".into()).spawn(move || writer.run(inbox))?;
-    Ok(Destination { path, messages, queued })
+    let writer = Writer {
+      out,
+      batch: Vec::with_capacity(BATCH_BYTES),
+      senders: Vec::new(),
+      dropped: 0,
+      queued: queued.clone(),
+    };
+    std::thread::Builder::new()
+      .name("ephemeron-leak-log".into())
+      .spawn(move || writer.run(inbox))?;
+    Ok(Destination {
+      path,
+      messages,
+      queued,
+    })
   }
 
   fn flush(&self, deadline: Instant) -> bool {
@@ -239,14 +277,20 @@ impl Writer {
       return;
     }
     if self.dropped > 0 {
-      let notice = format!(r#"{{"dropped":{0},"message":"ephemeron: {0} reports dropped (the log's queue was full or writes failed)"}}"#, self.dropped);
+      let notice = format!(
+        r#"{{"dropped":{0},"message":"ephemeron: {0} reports dropped (the log's queue was full or writes failed)"}}"#,
+        self.dropped
+      );
       let mut with_notice = Vec::with_capacity(notice.len() + 1 + self.batch.len());
       with_notice.extend_from_slice(notice.as_bytes());
       with_notice.push(b'\n');
       with_notice.extend_from_slice(&self.batch);
       self.batch = with_notice;
     }
-    let result = self.out.write_all(&self.batch).and_then(|()| self.out.flush());
+    let result = self
+      .out
+      .write_all(&self.batch)
+      .and_then(|()| self.out.flush());
     let senders = std::mem::take(&mut self.senders);
     let lines: u64 = senders.iter().map(|(_, lines)| lines).sum();
     self.queued.fetch_sub(lines as usize, Ordering::Relaxed);
@@ -273,11 +317,13 @@ fn open_append(path: &std::path::Path) -> io::Result<File> {
     use std::os::unix::fs::OpenOptionsExt;
     options.custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC);
   }
-  let file = options.open(path).map_err(|error| match error.raw_os_error() {
-    #[cfg(unix)]
-    Some(libc::ENXIO) => io::Error::new(error.kind(), "it is a FIFO that no process is reading"),
-    _ => error,
-  })?;
+  let file = options
+    .open(path)
+    .map_err(|error| match error.raw_os_error() {
+      #[cfg(unix)]
+      Some(libc::ENXIO) => io::Error::new(error.kind(), "it is a FIFO that no process is reading"),
+      _ => error,
+    })?;
   #[cfg(unix)]
   {
     use std::os::fd::AsRawFd;
@@ -323,11 +369,18 @@ mod tests {
 
   impl Shared {
     fn lines(&self) -> Vec<String> {
-      String::from_utf8(self.bytes.lock().unwrap().clone()).unwrap().lines().map(String::from).collect()
+      String::from_utf8(self.bytes.lock().unwrap().clone())
+        .unwrap()
+        .lines()
+        .map(String::from)
+        .collect()
     }
 
     fn log(&self) -> LeakLog {
-      LeakLog { destination: Arc::new(Destination::start(None, Box::new(self.clone())).unwrap()), counters: Arc::default() }
+      LeakLog {
+        destination: Arc::new(Destination::start(None, Box::new(self.clone())).unwrap()),
+        counters: Arc::default(),
+      }
     }
   }
 
@@ -335,7 +388,11 @@ mod tests {
     lines
       .iter()
       .filter(|l| l.starts_with(r#"{"dropped":"#))
-      .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["dropped"].as_u64().unwrap())
+      .map(|l| {
+        serde_json::from_str::<serde_json::Value>(l).unwrap()["dropped"]
+          .as_u64()
+          .unwrap()
+      })
       .sum()
   }
 
@@ -364,23 +421,43 @@ mod tests {
     assert!(log.flush(Duration::from_secs(10)));
     let lines = out.lines();
     let written = lines.iter().filter(|l| !l.starts_with('{')).count() as u64;
-    assert!(log.counters().dropped() >= 5_000, "the storm overflowed the queue");
-    assert_eq!(dropped_in_notices(&lines), log.counters().dropped(), "and the log says so");
-    assert_eq!(written + log.counters().dropped(), (QUEUE_LINES + 5_000) as u64, "every line is either written or counted");
-    assert!(log.counters().take_failure().is_none(), "a full queue is not a write error");
+    assert!(
+      log.counters().dropped() >= 5_000,
+      "the storm overflowed the queue"
+    );
+    assert_eq!(
+      dropped_in_notices(&lines),
+      log.counters().dropped(),
+      "and the log says so"
+    );
+    assert_eq!(
+      written + log.counters().dropped(),
+      (QUEUE_LINES + 5_000) as u64,
+      "every line is either written or counted"
+    );
+    assert!(
+      log.counters().take_failure().is_none(),
+      "a full queue is not a write error"
+    );
   }
 
   #[test]
   fn lines_that_cannot_be_written_are_counted_per_sender_and_announced_once_writing_works() {
     let out = Shared::default();
     let (a, b) = (out.log(), out.log());
-    let b = LeakLog { destination: a.destination.clone(), ..b };
+    let b = LeakLog {
+      destination: a.destination.clone(),
+      ..b
+    };
     out.failing.store(true, Ordering::Relaxed);
     a.write(vec!["a1".into(), "a2".into()]);
     b.write(vec!["b1".into()]);
     assert!(a.flush(Duration::from_secs(5)));
     assert_eq!((a.counters().dropped(), b.counters().dropped()), (2, 1));
-    let failure = a.counters().take_failure().expect("the first failure is kept for one warning");
+    let failure = a
+      .counters()
+      .take_failure()
+      .expect("the first failure is kept for one warning");
     assert!(failure.contains("No space left"), "{failure}");
     assert!(a.counters().take_failure().is_none(), "once");
     out.failing.store(false, Ordering::Relaxed);
@@ -397,10 +474,16 @@ mod tests {
     let first = out.log();
     let threads: Vec<_> = (0..4)
       .map(|n| {
-        let log = LeakLog { destination: first.destination.clone(), counters: Arc::default() };
+        let log = LeakLog {
+          destination: first.destination.clone(),
+          counters: Arc::default(),
+        };
         std::thread::spawn(move || {
           for i in 0..200 {
-            log.write(vec![format!(r#"{{"from":{n},"i":{i},"pad":"{}"}}"#, "x".repeat(9_000 + n * 1000))]);
+            log.write(vec![format!(
+              r#"{{"from":{n},"i":{i},"pad":"{}"}}"#,
+              "x".repeat(9_000 + n * 1000)
+            )]);
           }
         })
       })
@@ -414,7 +497,10 @@ mod tests {
     for line in &lines {
       serde_json::from_str::<serde_json::Value>(line).expect("every line is whole JSON");
     }
-    assert!(out.writes.load(Ordering::Relaxed) < 800, "lines are written in batches");
+    assert!(
+      out.writes.load(Ordering::Relaxed) < 800,
+      "lines are written in batches"
+    );
   }
 
   #[test]
@@ -423,8 +509,16 @@ mod tests {
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("shared.jsonl");
     let a = LeakLog::open(path.to_str().unwrap()).unwrap();
-    let b = LeakLog::open(&format!("{}/../{}/shared.jsonl", dir.display(), dir.file_name().unwrap().to_str().unwrap())).unwrap();
-    assert!(Arc::ptr_eq(&a.destination, &b.destination), "one writer per destination, however it is spelled");
+    let b = LeakLog::open(&format!(
+      "{}/../{}/shared.jsonl",
+      dir.display(),
+      dir.file_name().unwrap().to_str().unwrap()
+    ))
+    .unwrap();
+    assert!(
+      Arc::ptr_eq(&a.destination, &b.destination),
+      "one writer per destination, however it is spelled"
+    );
     a.write(vec!["1".into()]);
     b.write(vec!["2".into()]);
     assert!(b.flush(Duration::from_secs(5)));
@@ -432,8 +526,15 @@ mod tests {
     a.reopen().unwrap();
     b.write(vec!["3".into()]);
     flush_all(Duration::from_secs(5));
-    assert_eq!(std::fs::read_to_string(dir.join("rotated.jsonl")).unwrap(), "1\n2\n");
-    assert_eq!(std::fs::read_to_string(&path).unwrap(), "3\n", "reopened at the path for every registry");
+    assert_eq!(
+      std::fs::read_to_string(dir.join("rotated.jsonl")).unwrap(),
+      "1\n2\n"
+    );
+    assert_eq!(
+      std::fs::read_to_string(&path).unwrap(),
+      "3\n",
+      "reopened at the path for every registry"
+    );
     std::fs::remove_dir_all(&dir).unwrap();
   }
 
@@ -445,9 +546,16 @@ mod tests {
     // SAFETY: c_path is a valid NUL-terminated path that outlives the call.
     assert_eq!(unsafe { libc::mkfifo(c_path.as_ptr(), 0o600) }, 0);
     let started = Instant::now();
-    let error = LeakLog::open(path.to_str().unwrap()).err().expect("nobody reads the FIFO");
+    let error = LeakLog::open(path.to_str().unwrap())
+      .err()
+      .expect("nobody reads the FIFO");
     assert!(started.elapsed() < Duration::from_secs(1));
-    assert!(error.to_string().contains("FIFO that no process is reading"), "{error}");
+    assert!(
+      error
+        .to_string()
+        .contains("FIFO that no process is reading"),
+      "{error}"
+    );
     std::fs::remove_file(&path).unwrap();
   }
 }

@@ -15,7 +15,9 @@
 //! Strings from JS arrive as JSON text (see core/leak_table.rs); the JS side reaches all this
 //! through raw Node-API callbacks (see raw.rs) on a type-tagged External.
 
-use crate::core::leak_report::{counts_to_json, exit_inventory, open_json, stats_json, Origin, Report};
+use crate::core::leak_report::{
+  counts_to_json, exit_inventory, open_json, stats_json, Origin, Report,
+};
 use crate::core::leak_table::{Identity, LeakTable, SiteId, Tracked};
 use crate::core::ordered_table::EntryId;
 use crate::core::process_totals::PROCESS;
@@ -25,7 +27,8 @@ use crate::error::{check, ErrorClass, JsError, JsResult};
 use crate::gc_notify::{batch_delivery, watch, GcSink};
 use crate::leak_log::{flush_all, LeakLog};
 use crate::raw::{
-  args, boolean, define_function, guard, no_unwind, number, optional_string, string, tagged_external, to_f64, undefined,
+  args, boolean, define_function, guard, no_unwind, number, optional_string, string,
+  tagged_external, to_f64, undefined,
 };
 use napi::bindgen_prelude::{FromNapiValue, Function};
 use napi::sys;
@@ -53,21 +56,58 @@ struct Registry {
   max_touches: usize,
   origin: Origin,
   closed: Cell<bool>,
+  /// The JS registry, held strongly only while it tracks something (see `keep_alive_while_working`).
+  owner: sys::napi_ref,
+  owner_held: Cell<bool>,
 }
 
 fn now_ms() -> f64 {
-  SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs_f64() * 1000.0).unwrap_or(0.0)
+  SystemTime::now()
+    .duration_since(UNIX_EPOCH)
+    .map(|d| d.as_secs_f64() * 1000.0)
+    .unwrap_or(0.0)
 }
 
 fn closed_error() -> JsError {
-  JsError { class: ErrorClass::Plain, code: "ERR_EPHEMERON_CLOSED", message: "LeakRegistry is closed".into() }
+  JsError {
+    class: ErrorClass::Plain,
+    code: "ERR_EPHEMERON_CLOSED",
+    message: "LeakRegistry is closed".into(),
+  }
 }
 
 fn log_error(destination: &str, error: std::io::Error) -> JsError {
-  JsError { class: ErrorClass::Plain, code: "ERR_EPHEMERON_LOG", message: format!("LeakRegistry: cannot open the log '{destination}': {error}") }
+  JsError {
+    class: ErrorClass::Plain,
+    code: "ERR_EPHEMERON_LOG",
+    message: format!("LeakRegistry: cannot open the log '{destination}': {error}"),
+  }
 }
 
 impl Registry {
+  /// A registry that still tracks resources has work to do (report them), so it stays alive
+  /// even when nothing else references it; one that tracks nothing and is unreferenced is
+  /// collected. Call after every change to the number of tracked records.
+  fn keep_alive_while_working(&self) {
+    let working = !self.closed.get() && !self.table.borrow().is_empty();
+    if working == self.owner_held.get() {
+      return;
+    }
+    let mut count = 0;
+    // SAFETY: `owner` is a live reference made in `create` and deleted only in `Drop`; ref and
+    // unref move its count between 0 (weak) and 1 (strong), on the JS thread.
+    let status = unsafe {
+      if working {
+        sys::napi_reference_ref(self.env, self.owner, &mut count)
+      } else {
+        sys::napi_reference_unref(self.env, self.owner, &mut count)
+      }
+    };
+    if status == sys::Status::napi_ok {
+      self.owner_held.set(working);
+    }
+  }
+
   /// The reports made since the last call (leaks collected, resources suspected or released
   /// after suspicion): written to the log, and returned as a JSON array text for `onLeak`
   /// ('' when there are none or nobody wants them).
@@ -82,17 +122,28 @@ impl Registry {
       let mut table = self.table.borrow_mut();
       for id in ids {
         // None: released or closed meanwhile; ids are never reused, so nothing else matches.
-        let Some((reference, leak)) = table.collect(id, now) else { continue };
+        let Some((reference, leak)) = table.collect(id, now) else {
+          continue;
+        };
         // SAFETY: the reference came from `watch` and is deleted exactly once, here.
         unsafe { sys::napi_delete_reference(self.env, reference) };
         reports.push(leak);
       }
+      drop(table);
+      self.keep_alive_while_working();
     }
     if reports.is_empty() {
       return String::new();
     }
-    let lines: Vec<String> = reports.iter().map(|report| report.to_json_line(&self.origin)).collect();
-    let array = if self.wants_reports { format!("[{}]", lines.join(",")) } else { String::new() };
+    let lines: Vec<String> = reports
+      .iter()
+      .map(|report| report.to_json_line(&self.origin))
+      .collect();
+    let array = if self.wants_reports {
+      format!("[{}]", lines.join(","))
+    } else {
+      String::new()
+    };
     if let Some(log) = &self.log {
       log.write(lines);
     }
@@ -125,15 +176,28 @@ impl Registry {
     }
     self.collected.drain();
     self.pending.borrow_mut().clear();
+    self.keep_alive_while_working();
     // SAFETY: same env and argument the hooks were added with; removing them is a no-op if they
     // already ran.
     unsafe {
       self.collected.unwatch_teardown(self.env);
-      sys::napi_remove_env_cleanup_hook(self.env, Some(flush_log_at_teardown), self as *const Registry as *mut c_void);
+      sys::napi_remove_env_cleanup_hook(
+        self.env,
+        Some(flush_log_at_teardown),
+        self as *const Registry as *mut c_void,
+      );
     }
     if let Some(log) = &self.log {
       log.flush(LOG_FLUSH_LIMIT);
     }
+  }
+}
+
+impl Drop for Registry {
+  fn drop(&mut self) {
+    // SAFETY: the reference was made in `create` for this env and is deleted once, here (the
+    // registry is dropped on the JS thread: by its External's finalizer, or in `create`).
+    unsafe { sys::napi_delete_reference(self.env, self.owner) };
   }
 }
 
@@ -148,7 +212,10 @@ unsafe extern "C" fn flush_log_at_teardown(arg: *mut c_void) {
 }
 
 /// Tags our Externals so that a foreign External passed to these natives is an error, not a crash.
-static REGISTRY_TAG: sys::napi_type_tag = sys::napi_type_tag { lower: 0x6570_6865_6d65_726f, upper: 0x6e2d_6c65_616b_7231 };
+static REGISTRY_TAG: sys::napi_type_tag = sys::napi_type_tag {
+  lower: 0x6570_6865_6d65_726f,
+  upper: 0x6e2d_6c65_616b_7231,
+};
 
 unsafe extern "C" fn finalize_registry(_env: sys::napi_env, data: *mut c_void, _hint: *mut c_void) {
   no_unwind("a finalizer", || {
@@ -185,23 +252,39 @@ unsafe fn open_registry<'a>(env: sys::napi_env, value: sys::napi_value) -> JsRes
 /// raw); an empty `id` or `label` is absent.
 fn identity(joined: String) -> Identity {
   let mut parts = joined.splitn(3, '\n');
-  let mut next = || parts.next().filter(|part| !part.is_empty()).map(Box::<str>::from);
+  let mut next = || {
+    parts
+      .next()
+      .filter(|part| !part.is_empty())
+      .map(Box::<str>::from)
+  };
   let info = next().unwrap_or_else(|| "null".into());
-  Identity { info, id: next(), label: next() }
+  Identity {
+    info,
+    id: next(),
+    label: next(),
+  }
 }
 
-/// `leakCreate(wake, threadId, nameJson?, log?, sampleRate, wantsReports, maxTouches) -> handle`.
-/// `wake()` is called on the event loop when collections were queued; it calls `leakDeliver`.
+/// `leakCreate(owner, wake, threadId, nameJson?, log?, sampleRate, wantsReports, maxTouches) -> handle`.
+/// `owner` is the JS registry (held while it tracks something); `wake()` is called on the event
+/// loop when collections were queued; it calls `leakDeliver`.
 unsafe extern "C" fn create(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
   // SAFETY: Node calls this on the JS thread with a valid env and callback info; every raw call
   // below uses those handles and checks its status.
   unsafe {
     guard(env, || {
-      let [wake, thread_id, name, log, sample_rate, wants_reports, max_touches] = args::<7>(env, info)?;
+      let [owner, wake, thread_id, name, log, sample_rate, wants_reports, max_touches] =
+        args::<8>(env, info)?;
       let mut wants = false;
-      check(sys::napi_get_value_bool(env, wants_reports, &mut wants), "napi_get_value_bool")?;
+      check(
+        sys::napi_get_value_bool(env, wants_reports, &mut wants),
+        "napi_get_value_bool",
+      )?;
       let log = match optional_string(env, log)? {
-        Some(destination) => Some(LeakLog::open(&destination).map_err(|error| log_error(&destination, error))?),
+        Some(destination) => {
+          Some(LeakLog::open(&destination).map_err(|error| log_error(&destination, error))?)
+        }
         None => None,
       };
       let seed = now_ms().to_bits() ^ (std::process::id() as u64) << 32;
@@ -210,6 +293,11 @@ unsafe extern "C" fn create(env: sys::napi_env, info: sys::napi_callback_info) -
         thread_id: to_f64(env, thread_id)? as u64,
         registry: optional_string(env, name)?.map(String::into_boxed_str),
       };
+      let mut owner_ref = ptr::null_mut();
+      check(
+        sys::napi_create_reference(env, owner, 0, &mut owner_ref),
+        "napi_create_reference",
+      )?;
       let registry = Box::new(Registry {
         env,
         table: RefCell::new(LeakTable::new(&PROCESS)),
@@ -221,20 +309,35 @@ unsafe extern "C" fn create(env: sys::napi_env, info: sys::napi_callback_info) -
         max_touches: to_f64(env, max_touches)? as usize,
         origin,
         closed: Cell::new(false),
+        owner: owner_ref,
+        owner_held: Cell::new(false),
       });
       // The JS side drains the queue itself (after naming pending sites), so a batch is only a
       // wake-up: it touches nothing native, and a late one after the registry is freed is harmless.
       let wake = Function::<Vec<u32>, UnknownReturnValue>::from_napi_value(env, wake)
         .map_err(|e| JsError::internal(format!("leakCreate: wake is not a function: {e}")))?;
-      let waker = batch_delivery(&wake, |_env| Vec::new()).map_err(|e| JsError::internal(format!("cannot create the threadsafe function: {e}")))?;
+      let waker = batch_delivery(&wake, |_env| Vec::new())
+        .map_err(|e| JsError::internal(format!("cannot create the threadsafe function: {e}")))?;
       registry.collected.set_waker(waker);
       let registry = Box::into_raw(registry);
       // From here on the Box is freed by `finalize_registry`, or below if the External fails.
       let result = (|| {
         (*registry).collected.watch_teardown(env)?;
-        check(sys::napi_add_env_cleanup_hook(env, Some(flush_log_at_teardown), registry as *mut c_void), "napi_add_env_cleanup_hook")?;
+        check(
+          sys::napi_add_env_cleanup_hook(env, Some(flush_log_at_teardown), registry as *mut c_void),
+          "napi_add_env_cleanup_hook",
+        )?;
         let mut external = ptr::null_mut();
-        check(sys::napi_create_external(env, registry as *mut c_void, Some(finalize_registry), ptr::null_mut(), &mut external), "napi_create_external")?;
+        check(
+          sys::napi_create_external(
+            env,
+            registry as *mut c_void,
+            Some(finalize_registry),
+            ptr::null_mut(),
+            &mut external,
+          ),
+          "napi_create_external",
+        )?;
         Ok(external)
       })();
       let external = match result {
@@ -245,7 +348,10 @@ unsafe extern "C" fn create(env: sys::napi_env, info: sys::napi_callback_info) -
           return Err(error);
         }
       };
-      check(sys::napi_type_tag_object(env, external, &REGISTRY_TAG), "napi_type_tag_object")?;
+      check(
+        sys::napi_type_tag_object(env, external, &REGISTRY_TAG),
+        "napi_type_tag_object",
+      )?;
       Ok(external)
     })
   }
@@ -284,7 +390,10 @@ unsafe extern "C" fn due(env: sys::napi_env, info: sys::napi_callback_info) -> s
 }
 
 /// `leakSetSite(handle, id, siteId)`: names the site of a record tracked with site 0 (unknown).
-unsafe extern "C" fn set_site(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
+unsafe extern "C" fn set_site(
+  env: sys::napi_env,
+  info: sys::napi_callback_info,
+) -> sys::napi_value {
   // SAFETY: Node calls this on the JS thread with a valid env and callback info; every raw call
   // below uses those handles and checks its status.
   unsafe {
@@ -292,7 +401,11 @@ unsafe extern "C" fn set_site(env: sys::napi_env, info: sys::napi_callback_info)
       let [handle, id, site_id] = args::<3>(env, info)?;
       let registry = open_registry(env, handle)?;
       let (id, site_id) = (to_f64(env, id)? as EntryId, to_f64(env, site_id)? as SiteId);
-      registry.table.borrow_mut().set_site(id, site_id).map_err(|_| JsError::internal("leakSetSite: unknown site id"))?;
+      registry
+        .table
+        .borrow_mut()
+        .set_site(id, site_id)
+        .map_err(|_| JsError::internal("leakSetSite: unknown site id"))?;
       undefined(env)
     })
   }
@@ -305,7 +418,8 @@ unsafe extern "C" fn track(env: sys::napi_env, info: sys::napi_callback_info) ->
   // below uses those handles and checks its status.
   unsafe {
     guard(env, || {
-      let [handle, resource, type_id, site_id, identity_text, stack, suspect_after] = args::<7>(env, info)?;
+      let [handle, resource, type_id, site_id, identity_text, stack, suspect_after] =
+        args::<7>(env, info)?;
       let registry = open_registry(env, handle)?;
       let tracked = Tracked {
         type_id: to_f64(env, type_id)? as u32,
@@ -319,7 +433,10 @@ unsafe extern "C" fn track(env: sys::napi_env, info: sys::napi_callback_info) ->
       let reference = watch(env, resource, id, &registry.collected)?;
       let tracked = registry.table.borrow_mut().track(reference, tracked);
       match tracked {
-        Ok(id) => number(env, id as f64),
+        Ok(id) => {
+          registry.keep_alive_while_working();
+          number(env, id as f64)
+        }
         Err(_) => {
           sys::napi_delete_reference(env, reference);
           Err(JsError::internal("leakTrack: unknown type or site id"))
@@ -340,9 +457,12 @@ unsafe extern "C" fn release(env: sys::napi_env, info: sys::napi_callback_info) 
       let registry = open_registry(env, handle)?;
       let id = to_f64(env, id)? as EntryId;
       let released = registry.table.borrow_mut().release(id, now_ms());
-      let Some((reference, report)) = released else { return number(env, 0.0) };
+      let Some((reference, report)) = released else {
+        return number(env, 0.0);
+      };
       // SAFETY: deleting cancels the finalizer; the reference is not used again.
       sys::napi_delete_reference(env, reference);
+      registry.keep_alive_while_working();
       match report {
         Some(report) => {
           registry.pending.borrow_mut().push(report);
@@ -363,9 +483,20 @@ unsafe extern "C" fn touch(env: sys::napi_env, info: sys::napi_callback_info) ->
     guard(env, || {
       let [handle, id, site_id, hint] = args::<4>(env, info)?;
       let registry = open_registry(env, handle)?;
-      let touch = Touch { site: to_f64(env, site_id)? as SiteId, at: now_ms(), hint: optional_string(env, hint)?.map(String::into_boxed_str) };
-      let touched = registry.table.borrow_mut().touch(to_f64(env, id)? as EntryId, touch, registry.max_touches);
-      boolean(env, touched.map_err(|_| JsError::internal("leakTouch: unknown site id"))?)
+      let touch = Touch {
+        site: to_f64(env, site_id)? as SiteId,
+        at: now_ms(),
+        hint: optional_string(env, hint)?.map(String::into_boxed_str),
+      };
+      let touched =
+        registry
+          .table
+          .borrow_mut()
+          .touch(to_f64(env, id)? as EntryId, touch, registry.max_touches);
+      boolean(
+        env,
+        touched.map_err(|_| JsError::internal("leakTouch: unknown site id"))?,
+      )
     })
   }
 }
@@ -378,16 +509,24 @@ unsafe extern "C" fn intern(env: sys::napi_env, info: sys::napi_callback_info) -
     guard(env, || {
       let [handle, kind, text] = args::<3>(env, info)?;
       let registry = open_registry(env, handle)?;
-      let text = optional_string(env, text)?.ok_or_else(|| JsError::internal("leakIntern: no text"))?;
+      let text =
+        optional_string(env, text)?.ok_or_else(|| JsError::internal("leakIntern: no text"))?;
       let mut table = registry.table.borrow_mut();
-      let id = if to_f64(env, kind)? == 0.0 { table.intern_type(&text) } else { table.intern_site(&text) };
+      let id = if to_f64(env, kind)? == 0.0 {
+        table.intern_type(&text)
+      } else {
+        table.intern_site(&text)
+      };
       number(env, id as f64)
     })
   }
 }
 
 /// `leakSampleGap(handle) -> number`: how many tracks until the next sampled stack.
-unsafe extern "C" fn sample_gap(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
+unsafe extern "C" fn sample_gap(
+  env: sys::napi_env,
+  info: sys::napi_callback_info,
+) -> sys::napi_value {
   // SAFETY: Node calls this on the JS thread with a valid env and callback info; every raw call
   // below uses those handles and checks its status.
   unsafe {
@@ -407,7 +546,10 @@ unsafe extern "C" fn stats(env: sys::napi_env, info: sys::napi_callback_info) ->
     guard(env, || {
       let [handle] = args::<1>(env, info)?;
       let registry = registry(env, handle)?;
-      let dropped = registry.log.as_ref().map_or(0, |log| log.counters().dropped());
+      let dropped = registry
+        .log
+        .as_ref()
+        .map_or(0, |log| log.counters().dropped());
       let json = stats_json(&registry.table.borrow().stats(), dropped);
       string(env, &json)
     })
@@ -416,13 +558,20 @@ unsafe extern "C" fn stats(env: sys::napi_env, info: sys::napi_callback_info) ->
 
 /// `leakLogFailure(handle) -> string | undefined`: the first error the log writer met for this
 /// registry, once (for one warning).
-unsafe extern "C" fn log_failure(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
+unsafe extern "C" fn log_failure(
+  env: sys::napi_env,
+  info: sys::napi_callback_info,
+) -> sys::napi_value {
   // SAFETY: Node calls this on the JS thread with a valid env and callback info; every raw call
   // below uses those handles and checks its status.
   unsafe {
     guard(env, || {
       let [handle] = args::<1>(env, info)?;
-      match registry(env, handle)?.log.as_ref().and_then(|log| log.counters().take_failure()) {
+      match registry(env, handle)?
+        .log
+        .as_ref()
+        .and_then(|log| log.counters().take_failure())
+      {
         Some(failure) => string(env, &failure),
         None => undefined(env),
       }
@@ -432,14 +581,21 @@ unsafe extern "C" fn log_failure(env: sys::napi_env, info: sys::napi_callback_in
 
 /// `leakReopenLog(handle)`: reopens the registry's log file at its path (after log rotation),
 /// for every registry of the process that logs there.
-unsafe extern "C" fn reopen_log(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
+unsafe extern "C" fn reopen_log(
+  env: sys::napi_env,
+  info: sys::napi_callback_info,
+) -> sys::napi_value {
   // SAFETY: Node calls this on the JS thread with a valid env and callback info; every raw call
   // below uses those handles and checks its status.
   unsafe {
     guard(env, || {
       let [handle] = args::<1>(env, info)?;
       if let Some(log) = &open_registry(env, handle)?.log {
-        log.reopen().map_err(|error| JsError { class: ErrorClass::Plain, code: "ERR_EPHEMERON_LOG", message: format!("LeakRegistry.reopenLog: {error}") })?;
+        log.reopen().map_err(|error| JsError {
+          class: ErrorClass::Plain,
+          code: "ERR_EPHEMERON_LOG",
+          message: format!("LeakRegistry.reopenLog: {error}"),
+        })?;
       }
       undefined(env)
     })
@@ -461,7 +617,10 @@ unsafe extern "C" fn open(env: sys::napi_env, info: sys::napi_callback_info) -> 
 }
 
 /// `leakExitInventory(handle) -> text` grouped by site ('' when nothing is open or closed).
-unsafe extern "C" fn exit_inventory_text(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
+unsafe extern "C" fn exit_inventory_text(
+  env: sys::napi_env,
+  info: sys::napi_callback_info,
+) -> sys::napi_value {
   // SAFETY: Node calls this on the JS thread with a valid env and callback info; every raw call
   // below uses those handles and checks its status.
   unsafe {
@@ -497,19 +656,27 @@ unsafe extern "C" fn close(env: sys::napi_env, info: sys::napi_callback_info) ->
 
 /// `leakFlushLogs(milliseconds)`: waits, at most that long in all, until every log destination
 /// of the process has written what is queued (for `process.exit()`, which skips teardown).
-unsafe extern "C" fn flush_logs(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
+unsafe extern "C" fn flush_logs(
+  env: sys::napi_env,
+  info: sys::napi_callback_info,
+) -> sys::napi_value {
   // SAFETY: Node calls this on the JS thread with a valid env and callback info.
   unsafe {
     guard(env, || {
       let [limit] = args::<1>(env, info)?;
-      flush_all(Duration::from_secs_f64(to_f64(env, limit)?.clamp(0.0, 60_000.0) / 1000.0));
+      flush_all(Duration::from_secs_f64(
+        to_f64(env, limit)?.clamp(0.0, 60_000.0) / 1000.0,
+      ));
       undefined(env)
     })
   }
 }
 
 /// `leakProcessTotals() -> json`: counts of every registry in the process, workers included.
-unsafe extern "C" fn process_totals(env: sys::napi_env, _info: sys::napi_callback_info) -> sys::napi_value {
+unsafe extern "C" fn process_totals(
+  env: sys::napi_env,
+  _info: sys::napi_callback_info,
+) -> sys::napi_value {
   // SAFETY: Node calls this on the JS thread with a valid env.
   unsafe { guard(env, || string(env, &counts_to_json(&PROCESS.snapshot()))) }
 }

@@ -126,8 +126,13 @@ impl Object {
 
 /// `id` (the registry's sequence when `info` has none) and `label` (null) as JSON text.
 fn id_and_label(seq: EntryId, identity: Option<&Identity>) -> (String, &str) {
-  let id = identity.and_then(|i| i.id.as_deref()).map_or_else(|| seq.to_string(), str::to_string);
-  (id, identity.and_then(|i| i.label.as_deref()).unwrap_or("null"))
+  let id = identity
+    .and_then(|i| i.id.as_deref())
+    .map_or_else(|| seq.to_string(), str::to_string);
+  (
+    id,
+    identity.and_then(|i| i.label.as_deref()).unwrap_or("null"),
+  )
 }
 
 impl Report {
@@ -135,19 +140,31 @@ impl Report {
   pub fn to_json_line(&self, origin: &Origin) -> String {
     let (id, label) = id_and_label(self.seq, self.identity.as_deref());
     let info = self.identity.as_ref().map_or("null", |i| &i.info);
-    let mut report = Object::with_capacity(256 + info.len() + self.stack.as_ref().map_or(0, |s| s.len()));
-    report.raw("kind", &format!("\"{}\"", self.kind.name())).raw("type", &self.type_json).raw("id", &id).raw("label", label);
+    let mut report =
+      Object::with_capacity(256 + info.len() + self.stack.as_ref().map_or(0, |s| s.len()));
+    report
+      .raw("kind", &format!("\"{}\"", self.kind.name()))
+      .raw("type", &self.type_json)
+      .raw("id", &id)
+      .raw("label", label);
     report.raw("info", info).raw("site", &self.site);
     if let Some(stack) = &self.stack {
       report.raw("stack", stack);
     }
     // Rounded once, so that ageMs is exactly the difference of the two times written.
-    let (tracked_at, at) = (self.tracked_at.round(), self.at.round().max(self.tracked_at.round()));
+    let (tracked_at, at) = (
+      self.tracked_at.round(),
+      self.at.round().max(self.tracked_at.round()),
+    );
     report.millis("trackedAt", tracked_at);
     if self.kind == ReportKind::Leaked {
       report.millis("collectedAt", at);
     }
-    report.millis("ageMs", at - tracked_at).int("count", self.count).int("pid", origin.pid).int("threadId", origin.thread_id);
+    report
+      .millis("ageMs", at - tracked_at)
+      .int("count", self.count)
+      .int("pid", origin.pid)
+      .int("threadId", origin.thread_id);
     if let Some(name) = &origin.registry {
       report.raw("registry", name);
     }
@@ -181,8 +198,14 @@ pub fn open_json(open: &[OpenResource<'_>], now: f64) -> String {
     }
     let (id, label) = id_and_label(resource.seq, resource.identity);
     let mut item = Object::with_capacity(128);
-    item.raw("type", resource.type_json).raw("id", &id).raw("label", label).raw("site", resource.site);
-    item.millis("trackedAt", resource.tracked_at.round()).millis("ageMs", (now - resource.tracked_at).max(0.0).round());
+    item
+      .raw("type", resource.type_json)
+      .raw("id", &id)
+      .raw("label", label)
+      .raw("site", resource.site);
+    item
+      .millis("trackedAt", resource.tracked_at.round())
+      .millis("ageMs", (now - resource.tracked_at).max(0.0).round());
     item.flag("suspected", resource.suspected);
     json.push_str(&item.finish());
   }
@@ -196,7 +219,10 @@ pub const INVENTORY_PER_SITE: usize = 5;
 /// A JSON string literal shown to a person: without its quotes when it holds no escape, else the
 /// literal itself, so that a newline or a control character in a name can never forge a line.
 fn display(json: &str) -> &str {
-  match json.strip_prefix('"').and_then(|inner| inner.strip_suffix('"')) {
+  match json
+    .strip_prefix('"')
+    .and_then(|inner| inner.strip_suffix('"'))
+  {
     Some(inner) if !inner.contains('\\') => inner,
     _ => json,
   }
@@ -212,13 +238,20 @@ pub fn exit_inventory(open: &[OpenResource<'_>], now: f64, origin: &Origin) -> S
   // Groups in first-seen order (oldest resource first) before sorting by size.
   let mut groups: Vec<(&str, &str, Vec<&OpenResource<'_>>)> = Vec::new();
   for resource in open {
-    match groups.iter_mut().find(|g| g.0 == resource.site && g.1 == resource.type_json) {
+    match groups
+      .iter_mut()
+      .find(|g| g.0 == resource.site && g.1 == resource.type_json)
+    {
       Some(group) => group.2.push(resource),
       None => groups.push((resource.site, resource.type_json, vec![resource])),
     }
   }
   groups.sort_by_key(|group| std::cmp::Reverse(group.2.len()));
-  let name = origin.registry.as_deref().map(|n| format!(" {n}")).unwrap_or_default();
+  let name = origin
+    .registry
+    .as_deref()
+    .map(|n| format!(" {n}"))
+    .unwrap_or_default();
   let mut text = String::new();
   let _ = writeln!(
     text,
@@ -228,19 +261,44 @@ pub fn exit_inventory(open: &[OpenResource<'_>], now: f64, origin: &Origin) -> S
     open.len()
   );
   for (site, type_json, resources) in groups {
-    let oldest = resources.iter().map(|r| r.tracked_at).fold(f64::INFINITY, f64::min);
+    let oldest = resources
+      .iter()
+      .map(|r| r.tracked_at)
+      .fold(f64::INFINITY, f64::min);
     let suspected = resources.iter().filter(|r| r.suspected).count();
-    let suspected = if suspected > 0 { format!(", {suspected} suspected") } else { String::new() };
+    let suspected = if suspected > 0 {
+      format!(", {suspected} suspected")
+    } else {
+      String::new()
+    };
     let age = ((now - oldest).max(0.0) / 1000.0).round();
-    let _ = writeln!(text, "  {} x {} from {} (oldest {age} s{suspected})", resources.len(), display(type_json), display(site));
+    let _ = writeln!(
+      text,
+      "  {} x {} from {} (oldest {age} s{suspected})",
+      resources.len(),
+      display(type_json),
+      display(site)
+    );
     for resource in resources.iter().take(INVENTORY_PER_SITE) {
       let (id, label) = id_and_label(resource.seq, resource.identity);
-      let label = if label == "null" { String::new() } else { format!(" {label}") };
-      let mark = if resource.suspected { " (suspected)" } else { "" };
+      let label = if label == "null" {
+        String::new()
+      } else {
+        format!(" {label}")
+      };
+      let mark = if resource.suspected {
+        " (suspected)"
+      } else {
+        ""
+      };
       let _ = writeln!(text, "      {id}{label}{mark}");
     }
     if resources.len() > INVENTORY_PER_SITE {
-      let _ = writeln!(text, "      ... and {} more", resources.len() - INVENTORY_PER_SITE);
+      let _ = writeln!(
+        text,
+        "      ... and {} more",
+        resources.len() - INVENTORY_PER_SITE
+      );
     }
   }
   text
@@ -248,8 +306,13 @@ pub fn exit_inventory(open: &[OpenResource<'_>], now: f64, origin: &Origin) -> S
 
 fn counts_json(counts: &Counts) -> Object {
   let mut json = Object::with_capacity(96);
-  json.int("tracked", counts.tracked).int("live", counts.live).int("released", counts.released);
-  json.int("leaked", counts.leaked).int("suspected", counts.suspected);
+  json
+    .int("tracked", counts.tracked)
+    .int("live", counts.live)
+    .int("released", counts.released);
+  json
+    .int("leaked", counts.leaked)
+    .int("suspected", counts.suspected);
   json
 }
 
@@ -265,7 +328,9 @@ pub fn stats_json(stats: &Stats<'_>, log_dropped: u64) -> String {
     by_type.raw_key(name, &counts_to_json(counts));
   }
   let mut json = counts_json(&stats.totals);
-  json.raw("byType", &by_type.finish()).int("logDropped", log_dropped);
+  json
+    .raw("byType", &by_type.finish())
+    .int("logDropped", log_dropped);
   json.finish()
 }
 
@@ -302,7 +367,11 @@ mod tests {
   }
 
   fn origin() -> Origin {
-    Origin { pid: 42, thread_id: 3, registry: Some(r#""files""#.into()) }
+    Origin {
+      pid: 42,
+      thread_id: 3,
+      registry: Some(r#""files""#.into()),
+    }
   }
 
   fn file_identity() -> Identity {
@@ -325,10 +394,30 @@ mod tests {
     assert_eq!(parsed["info"]["fd"], 5);
     assert_eq!(parsed["site"], "/app/server.js:12");
     assert_eq!(parsed["stack"], "    at open (/app/server.js:12:5)");
-    assert_eq!((parsed["trackedAt"].clone(), parsed["collectedAt"].clone(), parsed["ageMs"].clone()), (1000.into(), 3500.into(), 2500.into()));
-    assert_eq!((parsed["count"].clone(), parsed["pid"].clone(), parsed["registry"].clone()), (2.into(), 42.into(), "files".into()));
-    assert!(line.contains(r#""threadId":3,"#), "integers are written as integers: {line}");
-    assert!(line.starts_with(r#"{"kind":"leaked","type":"FileHandle","id":5,"label":"#), "documented order: {line}");
+    assert_eq!(
+      (
+        parsed["trackedAt"].clone(),
+        parsed["collectedAt"].clone(),
+        parsed["ageMs"].clone()
+      ),
+      (1000.into(), 3500.into(), 2500.into())
+    );
+    assert_eq!(
+      (
+        parsed["count"].clone(),
+        parsed["pid"].clone(),
+        parsed["registry"].clone()
+      ),
+      (2.into(), 42.into(), "files".into())
+    );
+    assert!(
+      line.contains(r#""threadId":3,"#),
+      "integers are written as integers: {line}"
+    );
+    assert!(
+      line.starts_with(r#"{"kind":"leaked","type":"FileHandle","id":5,"label":"#),
+      "documented order: {line}"
+    );
     assert!(parsed.get("touches").is_none());
   }
 
@@ -337,7 +426,12 @@ mod tests {
     // A lone surrogate escape and a depth no JSON parser with a recursion limit accepts.
     let deep = format!("{}1{}", "[".repeat(300), "]".repeat(300));
     let info = format!(r#"{{"z":"\ud800","a":{deep}}}"#);
-    let line = report(Some(Identity { info: info.clone().into(), id: None, label: None })).to_json_line(&origin());
+    let line = report(Some(Identity {
+      info: info.clone().into(),
+      id: None,
+      label: None,
+    }))
+    .to_json_line(&origin());
     assert!(line.contains(&format!(r#""info":{info}"#)), "{line}");
   }
 
@@ -350,14 +444,27 @@ mod tests {
     assert!(parsed.get("collectedAt").is_none());
     assert_eq!(parsed["ageMs"], 2500);
     suspected.kind = ReportKind::Released;
-    assert!(suspected.to_json_line(&origin()).starts_with(r#"{"kind":"released""#));
+    assert!(suspected
+      .to_json_line(&origin())
+      .starts_with(r#"{"kind":"released""#));
   }
 
   #[test]
   fn touches_are_listed_in_order_with_the_dropped_count() {
     let mut touched = report(None);
     touched.touches = Some((
-      vec![TouchRecord { site: r#""a.js:1""#.into(), at: 1500.2, hint: None }, TouchRecord { site: r#""b.js:2""#.into(), at: 2500.0, hint: Some(r#""query""#.into()) }],
+      vec![
+        TouchRecord {
+          site: r#""a.js:1""#.into(),
+          at: 1500.2,
+          hint: None,
+        },
+        TouchRecord {
+          site: r#""b.js:2""#.into(),
+          at: 2500.0,
+          hint: Some(r#""query""#.into()),
+        },
+      ],
       3,
     ));
     let line = touched.to_json_line(&origin());
@@ -372,12 +479,28 @@ mod tests {
     assert_eq!(parsed["id"], 7);
     assert_eq!(parsed["label"], Value::Null);
     assert_eq!(parsed["info"], Value::Null);
-    assert!(parsed.get("stack").is_none(), "no stack captured, no stack field");
+    assert!(
+      parsed.get("stack").is_none(),
+      "no stack captured, no stack field"
+    );
     assert!(parsed.get("registry").is_none());
   }
 
-  fn open_resource<'a>(seq: EntryId, type_json: &'a str, site: &'a str, tracked_at: f64, identity: Option<&'a Identity>) -> OpenResource<'a> {
-    OpenResource { seq, type_json, identity, site, tracked_at, suspected: false }
+  fn open_resource<'a>(
+    seq: EntryId,
+    type_json: &'a str,
+    site: &'a str,
+    tracked_at: f64,
+    identity: Option<&'a Identity>,
+  ) -> OpenResource<'a> {
+    OpenResource {
+      seq,
+      type_json,
+      identity,
+      site,
+      tracked_at,
+      suspected: false,
+    }
   }
 
   #[test]
@@ -391,8 +514,15 @@ mod tests {
     open[2].suspected = true;
     let text = exit_inventory(&open, 11_000.0, &origin());
     let lines: Vec<_> = text.lines().collect();
-    assert!(lines[0].contains(r#"LeakRegistry "files""#) && lines[0].contains("3 tracked resource(s) still open at exit"), "{text}");
-    assert_eq!(lines[1], "  2 x FileHandle from /b.js:2 (oldest 10 s, 1 suspected)");
+    assert!(
+      lines[0].contains(r#"LeakRegistry "files""#)
+        && lines[0].contains("3 tracked resource(s) still open at exit"),
+      "{text}"
+    );
+    assert_eq!(
+      lines[1],
+      "  2 x FileHandle from /b.js:2 (oldest 10 s, 1 suspected)"
+    );
     assert_eq!(lines[2], r#"      5 "a \"quoted\"\npath""#);
     assert_eq!(lines[3], "      3 (suspected)");
     assert_eq!(lines[4], "  1 x Socket from /a.js:1 (oldest 11 s)");
@@ -402,37 +532,78 @@ mod tests {
 
   #[test]
   fn the_exit_inventory_caps_each_site_and_counts_the_rest() {
-    let open: Vec<_> = (1..=8).map(|seq| open_resource(seq, r#""T""#, r#""/a.js:1""#, 0.0, None)).collect();
+    let open: Vec<_> = (1..=8)
+      .map(|seq| open_resource(seq, r#""T""#, r#""/a.js:1""#, 0.0, None))
+      .collect();
     let text = exit_inventory(&open, 0.0, &Origin::default());
-    assert_eq!(text.lines().filter(|l| l.starts_with("      ") && !l.contains("more")).count(), INVENTORY_PER_SITE);
+    assert_eq!(
+      text
+        .lines()
+        .filter(|l| l.starts_with("      ") && !l.contains("more"))
+        .count(),
+      INVENTORY_PER_SITE
+    );
     assert!(text.ends_with("      ... and 3 more\n"), "{text}");
   }
 
   #[test]
   fn names_with_line_breaks_cannot_forge_inventory_lines() {
-    let origin = Origin { pid: 1, thread_id: 0, registry: Some(r#""a\nephemeron LeakRegistry (pid 666""#.into()) };
-    let open = [open_resource(1, r#""T\n  9 x Forged""#, r#""/a.js:1""#, 0.0, None)];
+    let origin = Origin {
+      pid: 1,
+      thread_id: 0,
+      registry: Some(r#""a\nephemeron LeakRegistry (pid 666""#.into()),
+    };
+    let open = [open_resource(
+      1,
+      r#""T\n  9 x Forged""#,
+      r#""/a.js:1""#,
+      0.0,
+      None,
+    )];
     let text = exit_inventory(&open, 0.0, &origin);
     assert_eq!(text.lines().count(), 3, "{text}");
-    assert!(text.contains(r#"1 x "T\n  9 x Forged" from /a.js:1"#), "{text}");
+    assert!(
+      text.contains(r#"1 x "T\n  9 x Forged" from /a.js:1"#),
+      "{text}"
+    );
   }
 
   #[test]
   fn stats_json_nests_counts_by_type() {
-    let one = Counts { tracked: 2, live: 1, released: 1, leaked: 0, suspected: 1 };
-    let stats = Stats { totals: one, by_type: vec![(r#""File\"Handle""#, one)] };
+    let one = Counts {
+      tracked: 2,
+      live: 1,
+      released: 1,
+      leaked: 0,
+      suspected: 1,
+    };
+    let stats = Stats {
+      totals: one,
+      by_type: vec![(r#""File\"Handle""#, one)],
+    };
     let parsed: Value = serde_json::from_str(&stats_json(&stats, 4)).unwrap();
     assert_eq!(parsed["tracked"], 2);
     assert_eq!(parsed["suspected"], 1);
     assert_eq!(parsed["logDropped"], 4);
     assert_eq!(parsed["byType"]["File\"Handle"]["released"], 1);
-    let empty: Value = serde_json::from_str(&stats_json(&Stats { totals: Counts::default(), by_type: vec![] }, 0)).unwrap();
+    let empty: Value = serde_json::from_str(&stats_json(
+      &Stats {
+        totals: Counts::default(),
+        by_type: vec![],
+      },
+      0,
+    ))
+    .unwrap();
     assert_eq!(empty["byType"], serde_json::json!({}));
   }
 
   #[test]
   fn the_inventory_json_lists_identity_site_age_and_suspicion() {
-    let identity = Identity { info: r#"{"id":"conn-1"}"#.into(), id: Some(r#""conn-1""#.into()), label: None };
+    let identity = Identity {
+      info: r#"{"id":"conn-1"}"#.into(),
+      id: Some(r#""conn-1""#.into()),
+      label: None,
+    };
     let mut resource = open_resource(9, r#""T""#, r#""/a.js:1""#, 500.0, Some(&identity));
     resource.suspected = true;
     let parsed: Value = serde_json::from_str(&open_json(&[resource], 1500.0)).unwrap();

@@ -32,7 +32,10 @@ struct Interner<T> {
 
 impl<T: Default> Interner<T> {
   fn new() -> Self {
-    Interner { entries: Vec::new(), ids: HashMap::new() }
+    Interner {
+      entries: Vec::new(),
+      ids: HashMap::new(),
+    }
   }
 
   fn intern(&mut self, json: &str) -> u32 {
@@ -152,7 +155,12 @@ impl<H> LeakTable<H> {
     if self.sites.get(tracked.site_id).is_none() {
       return Err(UnknownId);
     }
-    let counts = &mut self.types.entries.get_mut(tracked.type_id as usize).ok_or(UnknownId)?.1;
+    let counts = &mut self
+      .types
+      .entries
+      .get_mut(tracked.type_id as usize)
+      .ok_or(UnknownId)?
+      .1;
     counts.tracked += 1;
     counts.live += 1;
     self.totals.tracked += 1;
@@ -160,7 +168,10 @@ impl<H> LeakTable<H> {
     self.process.tracked();
     self.last_id += 1;
     let id = self.last_id;
-    let deadline = tracked.suspect_after.filter(|after| *after > 0.0).map(|after| deadline(tracked.at, after));
+    let deadline = tracked
+      .suspect_after
+      .filter(|after| *after > 0.0)
+      .map(|after| deadline(tracked.at, after));
     if let Some(deadline) = deadline {
       self.deadlines.insert((deadline, id));
     }
@@ -184,7 +195,13 @@ impl<H> LeakTable<H> {
     if self.sites.get(site_id).is_none() {
       return Err(UnknownId);
     }
-    Ok(self.records.get_mut(&id).map(|record| record.site_id = site_id).is_some())
+    Ok(
+      self
+        .records
+        .get_mut(&id)
+        .map(|record| record.site_id = site_id)
+        .is_some(),
+    )
   }
 
   /// Records an access to a tracked resource, keeping at most `limit` records. False if the
@@ -193,7 +210,9 @@ impl<H> LeakTable<H> {
     if self.sites.get(touch.site).is_none() {
       return Err(UnknownId);
     }
-    let Some(record) = self.records.get_mut(&id) else { return Ok(false) };
+    let Some(record) = self.records.get_mut(&id) else {
+      return Ok(false);
+    };
     match &mut record.touches {
       Some(log) => log.record(touch, limit),
       None => record.touches = Some(Box::new(TouchLog::new(touch))),
@@ -211,7 +230,16 @@ impl<H> LeakTable<H> {
     self.totals.live -= 1;
     self.totals.released += 1;
     self.process.released();
-    let report = record.suspected.then(|| report(&mut self.sites, &self.types, ReportKind::Released, id, &record, now));
+    let report = record.suspected.then(|| {
+      report(
+        &mut self.sites,
+        &self.types,
+        ReportKind::Released,
+        id,
+        &record,
+        now,
+      )
+    });
     Some((record.handle, report))
   }
 
@@ -224,7 +252,14 @@ impl<H> LeakTable<H> {
     self.totals.live -= 1;
     self.totals.leaked += 1;
     self.process.leaked();
-    let report = report(&mut self.sites, &self.types, ReportKind::Leaked, id, &record, now);
+    let report = report(
+      &mut self.sites,
+      &self.types,
+      ReportKind::Leaked,
+      id,
+      &record,
+      now,
+    );
     Some((record.handle, report))
   }
 
@@ -237,13 +272,22 @@ impl<H> LeakTable<H> {
         break;
       }
       self.deadlines.pop_first();
-      let Some(record) = self.records.get_mut(&id) else { continue };
+      let Some(record) = self.records.get_mut(&id) else {
+        continue;
+      };
       record.suspected = true;
       record.deadline = None;
       self.types.entries[record.type_id as usize].1.suspected += 1;
       self.totals.suspected += 1;
       self.process.suspected();
-      reports.push(report(&mut self.sites, &self.types, ReportKind::Suspected, id, record, now));
+      reports.push(report(
+        &mut self.sites,
+        &self.types,
+        ReportKind::Suspected,
+        id,
+        record,
+        now,
+      ));
     }
     reports
   }
@@ -263,7 +307,10 @@ impl<H> LeakTable<H> {
 
   /// Every tracked record's id and handle, in no particular order.
   pub fn handles(&self) -> impl Iterator<Item = (EntryId, &H)> {
-    self.records.iter().map(|(id, record)| (*id, &record.handle))
+    self
+      .records
+      .iter()
+      .map(|(id, record)| (*id, &record.handle))
   }
 
   /// Stops tracking everything (the registry closes): the handles to let go of.
@@ -297,7 +344,15 @@ impl<H> LeakTable<H> {
   }
 
   pub fn stats(&self) -> Stats<'_> {
-    Stats { totals: self.totals, by_type: self.types.entries.iter().map(|(name, counts)| (&**name, *counts)).collect() }
+    Stats {
+      totals: self.totals,
+      by_type: self
+        .types
+        .entries
+        .iter()
+        .map(|(name, counts)| (&**name, *counts))
+        .collect(),
+    }
   }
 
   pub fn len(&self) -> usize {
@@ -310,14 +365,25 @@ impl<H> LeakTable<H> {
 }
 
 /// The report of `kind` about `record`, counted for its site.
-fn report<H>(sites: &mut Interner<SiteCounts>, types: &Interner<Counts>, kind: ReportKind, id: EntryId, record: &Record<H>, now: f64) -> Report {
+fn report<H>(
+  sites: &mut Interner<SiteCounts>,
+  types: &Interner<Counts>,
+  kind: ReportKind,
+  id: EntryId,
+  record: &Record<H>,
+  now: f64,
+) -> Report {
   let counts = &mut sites.entries[record.site_id as usize].1;
   counts.0[kind as usize] += 1;
   let count = counts.0[kind as usize];
   let touches = record.touches.as_ref().map(|log| {
     let records = log
       .records()
-      .map(|touch| TouchRecord { site: sites.entries[touch.site as usize].0.clone(), at: touch.at, hint: touch.hint.clone() })
+      .map(|touch| TouchRecord {
+        site: sites.entries[touch.site as usize].0.clone(),
+        at: touch.at,
+        hint: touch.hint.clone(),
+      })
       .collect();
     (records, log.dropped())
   });
@@ -345,25 +411,56 @@ mod tests {
   }
 
   fn tracked(type_id: TypeId, site_id: SiteId, at: f64) -> Tracked {
-    Tracked { type_id, site_id, at, identity: None, stack: None, suspect_after: None }
+    Tracked {
+      type_id,
+      site_id,
+      at,
+      identity: None,
+      stack: None,
+      suspect_after: None,
+    }
   }
 
   fn suspect_after(type_id: TypeId, site_id: SiteId, at: f64, after: f64) -> Tracked {
-    Tracked { suspect_after: Some(after), ..tracked(type_id, site_id, at) }
+    Tracked {
+      suspect_after: Some(after),
+      ..tracked(type_id, site_id, at)
+    }
   }
 
   #[test]
   fn a_collected_record_becomes_a_leak_once() {
     let mut t = table();
-    let (file, site) = (t.intern_type(r#""FileHandle""#), t.intern_site(r#""/app/a.js:3""#));
-    let identity = Identity { info: r#"{"fd":3}"#.into(), id: Some("3".into()), label: None };
-    let id = t.track("ref", Tracked { identity: Some(Box::new(identity.clone())), ..tracked(file, site, 100.0) }).unwrap();
+    let (file, site) = (
+      t.intern_type(r#""FileHandle""#),
+      t.intern_site(r#""/app/a.js:3""#),
+    );
+    let identity = Identity {
+      info: r#"{"fd":3}"#.into(),
+      id: Some("3".into()),
+      label: None,
+    };
+    let id = t
+      .track(
+        "ref",
+        Tracked {
+          identity: Some(Box::new(identity.clone())),
+          ..tracked(file, site, 100.0)
+        },
+      )
+      .unwrap();
     let (handle, leak) = t.collect(id, 350.0).expect("tracked");
     assert_eq!(handle, "ref");
-    assert_eq!((leak.kind, &*leak.type_json, &*leak.site, leak.count), (ReportKind::Leaked, r#""FileHandle""#, r#""/app/a.js:3""#, 1));
+    assert_eq!(
+      (leak.kind, &*leak.type_json, &*leak.site, leak.count),
+      (ReportKind::Leaked, r#""FileHandle""#, r#""/app/a.js:3""#, 1)
+    );
     assert_eq!((leak.tracked_at, leak.at), (100.0, 350.0));
     assert_eq!(leak.identity.as_deref(), Some(&identity));
-    assert!(t.collect(id, 400.0).is_none(), "a second event for the same id reports nothing");
+    assert!(
+      t.collect(id, 400.0).is_none(),
+      "a second event for the same id reports nothing"
+    );
     assert!(t.release(id, 400.0).is_none());
   }
 
@@ -373,9 +470,16 @@ mod tests {
     let (ty, site) = (t.intern_type(r#""T""#), t.intern_site(r#""s""#));
     let id = t.track("ref", tracked(ty, site, 0.0)).unwrap();
     let (handle, report) = t.release(id, 1.0).unwrap();
-    assert_eq!((handle, report), ("ref", None), "an unsuspected release reports nothing");
+    assert_eq!(
+      (handle, report),
+      ("ref", None),
+      "an unsuspected release reports nothing"
+    );
     assert!(t.release(id, 2.0).is_none());
-    assert!(t.collect(id, 3.0).is_none(), "a late collection of a released id is not a leak");
+    assert!(
+      t.collect(id, 3.0).is_none(),
+      "a late collection of a released id is not a leak"
+    );
   }
 
   #[test]
@@ -384,11 +488,21 @@ mod tests {
     let ty = t.intern_type(r#""T""#);
     let (a, b) = (t.intern_site(r#""a.js:1""#), t.intern_site(r#""b.js:2""#));
     assert_eq!(t.intern_site(r#""a.js:1""#), a, "a site is interned once");
-    let ids: Vec<_> = [a, a, b, a].iter().map(|site| t.track("r", tracked(ty, *site, 0.0)).unwrap()).collect();
-    let counts: Vec<_> = ids.iter().map(|id| t.collect(*id, 1.0).unwrap().1.count).collect();
+    let ids: Vec<_> = [a, a, b, a]
+      .iter()
+      .map(|site| t.track("r", tracked(ty, *site, 0.0)).unwrap())
+      .collect();
+    let counts: Vec<_> = ids
+      .iter()
+      .map(|id| t.collect(*id, 1.0).unwrap().1.count)
+      .collect();
     assert_eq!(counts, [1, 2, 1, 3]);
     let suspect = t.track("r", suspect_after(ty, a, 0.0, 10.0)).unwrap();
-    assert_eq!(t.due(10.0)[0].count, 1, "suspected reports are counted apart from leaks");
+    assert_eq!(
+      t.due(10.0)[0].count,
+      1,
+      "suspected reports are counted apart from leaks"
+    );
     assert_eq!(t.collect(suspect, 20.0).unwrap().1.count, 4);
   }
 
@@ -399,13 +513,30 @@ mod tests {
     assert_ne!(a, b);
     let site = t.intern_site(r#""s""#);
     t.track("r", tracked(a, site, 0.0)).unwrap();
-    assert_eq!(t.stats().by_type, [(r#""T\ud800""#, Counts { tracked: 1, live: 1, ..Counts::default() }), (r#""T\udc00""#, Counts::default())]);
+    assert_eq!(
+      t.stats().by_type,
+      [
+        (
+          r#""T\ud800""#,
+          Counts {
+            tracked: 1,
+            live: 1,
+            ..Counts::default()
+          }
+        ),
+        (r#""T\udc00""#, Counts::default())
+      ]
+    );
   }
 
   #[test]
   fn stats_by_type_and_totals_agree() {
     let mut t = table();
-    let (x, y, s) = (t.intern_type(r#""X""#), t.intern_type(r#""Y""#), t.intern_site(r#""s""#));
+    let (x, y, s) = (
+      t.intern_type(r#""X""#),
+      t.intern_type(r#""Y""#),
+      t.intern_site(r#""s""#),
+    );
     let a = t.track("a", tracked(x, s, 0.0)).unwrap();
     let b = t.track("b", tracked(x, s, 0.0)).unwrap();
     let _c = t.track("c", suspect_after(y, s, 0.0, 5.0)).unwrap();
@@ -413,33 +544,83 @@ mod tests {
     t.collect(b, 1.0);
     t.due(5.0);
     let stats = t.stats();
-    assert_eq!(stats.totals, Counts { tracked: 3, live: 1, released: 1, leaked: 1, suspected: 1 });
+    assert_eq!(
+      stats.totals,
+      Counts {
+        tracked: 3,
+        live: 1,
+        released: 1,
+        leaked: 1,
+        suspected: 1
+      }
+    );
     assert_eq!(
       stats.by_type,
       [
-        (r#""X""#, Counts { tracked: 2, live: 0, released: 1, leaked: 1, suspected: 0 }),
-        (r#""Y""#, Counts { tracked: 1, live: 1, released: 0, leaked: 0, suspected: 1 })
+        (
+          r#""X""#,
+          Counts {
+            tracked: 2,
+            live: 0,
+            released: 1,
+            leaked: 1,
+            suspected: 0
+          }
+        ),
+        (
+          r#""Y""#,
+          Counts {
+            tracked: 1,
+            live: 1,
+            released: 0,
+            leaked: 0,
+            suspected: 1
+          }
+        )
       ]
     );
-    assert_eq!(t.process.snapshot(), stats.totals, "the process figure moves with the table");
+    assert_eq!(
+      t.process.snapshot(),
+      stats.totals,
+      "the process figure moves with the table"
+    );
   }
 
   #[test]
   fn a_resource_held_past_its_deadline_is_suspected_once() {
     let mut t = table();
     let (ty, s) = (t.intern_type(r#""Conn""#), t.intern_site(r#""pool.js:7""#));
-    let early = t.track("early", suspect_after(ty, s, 1000.0, 500.0)).unwrap();
-    let late = t.track("late", suspect_after(ty, s, 1100.0, 500.0)).unwrap();
+    let early = t
+      .track("early", suspect_after(ty, s, 1000.0, 500.0))
+      .unwrap();
+    let late = t
+      .track("late", suspect_after(ty, s, 1100.0, 500.0))
+      .unwrap();
     let never = t.track("never", tracked(ty, s, 1000.0)).unwrap();
     assert_eq!(t.next_deadline(), Some(1500.0));
     assert!(t.due(1499.0).is_empty(), "not before the deadline");
     let due = t.due(1550.0);
-    assert_eq!(due.iter().map(|r| (r.kind, r.seq, r.tracked_at, r.at)).collect::<Vec<_>>(), [(ReportKind::Suspected, early, 1000.0, 1550.0)]);
+    assert_eq!(
+      due
+        .iter()
+        .map(|r| (r.kind, r.seq, r.tracked_at, r.at))
+        .collect::<Vec<_>>(),
+      [(ReportKind::Suspected, early, 1000.0, 1550.0)]
+    );
     assert_eq!(t.next_deadline(), Some(1600.0));
     assert!(t.due(1550.0).is_empty(), "suspected once");
-    assert_eq!(t.open().iter().map(|o| (o.seq, o.suspected)).collect::<Vec<_>>(), [(early, true), (late, false), (never, false)]);
+    assert_eq!(
+      t.open()
+        .iter()
+        .map(|o| (o.seq, o.suspected))
+        .collect::<Vec<_>>(),
+      [(early, true), (late, false), (never, false)]
+    );
     let (_, released) = t.release(late, 1590.0).unwrap();
-    assert!(released.is_none(), "released before its deadline: nothing to follow up");
+    assert!(
+      released.is_none(),
+      "released before its deadline: nothing to follow up"
+    );
     assert_eq!(t.next_deadline(), None, "a release removes its deadline");
     assert!(t.due(10_000.0).is_empty());
   }
@@ -452,7 +633,10 @@ mod tests {
     t.due(100.0);
     let (_, report) = t.release(id, 250.0).unwrap();
     let report = report.expect("a follow-up for a suspected resource");
-    assert_eq!((report.kind, report.tracked_at, report.at, report.count), (ReportKind::Released, 0.0, 250.0, 1));
+    assert_eq!(
+      (report.kind, report.tracked_at, report.at, report.count),
+      (ReportKind::Released, 0.0, 250.0, 1)
+    );
   }
 
   #[test]
@@ -467,29 +651,89 @@ mod tests {
   #[test]
   fn touches_reach_the_report_in_time_order_with_the_dropped_count() {
     let mut t = table();
-    let (ty, s, a, b) = (t.intern_type(r#""T""#), t.intern_site(r#""s""#), t.intern_site(r#""a.js:1""#), t.intern_site(r#""b.js:2""#));
+    let (ty, s, a, b) = (
+      t.intern_type(r#""T""#),
+      t.intern_site(r#""s""#),
+      t.intern_site(r#""a.js:1""#),
+      t.intern_site(r#""b.js:2""#),
+    );
     let id = t.track("r", tracked(ty, s, 0.0)).unwrap();
     let plain = t.track("p", tracked(ty, s, 0.0)).unwrap();
     for at in 1..=6 {
       let hint = (at == 6).then(|| r#""last""#.into());
-      assert_eq!(t.touch(id, Touch { site: if at % 2 == 0 { b } else { a }, at: at as f64, hint }, 4), Ok(true));
+      assert_eq!(
+        t.touch(
+          id,
+          Touch {
+            site: if at % 2 == 0 { b } else { a },
+            at: at as f64,
+            hint
+          },
+          4
+        ),
+        Ok(true)
+      );
     }
-    assert_eq!(t.touch(id, Touch { site: 99, at: 7.0, hint: None }, 4), Err(UnknownId));
+    assert_eq!(
+      t.touch(
+        id,
+        Touch {
+          site: 99,
+          at: 7.0,
+          hint: None
+        },
+        4
+      ),
+      Err(UnknownId)
+    );
     let (records, dropped) = t.collect(id, 10.0).unwrap().1.touches.expect("touched");
-    let kept: Vec<_> = records.iter().map(|r| (&*r.site, r.at, r.hint.as_deref())).collect();
-    assert_eq!(kept, [(r#""a.js:1""#, 1.0, None), (r#""b.js:2""#, 4.0, None), (r#""a.js:1""#, 5.0, None), (r#""b.js:2""#, 6.0, Some(r#""last""#))]);
+    let kept: Vec<_> = records
+      .iter()
+      .map(|r| (&*r.site, r.at, r.hint.as_deref()))
+      .collect();
+    assert_eq!(
+      kept,
+      [
+        (r#""a.js:1""#, 1.0, None),
+        (r#""b.js:2""#, 4.0, None),
+        (r#""a.js:1""#, 5.0, None),
+        (r#""b.js:2""#, 6.0, Some(r#""last""#))
+      ]
+    );
     assert_eq!(dropped, 2);
-    assert!(t.collect(plain, 10.0).unwrap().1.touches.is_none(), "never touched: no touch records");
-    assert_eq!(t.touch(id, Touch { site: a, at: 11.0, hint: None }, 4), Ok(false), "a record that is gone cannot be touched");
+    assert!(
+      t.collect(plain, 10.0).unwrap().1.touches.is_none(),
+      "never touched: no touch records"
+    );
+    assert_eq!(
+      t.touch(
+        id,
+        Touch {
+          site: a,
+          at: 11.0,
+          hint: None
+        },
+        4
+      ),
+      Ok(false),
+      "a record that is gone cannot be touched"
+    );
   }
 
   #[test]
   fn open_lists_live_records_oldest_first_and_take_all_empties() {
     let mut t = table();
     let (ty, s) = (t.intern_type(r#""T""#), t.intern_site(r#""s""#));
-    let ids: Vec<_> = ["a", "b", "c"].iter().enumerate().map(|(i, h)| t.track(*h, suspect_after(ty, s, i as f64, 1.0)).unwrap()).collect();
+    let ids: Vec<_> = ["a", "b", "c"]
+      .iter()
+      .enumerate()
+      .map(|(i, h)| t.track(*h, suspect_after(ty, s, i as f64, 1.0)).unwrap())
+      .collect();
     t.release(ids[1], 0.0);
-    assert_eq!(t.open().iter().map(|o| o.seq).collect::<Vec<_>>(), [ids[0], ids[2]]);
+    assert_eq!(
+      t.open().iter().map(|o| o.seq).collect::<Vec<_>>(),
+      [ids[0], ids[2]]
+    );
     let mut handles = t.take_all();
     handles.sort();
     assert_eq!(handles, ["a", "c"]);
@@ -508,7 +752,11 @@ mod tests {
     assert_eq!(t.set_site(id, s), Ok(true));
     assert_eq!(t.set_site(id, 99), Err(UnknownId));
     assert_eq!(&*t.collect(id, 1.0).unwrap().1.site, r#""late.js:9""#);
-    assert_eq!(t.set_site(id, s), Ok(false), "a record that is gone has no site to set");
+    assert_eq!(
+      t.set_site(id, s),
+      Ok(false),
+      "a record that is gone has no site to set"
+    );
   }
 
   #[test]

@@ -5,7 +5,7 @@ pub mod cache_policy;
 pub mod event_queue;
 pub mod leak_report;
 pub mod leak_table;
-pub mod touch_log;
 pub mod ordered_table;
 pub mod process_totals;
 pub mod sampler;
+pub mod touch_log;

@@ -25,7 +25,11 @@ pub struct TouchLog {
 
 impl TouchLog {
   pub fn new(first: Touch) -> Self {
-    TouchLog { first, recent: VecDeque::new(), dropped: 0 }
+    TouchLog {
+      first,
+      recent: VecDeque::new(),
+      dropped: 0,
+    }
   }
 
   /// Records `touch`, keeping at most `limit` records in all (the first is always kept).
@@ -58,7 +62,11 @@ mod tests {
   use super::*;
 
   fn touch(at: f64) -> Touch {
-    Touch { site: 1, at, hint: None }
+    Touch {
+      site: 1,
+      at,
+      hint: None,
+    }
   }
 
   #[test]
