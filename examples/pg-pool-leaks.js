@@ -63,7 +63,9 @@ suspectedReport.promise = new Promise((resolve) => (suspectedReport.resolve = re
 async function get(path) {
   const { port } = server.address()
   const response = await fetch(`http://127.0.0.1:${port}${path}`)
-  return response.text()
+  const body = await response.text()
+  if (!response.ok) throw new Error(`${path}: ${body} (is PostgreSQL reachable through the PG* environment variables?)`)
+  return body
 }
 
 server.listen(0, '127.0.0.1', async () => {
