@@ -223,14 +223,19 @@ export type LeakStacks = 'off' | 'sample' | 'all'
 export interface LeakRegistryOptions {
   /**
    * Called on the event loop (never inside GC or your synchronous code) with each report,
-   * in batches. If it throws, the error becomes a `LeakRegistryWarning` process warning
-   * (code `ERR_EPHEMERON_ON_LEAK`) and later reports still arrive.
+   * in batches. If it throws (anything at all), that becomes a `LeakRegistryWarning` process
+   * warning (code `ERR_EPHEMERON_ON_LEAK`) and later reports still arrive.
    */
   onLeak?: (report: LeakReport) => void
   /**
    * Appends one JSON line per report to a file (created if missing) or to `'stderr'`, from a
-   * background thread; a full queue (10,000 lines) drops lines and writes one
-   * `{"dropped":N,...}` line instead. `false` turns it off.
+   * background writer shared by every registry of the process that logs to the same place
+   * (whole lines only). Opening it never blocks: a FIFO that no process reads is an
+   * `ERR_EPHEMERON_LOG` error. A full queue (10,000 lines) or a failed write (a full disk) drops
+   * lines; they are counted in `stats().logDropped`, announced with one `{"dropped":N,...}` line
+   * once the log can be written again, and a failed write also gives one `LeakRegistryWarning`
+   * (`ERR_EPHEMERON_LOG_WRITE`). Written out by `close()` and at exit (`process.exit()` too),
+   * waiting at most 2 s. `false` turns it off.
    * @default 'stderr' without `onLeak`, off with it
    */
   log?: 'stderr' | (string & {}) | false
@@ -242,10 +247,23 @@ export interface LeakRegistryOptions {
   stacks?: LeakStacks
   /** Fraction of resources with a full stack in `'sample'` mode, from 0 to 1. @default 0.1 */
   sampleRate?: number
-  /** Print the still-tracked resources, grouped by site, to stderr when the process (or worker) exits. @default false */
+  /**
+   * Print the still-tracked resources, grouped by site with their ids and labels (the first 5
+   * of each site, then a count), to stderr when the process (or worker) exits. @default false
+   */
   reportOnExit?: boolean
   /** Names the registry in reports (`registry` field) and in the exit inventory. */
   name?: string
+  /**
+   * Milliseconds a resource may stay tracked before it is reported once as `'suspected'`
+   * (held too long: a socket or a pooled client the GC can never collect, since the event loop
+   * or the pool still holds it). If it is released later, a `'released'` report follows with the
+   * total time held. `0` turns it off; `track(resource, { suspectAfter })` overrides it per
+   * resource. One unref'd timer per registry, never one per resource. @default 0
+   */
+  suspectAfter?: number
+  /** Access records (`touch()`) kept per resource: the first and the most recent. 0 turns `touch()` off. @default 4 */
+  maxTouches?: number
 }
 
 /** What `track(resource, info)` records: `type`, `id` and `label` are lifted into reports; all of it must be JSON-serializable. */
@@ -256,11 +274,32 @@ export interface LeakInfo {
   id?: string | number
   /** A human-readable description (a path, a peer address). */
   label?: string
+  /** Overrides the registry's `suspectAfter` for this resource (milliseconds, 0 = never). */
+  suspectAfter?: number
   [key: string]: unknown
 }
 
-/** One leak: a tracked resource that the GC collected without `release()`. Also the JSON of a log line. */
+/** Why a report was made. */
+export type LeakReportKind =
+  /** The GC collected the resource without `release()`. */
+  | 'leaked'
+  /** Still tracked `suspectAfter` ms after `track()` (once per resource). */
+  | 'suspected'
+  /** A suspected resource was released after all; `ageMs` is the total time it was held. */
+  | 'released'
+
+/** One `touch(resource, hint)` of a resource. */
+export interface LeakTouch {
+  /** `file:line` of the code that called `touch`. */
+  site: string
+  /** Epoch milliseconds. */
+  at: number
+  hint?: string
+}
+
+/** One report (also the JSON of a log line). */
 export interface LeakReport {
+  kind: LeakReportKind
   type: string
   /** `info.id`, or the registry's sequence number. */
   id: string | number
@@ -275,17 +314,21 @@ export interface LeakReport {
   stack?: string
   /** Epoch milliseconds of `track`. */
   trackedAt: number
-  /** Epoch milliseconds when the registry learned of the collection (Node runs finalizers by the next `setImmediate` after GC). */
-  collectedAt: number
-  /** `collectedAt - trackedAt`. */
+  /** For `'leaked'`: epoch milliseconds when the registry learned of the collection (Node runs finalizers by the next `setImmediate` after GC). */
+  collectedAt?: number
+  /** How long the resource was held: until collected, until now (`'suspected'`), or until released (`'released'`). */
   ageMs: number
-  /** Leaks reported from this `site` so far, this one included. */
+  /** Reports of this kind from this `site` so far, this one included. */
   count: number
   pid: number
   /** `worker_threads.threadId` of the registry's thread (0 on the main thread). */
   threadId: number
   /** The registry's `name`, when it has one. */
   registry?: string
+  /** The first and the most recent `touch()` records, in time order (when it was touched). */
+  touches?: LeakTouch[]
+  /** Touches recorded but not kept (when it was touched). */
+  touchesDropped?: number
 }
 
 /** A still-tracked resource, as `open()` lists it. */
@@ -296,6 +339,8 @@ export interface OpenResource {
   site: string
   trackedAt: number
   ageMs: number
+  /** Whether a `'suspected'` report was made for it. */
+  suspected: boolean
 }
 
 /** Tracking counts: `live` is tracked and neither released nor reported yet. */
@@ -304,32 +349,40 @@ export interface LeakCounts {
   live: number
   released: number
   leaked: number
+  /** Resources reported as `'suspected'`. */
+  suspected: number
 }
 
 /** `stats()`: the counts, also per `type`. */
 export interface LeakStats extends LeakCounts {
   byType: Record<string, LeakCounts>
+  /** Reports the log could not write (queue full or write errors). */
+  logDropped: number
 }
 
 /**
- * Production leak detection: track resources and release them; one that the GC collects
- * unreleased is reported with what it was, where it was tracked from and how long it lived.
- * Resources still alive at process exit or worker termination are never reported.
+ * Production leak detection: track resources and release them. One that the GC collects
+ * unreleased is reported as `'leaked'`, with what it was, where it was tracked from and how long
+ * it lived; one still held after `suspectAfter` is reported as `'suspected'` (what the GC cannot
+ * see: open sockets, checked-out pool clients). Resources still alive at process exit or worker
+ * termination are never reported.
  *
- * A registry keeps working until `close()` (or `Symbol.dispose`), even when nothing else
- * references it; `close()` frees it. After `close()` every method but `stats()` throws an Error
+ * A registry that tracks resources stays alive by itself (it has their leaks to report); one that
+ * tracks nothing and that nothing references is collected and freed. `close()` (or
+ * `Symbol.dispose`) stops it explicitly; afterwards every method but `stats()` throws an Error
  * with code `ERR_EPHEMERON_CLOSED`.
  *
  * @example
- * const leaks = new LeakRegistry({ log: '/var/log/app/leaks.jsonl' })
+ * const leaks = new LeakRegistry({ log: '/var/log/app/leaks.jsonl', suspectAfter: 30_000 })
  * const socket = leaks.track(connect(), { type: 'Socket', label: host })
  * socket.on('close', () => leaks.release(socket))
  */
 export declare class LeakRegistry {
   /**
    * @throws {TypeError} if an option has the wrong type or value.
-   * @throws {RangeError} if `sampleRate` is outside [0, 1].
-   * @throws {Error} with code `ERR_EPHEMERON_LOG` if the log file cannot be opened.
+   * @throws {RangeError} if `sampleRate` is outside [0, 1], `suspectAfter` is negative or not
+   *   finite, or `maxTouches` is not an integer from 0 to 1000.
+   * @throws {Error} with code `ERR_EPHEMERON_LOG` if the log cannot be opened.
    */
   constructor(options?: LeakRegistryOptions)
   /**
@@ -341,6 +394,13 @@ export declare class LeakRegistry {
   track<T extends object>(resource: T, info?: LeakInfo): T
   /** Stops tracking `resource`: true the first time, false if it is not tracked. */
   release(resource: unknown): boolean
+  /**
+   * Records an access to a tracked resource: the caller's `file:line`, the time and `hint`.
+   * Reports carry the first record and the most recent ones (`maxTouches` in all) and count the
+   * rest. An untracked object is returned untouched.
+   * @throws {TypeError} if `resource` is not an object or a function, or `hint` is not a string.
+   */
+  touch<T extends object>(resource: T, hint?: string): T
   /** Whether `resource` is tracked and not released. */
   isTracked(resource: unknown): boolean
   /** The still-tracked resources, oldest first. */
@@ -350,18 +410,33 @@ export declare class LeakRegistry {
   /** Counts of every registry in the process, worker threads included. */
   static processStats(): LeakCounts
   /**
-   * Opens a file with `fs.promises.open` and tracks the FileHandle (type `'FileHandle'`,
-   * `id` and `info.fd` the descriptor, `label` and `info.path` the path) until it is closed.
-   * The report's `site` is the line that called `openFile`.
+   * Opens a file with `fs.promises.open` and returns a *guarded* FileHandle, tracked (type
+   * `'FileHandle'`, `id` and `info.fd` the descriptor, `label` and `info.path` the path) until it
+   * is closed. Use it exactly like a FileHandle (it is one: methods, `fs.promises.readFile(handle)`,
+   * streams, `readLines()`, `await using`). If it is collected unclosed, it is reported with the
+   * line that called `openFile`, and the registry closes the file itself, so Node never closes it
+   * during GC (on Node >= 25 that would end the process with ERR_INVALID_STATE).
    */
   openFile(path: import('node:fs').PathLike, flags?: string | number, mode?: string | number): Promise<import('node:fs/promises').FileHandle>
-  /** Tracks a FileHandle opened elsewhere (as `openFile` does) until it is closed; returns it.
-   * @throws {TypeError} if `fileHandle` is not a FileHandle. */
+  /**
+   * Tracks a FileHandle opened elsewhere (as `openFile` does) and returns the guarded handle:
+   * use the returned handle from now on and do not keep the original (the registry keeps it; if
+   * only the original were used, the guarded one would be collected, reported and closed under it).
+   * @throws {TypeError} if `fileHandle` is not a FileHandle.
+   * @throws {Error} with code `ERR_EPHEMERON_FILE_HANDLE_CLOSED` if it is already closed.
+   */
   trackFileHandle<T extends import('node:fs/promises').FileHandle>(fileHandle: T, path?: import('node:fs').PathLike): T
+  /**
+   * Reopens the log file at its path, for every registry of the process that logs there: call it
+   * after log rotation moved or deleted the file (on SIGHUP, say). A no-op for `'stderr'`.
+   * @throws {Error} with code `ERR_EPHEMERON_LOG` if the file cannot be opened.
+   */
+  reopenLog(): void
   /**
    * Stops tracking everything and writes out the log (waits up to 2 s for the writer). Leaks the
    * GC already collected are reported first, not dropped: their lines are in the log when
    * `close()` returns, and `onLeak` receives them on the next turn of the event loop. Idempotent.
+   * Guarded FileHandles stay guarded: one forgotten later is still closed, without a report.
    */
   close(): void
   /** Same as `close()`. */

@@ -49,26 +49,35 @@ test('no crash when a worker is terminated in the middle of track/release calls'
   assert.match(result.stdout, /^TERMINATED$/m)
 })
 
-test('reportOnExit prints the still-open resources grouped by site', () => {
+/** The inventory's lines: its header, then per site a group line and the ids listed under it. */
+function inventoryOf(stderr) {
+  return stderr.split('\n').filter((line) => line.startsWith('ephemeron') || line.startsWith('  '))
+}
+
+test('reportOnExit prints the still-open resources grouped by site, with their ids and labels', () => {
   const result = run(child, 'inventory')
   assert.equal(result.status, 0, result.stderr)
   assert.deepEqual(result.reported, ['LEAK control'])
   const source = fs.readFileSync(child, 'utf8').split('\n')
   const lineOf = (text) => source.findIndex((line) => line.includes(text)) + 1
-  const inventory = result.stderr.split('\n').filter((line) => line.startsWith('ephemeron') || line.startsWith('  '))
+  const inventory = inventoryOf(result.stderr)
   assert.match(inventory[0], /^ephemeron LeakRegistry "inventory" \(pid \d+, thread 0\): 503 tracked resource\(s\) still open at exit$/)
   assert.match(inventory[1], new RegExp(`^  500 x Held from .*leak-registry-child\\.js:${lineOf("type: 'Held'")} \\(oldest \\d+ s\\)$`))
-  assert.match(inventory[2], new RegExp(`^  2 x Thing from .*leak-registry-child\\.js:${lineOf('new Set()')} `))
-  assert.match(inventory[3], new RegExp(`^  1 x Thing from .*leak-registry-child\\.js:${lineOf('new Map()')} `))
-  assert.equal(inventory.length, 4)
+  assert.deepEqual(inventory.slice(2, 8), ['      "held-0"', '      "held-1"', '      "held-2"', '      "held-3"', '      "held-4"', '      ... and 495 more'])
+  assert.match(inventory[8], new RegExp(`^  2 x Thing from .*leak-registry-child\\.js:${lineOf('new Set()')} `))
+  assert.match(inventory[9], /^ {6}\d+$/, 'without info.id, the registry\'s own id')
+  assert.match(inventory[10], /^ {6}\d+$/)
+  assert.match(inventory[11], new RegExp(`^  1 x Thing from .*leak-registry-child\\.js:${lineOf('new Map()')} `))
+  assert.match(inventory[12], /^ {6}\d+$/)
+  assert.equal(inventory.length, 13)
 })
 
 test('reportOnExit in a worker prints its inventory, with its thread id, when the worker ends', () => {
   const result = run(path.join(fixtures, 'leak-registry-worker-driver.js'), 'worker-inventory')
   assertOnlyTheControlLeak(result)
   assert.match(result.stdout, /^TERMINATED$/m)
-  const inventory = result.stderr.split('\n').filter((line) => line.startsWith('ephemeron') || line.startsWith('  '))
+  const inventory = inventoryOf(result.stderr)
   assert.match(inventory[0], /^ephemeron LeakRegistry "worker-inventory" \(pid \d+, thread [1-9]\d*\): 503 tracked resource\(s\) still open at exit$/)
   assert.match(inventory[1], /^  500 x Held from .*leak-registry-child\.js:\d+ /)
-  assert.equal(inventory.length, 4)
+  assert.equal(inventory.filter((line) => /^  \d+ x /.test(line)).length, 3)
 })

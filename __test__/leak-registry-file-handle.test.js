@@ -1,40 +1,182 @@
 'use strict'
-// The FileHandle helper end to end: a handle dropped without close() is reported with its fd,
-// path and the line that opened it; closed handles are released and never reported.
+// Guarded FileHandles end to end: `openFile` and `trackFileHandle` hand out a handle that is used
+// exactly like a FileHandle; one dropped without close() is reported with its fd, path and the
+// line that opened it, and the registry closes it itself, so Node never closes it during GC (no
+// crash on Node >= 25, no DEP0137 warning on 20-24, no leaked descriptor). Closed handles are
+// released and never reported.
 
 const test = require('node:test')
 const assert = require('node:assert/strict')
+const fs = require('node:fs')
 const fsp = require('node:fs/promises')
+const os = require('node:os')
+const path = require('node:path')
+const { spawnSync } = require('node:child_process')
 const { LeakRegistry } = require('..')
 const { collectGarbage, eventually, finalizationWatcher } = require('./helpers/gc.js')
 
 const file = __filename
+const major = Number(process.versions.node.split('.')[0])
 
-test('a FileHandle dropped without close() is reported with fd, path and the opening line', async () => {
+/** The class of fs.promises FileHandles (Node does not export it). */
+async function fileHandleClass() {
+  const handle = await fsp.open(file)
+  await handle.close()
+  return Object.getPrototypeOf(handle).constructor
+}
+
+/** Whether descriptor `fd` of this process is open on `target` (Linux: /proc/self/fd). */
+function fdOpenOn(fd, target) {
+  try {
+    return fs.readlinkSync(`/proc/self/fd/${fd}`) === target
+  } catch {
+    return false
+  }
+}
+
+/** Collects the process warnings Node emits about closing FileHandles during GC. */
+function watchGcCloseWarnings() {
+  const warnings = []
+  const listener = (warning) => {
+    if (warning.code === 'DEP0137' || /Closing file descriptor/.test(warning.message)) warnings.push(warning)
+  }
+  process.on('warning', listener)
+  return { warnings, stop: () => process.off('warning', listener) }
+}
+
+function lineHere() {
+  return Number(new Error().stack.split('\n')[2].match(/:(\d+):\d+\)?$/)[1])
+}
+
+test('a FileHandle dropped without close() is reported once, and the registry closes its descriptor (no GC close by Node)', async () => {
   const reports = []
+  const gcWarnings = watchGcCloseWarnings()
   const registry = new LeakRegistry({ onLeak: (report) => reports.push(report) })
+  const gc = finalizationWatcher()
   let openedFd
   let openingLine
   async function openAndForget() {
-    openingLine = new Error().stack.split('\n')[1].match(/:(\d+):\d+\)$/)[1] * 1 + 1
+    openingLine = lineHere() + 1
     const handle = await registry.openFile(file, 'r')
     openedFd = handle.fd
+    gc.watch(handle, 'handle')
     assert.equal(registry.isTracked(handle), true)
+    assert.equal(fdOpenOn(openedFd, file), true, 'open while the user holds it')
   }
   await openAndForget()
-  await eventually(() => reports.length === 1)
+  await eventually(() => gc.collected.has('handle') && reports.length === 1)
   const [report] = reports
+  assert.equal(report.kind, 'leaked')
   assert.equal(report.type, 'FileHandle')
   assert.equal(report.id, openedFd)
   assert.equal(report.label, file)
   assert.equal(report.info.fd, openedFd)
   assert.equal(report.info.path, file)
   assert.equal(report.site, `${__filename}:${openingLine}`)
-  assert.deepEqual(registry.stats().byType.FileHandle, { tracked: 1, live: 0, released: 0, leaked: 1 })
+  assert.deepEqual(registry.stats().byType.FileHandle, { tracked: 1, live: 0, released: 0, leaked: 1, suspected: 0 })
+  if (process.platform === 'linux') await eventually(() => !fdOpenOn(openedFd, file), { message: 'the descriptor was never closed' })
+  await collectGarbage() // the real handle is garbage now too: Node must find it closed
+  assert.deepEqual(gcWarnings.warnings, [], 'Node never closed a FileHandle during GC')
+  gcWarnings.stop()
+  assert.equal(reports.length, 1)
   registry.close()
 })
 
-test('closing a FileHandle releases it, so it is never reported', async () => {
+test('a guarded handle works like a FileHandle: methods, readFile(handle), streams, lines, asyncDispose', async () => {
+  const FileHandle = await fileHandleClass()
+  const registry = new LeakRegistry({ onLeak() {} })
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ephemeron-fh-'))
+  const target = path.join(dir, 'data.txt')
+  try {
+    const writer = await registry.openFile(target, 'w+')
+    assert.ok(writer instanceof FileHandle)
+    assert.equal(typeof writer.fd, 'number')
+    await writer.writeFile('one\ntwo\nthree\n')
+    await writer.write('four\n', 14)
+    assert.equal((await writer.stat()).size, 19)
+    const buffer = Buffer.alloc(3)
+    assert.equal((await writer.read(buffer, 0, 3, 4)).bytesRead, 3)
+    assert.equal(buffer.toString(), 'two')
+    await writer.sync()
+    await writer.close()
+    assert.equal(writer.fd, -1)
+    assert.equal(registry.isTracked(writer), false, 'close() released it')
+
+    const whole = await registry.openFile(target)
+    assert.equal(await fsp.readFile(whole, 'utf8'), 'one\ntwo\nthree\nfour\n')
+    await whole.close()
+
+    const streamed = await registry.openFile(target)
+    let text = ''
+    for await (const chunk of streamed.createReadStream({ encoding: 'utf8' })) text += chunk
+    assert.equal(text, 'one\ntwo\nthree\nfour\n')
+    assert.equal(streamed.fd, -1, 'the stream closed the handle (autoClose)')
+    assert.equal(registry.isTracked(streamed), false)
+
+    const lined = await registry.openFile(target)
+    const lines = []
+    for await (const line of lined.readLines()) lines.push(line)
+    assert.deepEqual(lines, ['one', 'two', 'three', 'four'])
+    assert.equal(registry.isTracked(lined), false)
+
+    const disposed = await registry.openFile(target)
+    await disposed[Symbol.asyncDispose]()
+    assert.equal(disposed.fd, -1)
+    assert.equal(registry.isTracked(disposed), false)
+
+    const events = await registry.openFile(target)
+    let closeEvents = 0
+    events.on('close', () => closeEvents++)
+    assert.equal(events.listenerCount('close'), 1)
+    await events.close()
+    assert.equal(closeEvents, 1, "'close' listeners added through the guarded handle run")
+    assert.deepEqual(registry.open(), [])
+    assert.equal(registry.stats().leaked, 0)
+  } finally {
+    registry.close()
+    fs.rmSync(dir, { recursive: true, force: true })
+  }
+})
+
+test('await using closes a guarded handle', { skip: major < 24 && 'no `await using` before Node 24' }, async () => {
+  const registry = new LeakRegistry({ onLeak() {} })
+  // Compiled at run time: older Node versions cannot even parse `await using`.
+  const useAndDispose = new Function('registry', 'file', 'return (async () => { await using handle = await registry.openFile(file); return handle })()')
+  const handle = await useAndDispose(registry, file)
+  assert.equal(handle.fd, -1)
+  assert.equal(registry.isTracked(handle), false)
+  registry.close()
+})
+
+test('a handle forgotten with a stream attached is still collected, reported and closed', async () => {
+  const reports = []
+  const gcWarnings = watchGcCloseWarnings()
+  const registry = new LeakRegistry({ onLeak: (report) => reports.push(report) })
+  const fds = []
+  async function openWithReadersAndForget() {
+    const streamed = await registry.openFile(file)
+    streamed.createReadStream({ autoClose: false }) // Node registers a 'close' listener on the handle
+    const unread = await registry.openFile(file)
+    unread.createReadStream() // never read, so never ended, so its autoClose never comes
+    fds.push(streamed.fd, unread.fd)
+    if (major >= 22) {
+      // Node 20's readableWebStream() ties the handle to Node's own internals until it is closed.
+      const webbed = await registry.openFile(file)
+      webbed.readableWebStream()
+      fds.push(webbed.fd)
+    }
+  }
+  await openWithReadersAndForget()
+  await eventually(() => reports.length === fds.length, { message: `${reports.length} of ${fds.length} reported` })
+  assert.deepEqual(reports.map((r) => r.id).sort(), [...fds].sort())
+  if (process.platform === 'linux') await eventually(() => fds.every((fd) => !fdOpenOn(fd, file)), { message: 'a descriptor stayed open' })
+  await collectGarbage()
+  assert.deepEqual(gcWarnings.warnings, [])
+  gcWarnings.stop()
+  registry.close()
+})
+
+test('closing normally releases a handle, so it is never reported', async () => {
   const reports = []
   const registry = new LeakRegistry({ onLeak: (report) => reports.push(report) })
   const gc = finalizationWatcher()
@@ -48,15 +190,84 @@ test('closing a FileHandle releases it, so it is never reported', async () => {
     await elsewhere.close()
   }
   await openReadClose()
-  assert.deepEqual(registry.stats().byType.FileHandle, { tracked: 2, live: 0, released: 2, leaked: 0 })
+  assert.deepEqual(registry.stats().byType.FileHandle, { tracked: 2, live: 0, released: 2, leaked: 0, suspected: 0 })
   await eventually(() => gc.collected.size === 2)
   await collectGarbage()
   assert.deepEqual(reports, [])
   registry.close()
 })
 
+test('trackFileHandle returns the guarded handle to use instead; the registry keeps the original', async () => {
+  const FileHandle = await fileHandleClass()
+  const reports = []
+  const registry = new LeakRegistry({ onLeak: (report) => reports.push(report) })
+  const original = await fsp.open(file)
+  const guarded = registry.trackFileHandle(original, file)
+  assert.notEqual(guarded, original)
+  assert.ok(guarded instanceof FileHandle)
+  assert.equal(guarded.fd, original.fd)
+  assert.equal(registry.trackFileHandle(guarded), guarded, 'tracking the guarded handle again changes nothing')
+  assert.equal(registry.isTracked(guarded), true)
+  await guarded.close()
+  assert.equal(original.fd, -1, 'one file, one close')
+  assert.equal(registry.isTracked(guarded), false)
+  const other = new LeakRegistry({ onLeak() {} })
+  const shared = await registry.openFile(file)
+  assert.equal(other.trackFileHandle(shared), shared, 'a handle guarded by another registry is tracked as it is')
+  await shared.close()
+  assert.deepEqual([registry.stats().released, other.stats().released], [2, 1])
+  other.close()
+  registry.close()
+  assert.deepEqual(reports, [])
+})
+
+test('regression: trackFileHandle of a closed handle throws instead of reporting a false leak with fd -1', async () => {
+  const registry = new LeakRegistry({ onLeak() {} })
+  const handle = await fsp.open(file)
+  await handle.close()
+  assert.throws(() => registry.trackFileHandle(handle), { name: 'Error', code: 'ERR_EPHEMERON_FILE_HANDLE_CLOSED', message: /already closed/ })
+  assert.equal(registry.stats().tracked, 0)
+  registry.close()
+})
+
 test('trackFileHandle rejects what is not a FileHandle', () => {
   const registry = new LeakRegistry({ onLeak() {} })
-  assert.throws(() => registry.trackFileHandle({}), { name: 'TypeError', message: /expected an fs\.promises FileHandle/ })
+  for (const value of [{}, null, 'handle', { fd: 3 }]) {
+    assert.throws(() => registry.trackFileHandle(value), { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE', message: /must be an open fs\.promises FileHandle/ })
+  }
   registry.close()
+})
+
+test('a guarded handle outlives its registry: forgotten after close(), it is closed without a report and without a GC close', async () => {
+  const reports = []
+  const gcWarnings = watchGcCloseWarnings()
+  const registry = new LeakRegistry({ onLeak: (report) => reports.push(report) })
+  let fd
+  async function openThenCloseRegistry() {
+    const handle = await registry.openFile(file)
+    fd = handle.fd
+    registry.close()
+  }
+  await openThenCloseRegistry()
+  if (process.platform === 'linux') await eventually(() => !fdOpenOn(fd, file), { message: 'the descriptor was never closed' })
+  await collectGarbage()
+  assert.deepEqual(gcWarnings.warnings, [])
+  gcWarnings.stop()
+  assert.deepEqual(reports, [], 'a closed registry reports nothing')
+})
+
+test('a service that forgets FileHandles keeps running, on every Node version, with nothing on stderr but its reports', () => {
+  const script = `
+    const { LeakRegistry } = require(${JSON.stringify(path.join(__dirname, '..'))})
+    const registry = new LeakRegistry({ onLeak: (r) => console.log('LEAK', r.type, r.info.fd >= 0) })
+    async function forget() { for (let i = 0; i < 20; i++) await registry.openFile(${JSON.stringify(file)}) }
+    forget().then(async () => {
+      for (let i = 0; i < 20; i++) { globalThis.gc(); await new Promise((r) => setTimeout(r, 10)) }
+      console.log('STILL RUNNING', registry.stats().leaked)
+    })`
+  const result = spawnSync(process.execPath, ['--expose-gc', '-e', script], { encoding: 'utf8', timeout: 60_000 })
+  assert.equal(result.status, 0, result.stderr)
+  assert.equal(result.stderr, '', 'no warning, no error')
+  assert.match(result.stdout, /^STILL RUNNING 20$/m)
+  assert.equal(result.stdout.match(/^LEAK FileHandle true$/gm).length, 20)
 })

@@ -35,7 +35,7 @@ test('each report is one JSON line with the same fields onLeak receives', async 
   )
   assert.deepEqual(logged, reports, 'the log and onLeak see the same reports, in the same order')
   for (const report of logged) {
-    for (const field of ['type', 'id', 'label', 'info', 'site', 'stack', 'trackedAt', 'collectedAt', 'ageMs', 'count', 'pid', 'threadId']) {
+    for (const field of ['kind', 'type', 'id', 'label', 'info', 'site', 'stack', 'trackedAt', 'collectedAt', 'ageMs', 'count', 'pid', 'threadId']) {
       assert.ok(field in report, `${field} is in every line`)
     }
   }

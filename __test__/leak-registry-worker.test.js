@@ -18,7 +18,7 @@ test('a registry in a worker reports its leaks with the worker threadId and coun
     assert.equal(report.threadId, workers[i].threadId)
     assert.equal(report.registry, 'worker')
     assert.match(report.site, /fixtures[/\\]leak-registry-worker\.js:\d+$/)
-    assert.deepEqual({ ...stats, byType: undefined }, { tracked: 2, live: 1, released: 0, leaked: 1, byType: undefined })
+    assert.deepEqual({ ...stats, byType: undefined }, { tracked: 2, live: 1, released: 0, leaked: 1, suspected: 0, logDropped: 0, byType: undefined })
   }
   const after = LeakRegistry.processStats()
   assert.equal(after.leaked - before.leaked, 2, 'both workers counted in the process figure')

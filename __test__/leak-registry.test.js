@@ -34,6 +34,7 @@ test('a resource collected unreleased is reported once, with every field; releas
   await collectGarbage() // room for a wrong second report to arrive
   assert.equal(reports.length, 1, 'one leak, one report')
   const [report] = reports
+  assert.equal(report.kind, 'leaked')
   assert.equal(report.type, 'Socket')
   assert.equal(report.id, 'conn-7')
   assert.equal(report.label, 'upstream')
@@ -49,9 +50,9 @@ test('a resource collected unreleased is reported once, with every field; releas
   assert.ok(registry.isTracked(held), 'the held resource is still tracked')
   assert.deepEqual(
     { ...registry.stats(), byType: undefined },
-    { tracked: 3, live: 1, released: 1, leaked: 1, byType: undefined },
+    { tracked: 3, live: 1, released: 1, leaked: 1, suspected: 0, logDropped: 0, byType: undefined },
   )
-  assert.deepEqual(registry.stats().byType.Socket, { tracked: 3, live: 1, released: 1, leaked: 1 })
+  assert.deepEqual(registry.stats().byType.Socket, { tracked: 3, live: 1, released: 1, leaked: 1, suspected: 0 })
   registry.close()
 })
 

@@ -37,6 +37,7 @@ async function deliver(make) {
 const impls = {
   'js FinalizationRegistry + new Error().stack': (onLeak) => new JsLeakTracker(onLeak),
   "ephemeron onLeak, stacks 'off'": (onLeak) => new LeakRegistry({ onLeak, stacks: 'off' }),
+  'ephemeron onLeak, default options': (onLeak) => new LeakRegistry({ onLeak }),
   "ephemeron onLeak + log file, stacks 'off'": (onLeak) => new LeakRegistry({ onLeak, stacks: 'off', log: '/dev/null' }),
 }
 

@@ -20,10 +20,10 @@ async function open(file) {
   const handle = await fsp.open(file)
   if (registry === undefined) return handle
   const start = performance.now()
-  registry.trackFileHandle(handle, file)
+  const guarded = registry.trackFileHandle(handle, file)
   trackMs += performance.now() - start
   tracked++
-  return handle
+  return guarded
 }
 
 const server = http.createServer(async (request, response) => {

@@ -42,21 +42,24 @@ function lineChart({ id, title, unit, series, xMax, yMax, marks = [], marksLabel
   const yTicks = ticks(yMax ?? Math.max(0, ...series.flatMap((s) => s.points.map((p) => p[1]))))
   const xTop = xTicks.at(-1)
   const yTop = yTicks.at(-1)
-  const x = (v) => (pad.left + (Math.min(v, xTop) / xTop) * (width - pad.left - pad.right)).toFixed(1)
+  const x = (v) => (pad.left + (v / xTop) * (width - pad.left - pad.right)).toFixed(1)
   const y = (v) => (height - pad.bottom - (Math.min(v, yTop) / yTop) * (height - pad.top - pad.bottom)).toFixed(1)
 
   const grid = yTicks
     .map((v) => `<line x1="${pad.left}" x2="${width - pad.right}" y1="${y(v)}" y2="${y(v)}" class="grid"/><text x="${pad.left - 8}" y="${Number(y(v)) + 4.5}" text-anchor="end" class="tick">${number(v, 1)}</text>`)
     .join('')
   const xLabels = xTicks.map((v) => `<text x="${x(v)}" y="${height - pad.bottom + 19}" text-anchor="middle" class="tick">${number(v, 1)}</text>`).join('')
+  // The run's last sample can land a little after its nominal end: the axis ends there instead.
+  const shown = (points) => points.filter((p) => p[0] <= xTop)
   const lines = series
     .map((s, i) => {
-      const d = s.points.map((p, j) => `${j ? 'L' : 'M'}${x(p[0])},${y(p[1])}`).join('')
+      const points = shown(s.points)
+      const d = points.map((p, j) => `${j ? 'L' : 'M'}${x(p[0])},${y(p[1])}`).join('')
       const dash = s.dashed ? ' stroke-dasharray="7 4"' : ''
-      return `<path class="series" data-series="${escape(s.label)}" data-points="${s.points.length}" d="${d}" fill="none" stroke="${s.color}" stroke-width="${WIDTHS[i] ?? 2}" stroke-linejoin="round"${dash}/>`
+      return `<path class="series" data-series="${escape(s.label)}" data-points="${points.length}" d="${d}" fill="none" stroke="${s.color}" stroke-width="${WIDTHS[i] ?? 2}" stroke-linejoin="round"${dash}/>`
     })
     .join('')
-  const dots = marks.flatMap((m) => m.points.map((p) => `<circle class="mark" cx="${x(p[0])}" cy="${y(p[1])}" r="3.5" fill="#fff" stroke="${m.color}" stroke-width="2"/>`)).join('')
+  const dots = marks.flatMap((m) => shown(m.points).map((p) => `<circle class="mark" cx="${x(p[0])}" cy="${y(p[1])}" r="3.5" fill="#fff" stroke="${m.color}" stroke-width="2"/>`)).join('')
   const legend = series
     .map((s) => `<li><span class="swatch${s.dashed ? ' dashed' : ''}" style="--color:${s.color}"></span>${escape(s.label)}${s.last === undefined ? '' : `: <b>${escape(s.last)}</b>`}</li>`)
     .concat(marks.length ? [`<li><span class="dot"></span>${escape(marksLabel)}</li>`] : [])

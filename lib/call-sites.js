@@ -15,6 +15,7 @@
 
 const path = require('node:path')
 const { fileURLToPath } = require('node:url')
+const { Array, Error, JSON, Map } = require('./primordials.js')
 
 /** Frames kept for the site: the caller, and the next one for callers that are not user code (builtins such as forEach). */
 const SITE_FRAMES = 2
@@ -22,7 +23,7 @@ const SITE_FRAMES = 2
 const STACK_FRAMES = 16
 
 const OWN_FILES = __dirname + path.sep
-const UNKNOWN_SITE = '<unknown>'
+const UNKNOWN_SITE_JSON = JSON.stringify('<unknown>')
 
 const returnFrames = (_error, frames) => frames
 
@@ -88,13 +89,15 @@ function formatStack(frames) {
   return stack
 }
 
-/** Sites of one registry: `file:line` text, interned once through `intern(text) -> id`. */
+/** Sites of one registry: `file:line` text, interned once (as JSON text) through `intern(handle, json) -> id`. */
 class SiteCache {
   #byFile = new Map() // file -> Map(line -> site id)
   #intern
+  #handle
 
-  constructor(intern) {
+  constructor(intern, handle) {
     this.#intern = intern
+    this.#handle = handle
   }
 
   /** The site id of the first user frame in `frames` (read frames). */
@@ -106,10 +109,10 @@ class SiteCache {
       let byLine = this.#byFile.get(file)
       if (byLine === undefined) this.#byFile.set(file, (byLine = new Map()))
       let id = byLine.get(line)
-      if (id === undefined) byLine.set(line, (id = this.#intern(`${displayFile(file)}:${line}`)))
+      if (id === undefined) byLine.set(line, (id = this.#intern(this.#handle, JSON.stringify(`${displayFile(file)}:${line}`))))
       return id
     }
-    return this.#intern(UNKNOWN_SITE)
+    return this.#intern(this.#handle, UNKNOWN_SITE_JSON)
   }
 
   /** The site id of a capture from `captureSite`. */

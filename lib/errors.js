@@ -59,9 +59,9 @@ function invalidValue(what, expected, value) {
   return makeError('ERR_INVALID_ARG_VALUE', `${what} must be ${expected}; got ${describe(value)}`)
 }
 
-/** `RangeError` ERR_OUT_OF_RANGE: `${what} must be ${expected}; got <value>`. */
+/** `RangeError` ERR_OUT_OF_RANGE: `${what} must be ${expected}; got <value>` (a number as it is). */
 function outOfRange(what, expected, value) {
-  return makeError('ERR_OUT_OF_RANGE', `${what} must be ${expected}; got ${describe(value)}`)
+  return makeError('ERR_OUT_OF_RANGE', `${what} must be ${expected}; got ${typeof value === 'number' ? value : describe(value)}`)
 }
 
 /** `TypeError` ERR_INVALID_THIS, worded as V8 words it for built-ins. */
@@ -151,6 +151,20 @@ function warn(type, code, message, thrown = undefined) {
   }
 }
 
+/**
+ * The warning for a user callback that threw: `${context}: <what was thrown, first line>`, the
+ * whole stack in the detail. Never throws.
+ */
+function warnCallbackThrew(type, code, context, thrown) {
+  let summary
+  try {
+    summary = describeThrown(thrown).split('\n', 1)[0]
+  } catch {
+    summary = 'a value was thrown'
+  }
+  warn(type, code, `${context}: ${summary}`, thrown)
+}
+
 module.exports = {
   CODES,
   makeError,
@@ -162,4 +176,5 @@ module.exports = {
   describeThrown,
   quote,
   warn,
+  warnCallbackThrew,
 }

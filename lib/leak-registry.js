@@ -1,58 +1,81 @@
 'use strict'
-// LeakRegistry: reports resources that the garbage collector collects without `release()`.
+// LeakRegistry: reports resources that the garbage collector collects without `release()`
+// ('leaked'), and resources still held `suspectAfter` milliseconds after `track()`
+// ('suspected', then 'released' if they are released after all).
 //
-// The records, counts, sampling and report formatting live in Rust (src/leak_registry.rs and
-// src/core/leak_*.rs). This class validates input, keeps `resource -> record id` in a WeakMap
-// (so `release` finds the record without pinning the resource), captures the call site (see
-// call-sites.js: read late, only for resources that live a while or leak) and hands reports to
-// `onLeak` on the event loop.
+// The records, deadlines, touches, counts, sampling and report formatting live in Rust
+// (src/leak_registry.rs and src/core/leak_*.rs). This class validates input, keeps
+// `resource -> record id` in a WeakMap (so `release` finds the record without pinning the
+// resource), captures call sites (see call-sites.js: read late, only for resources that live a
+// while or leak), runs one timer per registry (unread sites, deadlines, the log's health) and
+// hands reports to `onLeak` on the event loop.
+//
+// A registry that tracks something is kept alive by its native side (it has leaks to report);
+// otherwise nothing the process keeps for it references it strongly (the native wake-up, its
+// timer and the exit listener go through a WeakRef), so a registry dropped without close() is
+// collected once it tracks nothing, and its native side freed. Strings go to Rust as JSON text (JSON.stringify), so a
+// lone surrogate or a deep `info` reaches the report exactly as `track()` accepted it.
 
 const fsp = require('node:fs/promises')
-const { threadId } = require('node:worker_threads')
+const fs = require('node:fs')
+const { isMainThread, threadId } = require('node:worker_threads')
 const native = require('./native.js')
 const { captureFrames, captureSite, formatStack, SiteCache } = require('./call-sites.js')
-const { describe, incompatibleReceiver } = require('./weak-keys.js')
+const { guardFileHandle, onClose, realHandleOf } = require('./file-handle-guard.js')
+const { describe, incompatibleReceiver, invalidType, invalidValue, makeError, outOfRange, warn, warnCallbackThrew } = require('./errors.js')
+const { Date, FinalizationRegistry, JSON, Map, Math, Number, Object, Set, String, Symbol, WeakMap, WeakRef } = require('./primordials.js')
+const { clearTimeout, process, setImmediate, setTimeout, SymbolDispose } = require('./primordials.js')
 
 const {
   leakCreate,
   leakTrack,
   leakDeliver,
+  leakDue,
   leakSetSite,
   leakRelease,
+  leakTouch,
   leakIntern,
   leakSampleGap,
   leakStats,
+  leakLogFailure,
+  leakReopenLog,
   leakOpen,
   leakExitInventory,
   leakClose,
+  leakFlushLogs,
   leakProcessTotals,
 } = native
 
 const STACKS = ['off', 'sample', 'all']
-const FILE_HANDLE_INFO = { type: 'FileHandle' }
+const FILE_HANDLE_TYPE = 'FileHandle'
 const DEFAULT_SAMPLE_RATE = 0.1
+const DEFAULT_MAX_TOUCHES = 4
+const MAX_TOUCHES_LIMIT = 1000
 const TYPE = 0
 const SITE = 1
 /** Site id of a record whose capture is not read yet (src/core/leak_table.rs UNKNOWN_SITE). */
 const UNREAD_SITE = 0
 /** Unread site captures are read at least this often (they may hold their frames' receivers). */
 const SITE_READ_MS = 1000
-let handleOf // (registry, method) => native handle; throws on a foreign receiver or a closed registry
+/** After reports went to the log, its health (write errors) is checked this much later. */
+const LOG_CHECK_MS = 1000
+/** Node's longest timer; longer waits are done in steps. */
+const MAX_TIMER_MS = 2 ** 31 - 1
+/** How long the exit listener waits for the logs to be written (process.exit() skips teardown). */
+const EXIT_FLUSH_MS = 2000
+/** leakRelease results. */
+const RELEASED_WITH_REPORT = 2
 
-/** Calls `onLeak` with each report; one that throws becomes a warning and the rest still arrive. */
-function callOnLeak(onLeak, lines) {
-  for (const line of lines) {
-    try {
-      onLeak(JSON.parse(line))
-    } catch (error) {
-      // A throwing onLeak must not lose later reports nor crash the service.
-      warn(`LeakRegistry onLeak threw: ${error instanceof Error ? error.message : String(error)}`, 'ERR_EPHEMERON_ON_LEAK', error)
-    }
-  }
-}
+const { now } = Date
+const { stringify, parse } = JSON
+const { isFinite } = Number
+
+let handleOf // (registry, method) => native handle; throws on a foreign receiver or a closed registry
+let internals // { deliver, housekeep, atExit } for the module-level callbacks below
 
 class LeakRegistry {
   #handle
+  #self = new WeakRef(this)
   #ids = new WeakMap() // resource -> record id
   #types = new Map() // type name -> type id
   #sites
@@ -60,11 +83,14 @@ class LeakRegistry {
   #untilSample // tracks until the next sampled stack ('sample' mode)
   #pending = new Map() // record id -> unread site capture
   #onLeak
-  #delivery // { registry }: what the native wake-up reaches; emptied by close(), so a closed registry can be collected
-  #siteReader // interval that reads pending site captures
-  #exitListener
+  #suspectAfter
+  #maxTouches
+  #logs
+  #reportOnExit
+  #timer = undefined // the one timer: unread sites, deadlines, log health
+  #timerAt = Infinity
+  #deliveryQueued = false
   #closed = false
-  #onFileHandleClose
 
   static {
     handleOf = (registry, method) => {
@@ -77,61 +103,55 @@ class LeakRegistry {
       if (closed) throw closedError(method)
       return registry.#handle
     }
+    internals = {
+      deliver: (registry) => registry.#deliver(),
+      housekeep: (registry) => registry.#housekeep(),
+      atExit: (registry) => registry.#atExit(),
+    }
   }
 
   /**
    * @param {object} [options] see index.d.ts (LeakRegistryOptions).
    */
   constructor(options = {}) {
-    if (options === null || typeof options !== 'object') {
-      throw argError(TypeError, 'ERR_INVALID_ARG_TYPE', `LeakRegistry: options must be an object; got ${describe(options)}`)
-    }
-    const { onLeak, log, stacks = 'sample', sampleRate = DEFAULT_SAMPLE_RATE, reportOnExit = false, name } = options
-    if (onLeak !== undefined && typeof onLeak !== 'function') {
-      throw argError(TypeError, 'ERR_INVALID_ARG_TYPE', `LeakRegistry: options.onLeak must be a function; got ${describe(onLeak)}`)
-    }
+    if (options === null || typeof options !== 'object') throw invalidType('LeakRegistry: options', 'an object', options)
+    const {
+      onLeak,
+      log,
+      stacks = 'sample',
+      sampleRate = DEFAULT_SAMPLE_RATE,
+      reportOnExit = false,
+      name,
+      suspectAfter = 0,
+      maxTouches = DEFAULT_MAX_TOUCHES,
+    } = options
+    if (onLeak !== undefined && typeof onLeak !== 'function') throw invalidType('LeakRegistry: options.onLeak', 'a function', onLeak)
     if (log !== undefined && log !== false && (typeof log !== 'string' || log === '')) {
-      throw argError(TypeError, 'ERR_INVALID_ARG_TYPE', `LeakRegistry: options.log must be 'stderr', a file path or false; got ${describe(log)}`)
+      throw invalidType('LeakRegistry: options.log', "'stderr', a file path or false", log)
     }
     const stackMode = STACKS.indexOf(stacks)
-    if (stackMode < 0) {
-      throw argError(TypeError, 'ERR_INVALID_ARG_VALUE', `LeakRegistry: options.stacks must be 'off', 'sample' or 'all'; got ${describe(stacks)}`)
-    }
-    if (typeof sampleRate !== 'number') {
-      throw argError(TypeError, 'ERR_INVALID_ARG_TYPE', `LeakRegistry: options.sampleRate must be a number; got ${describe(sampleRate)}`)
-    }
-    if (!(sampleRate >= 0 && sampleRate <= 1)) {
-      throw argError(RangeError, 'ERR_OUT_OF_RANGE', `LeakRegistry: options.sampleRate must be between 0 and 1; got ${sampleRate}`)
-    }
-    if (typeof reportOnExit !== 'boolean') {
-      throw argError(TypeError, 'ERR_INVALID_ARG_TYPE', `LeakRegistry: options.reportOnExit must be a boolean; got ${describe(reportOnExit)}`)
-    }
-    if (name !== undefined && typeof name !== 'string') {
-      throw argError(TypeError, 'ERR_INVALID_ARG_TYPE', `LeakRegistry: options.name must be a string; got ${describe(name)}`)
+    if (stackMode < 0) throw invalidValue('LeakRegistry: options.stacks', "'off', 'sample' or 'all'", stacks)
+    if (typeof sampleRate !== 'number') throw invalidType('LeakRegistry: options.sampleRate', 'a number', sampleRate)
+    if (!(sampleRate >= 0 && sampleRate <= 1)) throw outOfRange('LeakRegistry: options.sampleRate', 'between 0 and 1', sampleRate)
+    if (typeof reportOnExit !== 'boolean') throw invalidType('LeakRegistry: options.reportOnExit', 'a boolean', reportOnExit)
+    if (name !== undefined && typeof name !== 'string') throw invalidType('LeakRegistry: options.name', 'a string', name)
+    this.#suspectAfter = checkSuspectAfter(suspectAfter, 'LeakRegistry: options.suspectAfter')
+    if (typeof maxTouches !== 'number') throw invalidType('LeakRegistry: options.maxTouches', 'a number', maxTouches)
+    if (!Number.isInteger(maxTouches) || maxTouches < 0 || maxTouches > MAX_TOUCHES_LIMIT) {
+      throw outOfRange('LeakRegistry: options.maxTouches', `an integer from 0 to ${MAX_TOUCHES_LIMIT}`, maxTouches)
     }
     // Without onLeak, reports go to stderr unless the log is turned off explicitly.
     const destination = log === false ? undefined : (log ?? (onLeak === undefined ? 'stderr' : undefined))
     this.#onLeak = onLeak
-    const delivery = { registry: this }
-    this.#delivery = delivery
-    this.#handle = leakCreate(() => delivery.registry?.#deliver(), threadId, name, destination, sampleRate, onLeak !== undefined)
+    this.#logs = destination !== undefined
+    this.#maxTouches = maxTouches
+    this.#reportOnExit = reportOnExit
+    const nameJson = name === undefined ? undefined : stringify(name)
+    this.#handle = leakCreate(this, wakeFor(this.#self), threadId, nameJson, destination, sampleRate, onLeak !== undefined, maxTouches)
     this.#stacks = stackMode
     this.#untilSample = leakSampleGap(this.#handle)
-    this.#sites = new SiteCache((text) => leakIntern(this.#handle, SITE, text))
-    this.#siteReader = setInterval(() => this.#readSites(), SITE_READ_MS).unref()
-    if (reportOnExit) {
-      this.#exitListener = () => {
-        this.#readSites()
-        const text = leakExitInventory(this.#handle)
-        if (text !== '') process.stderr.write(text)
-      }
-      process.on('exit', this.#exitListener)
-    }
-    // One listener for every FileHandle: EventEmitter calls it with the handle as `this`.
-    const registry = this
-    this.#onFileHandleClose = function onFileHandleClose() {
-      if (!registry.#closed) registry.release(this)
-    }
+    this.#sites = new SiteCache(internSite, this.#handle)
+    watchExit(this.#self)
   }
 
   /**
@@ -141,14 +161,16 @@ class LeakRegistry {
   track(resource, info = undefined) {
     const handle = handleOf(this, 'track')
     if (resource === null || (typeof resource !== 'object' && typeof resource !== 'function')) {
-      throw argError(TypeError, 'ERR_INVALID_ARG_TYPE', `LeakRegistry.track: resource must be an object or a function; got ${describe(resource)}`)
+      throw invalidType('LeakRegistry.track: resource', 'an object or a function', resource)
     }
     if (this.#ids.has(resource)) return resource
     const typeId = this.#typeId(resource, info)
-    const infoJson = snapshot(info)
+    const identity = identityOf(info)
+    const suspectAfter = info?.suspectAfter === undefined ? this.#suspectAfter : checkSuspectAfter(info.suspectAfter, 'LeakRegistry.track: info.suspectAfter')
     const full = this.#wantsStack()
     const capture = full ? captureFrames(LeakRegistry.prototype.track) : captureSite(LeakRegistry.prototype.track)
-    return this.#record(handle, resource, typeId, infoJson, capture, full)
+    this.#record(handle, resource, typeId, identity, capture, full, suspectAfter)
+    return resource
   }
 
   /** Stops tracking `resource`: true the first time, false if it is not tracked. */
@@ -158,7 +180,27 @@ class LeakRegistry {
     if (id === undefined) return false
     this.#ids.delete(resource)
     this.#pending.delete(id)
-    return leakRelease(handle, id)
+    const released = leakRelease(handle, id)
+    // A suspected resource released after all: its follow-up report goes out on the event loop.
+    if (released === RELEASED_WITH_REPORT) this.#queueDelivery()
+    return released !== 0
+  }
+
+  /**
+   * Records an access to a tracked resource (the caller's site, the time and `hint`): reports
+   * carry the first and the most recent ones. Untracked objects are returned untouched.
+   */
+  touch(resource, hint = undefined) {
+    const handle = handleOf(this, 'touch')
+    if (resource === null || (typeof resource !== 'object' && typeof resource !== 'function')) {
+      throw invalidType('LeakRegistry.touch: resource', 'an object or a function', resource)
+    }
+    if (hint !== undefined && typeof hint !== 'string') throw invalidType('LeakRegistry.touch: hint', 'a string', hint)
+    const id = this.#ids.get(resource)
+    if (id === undefined || this.#maxTouches === 0) return resource
+    const site = this.#sites.idOfCapture(captureSite(LeakRegistry.prototype.touch))
+    leakTouch(handle, id, site, hint === undefined ? undefined : stringify(hint))
+    return resource
   }
 
   /** Whether `resource` is tracked and not released. */
@@ -167,51 +209,68 @@ class LeakRegistry {
     return this.#ids.has(resource)
   }
 
-  /** The still-tracked resources, oldest first: `{ type, id, label, site, trackedAt, ageMs }[]`. */
+  /** The still-tracked resources, oldest first: `{ type, id, label, site, trackedAt, ageMs, suspected }[]`. */
   open() {
     const handle = handleOf(this, 'open')
     this.#readSites()
-    return JSON.parse(leakOpen(handle))
+    return parse(leakOpen(handle))
   }
 
-  /** `{ tracked, live, released, leaked, byType }`; still readable after `close()`. */
+  /** `{ tracked, live, released, leaked, suspected, byType, logDropped }`; still readable after `close()`. */
   stats() {
     try {
       this.#closed
     } catch {
       throw incompatibleReceiver('LeakRegistry.prototype.stats', this)
     }
-    return JSON.parse(leakStats(this.#handle))
+    this.#checkLog()
+    return parse(leakStats(this.#handle))
   }
 
   /** Counts of every registry in the process, worker threads included. */
   static processStats() {
-    return JSON.parse(leakProcessTotals())
+    return parse(leakProcessTotals())
   }
 
   /**
-   * Opens a file with `fs.promises.open` and tracks the FileHandle (type `'FileHandle'`,
-   * `fd`, `path`) until it is closed. The site is the line that called `openFile`.
+   * Opens a file with `fs.promises.open` and returns a guarded FileHandle, tracked (type
+   * `'FileHandle'`, `fd`, `path`) until it is closed. The site is the line that called `openFile`.
    */
   async openFile(path, flags = undefined, mode = undefined) {
     handleOf(this, 'openFile')
     const full = this.#wantsStack()
     const capture = full ? captureFrames(LeakRegistry.prototype.openFile) : captureSite(LeakRegistry.prototype.openFile)
-    const fileHandle = await fsp.open(path, flags, mode)
+    const guarded = guardFileHandle(await fsp.open(path, flags, mode))
     // A registry closed while the file was opening no longer tracks anything.
-    if (!this.#closed) this.#trackFileHandle(fileHandle, path, capture, full)
-    return fileHandle
+    if (!this.#closed) this.#trackFileHandle(guarded, path, capture, full)
+    return guarded
   }
 
-  /** Tracks a FileHandle opened elsewhere until it is closed; returns it. */
+  /**
+   * Tracks a FileHandle opened elsewhere until it is closed, and returns the guarded handle to
+   * use instead of it from now on (the registry keeps the original).
+   */
   trackFileHandle(fileHandle, path = undefined) {
     handleOf(this, 'trackFileHandle')
-    if (fileHandle === null || typeof fileHandle !== 'object' || typeof fileHandle.fd !== 'number' || typeof fileHandle.on !== 'function') {
-      throw argError(TypeError, 'ERR_INVALID_ARG_TYPE', `LeakRegistry.trackFileHandle: expected an fs.promises FileHandle; got ${describe(fileHandle)}`)
+    if (!isFileHandle(fileHandle)) throw invalidType('LeakRegistry.trackFileHandle: fileHandle', 'an open fs.promises FileHandle', fileHandle)
+    if (fileHandle.fd === -1) {
+      throw makeError('ERR_EPHEMERON_FILE_HANDLE_CLOSED', 'LeakRegistry.trackFileHandle: the FileHandle is already closed; there is nothing to track')
     }
+    if (this.#ids.has(fileHandle)) return fileHandle
+    // A handle another registry guards already is tracked here as it is: one guard is enough.
+    const guarded = realHandleOf(fileHandle) === undefined ? guardFileHandle(fileHandle) : fileHandle
     const full = this.#wantsStack()
     const capture = full ? captureFrames(LeakRegistry.prototype.trackFileHandle) : captureSite(LeakRegistry.prototype.trackFileHandle)
-    return this.#trackFileHandle(fileHandle, path, capture, full)
+    this.#trackFileHandle(guarded, path, capture, full)
+    return guarded
+  }
+
+  /**
+   * Reopens the log file at its path, for every registry of the process that logs there: call
+   * it after log rotation moved or deleted the file (on SIGHUP, say).
+   */
+  reopenLog() {
+    leakReopenLog(handleOf(this, 'reopenLog'))
   }
 
   /** Stops tracking everything and flushes the log; later calls (except `stats()`) throw. */
@@ -225,13 +284,12 @@ class LeakRegistry {
     // before it is flushed, and onLeak gets them on the next turn of the event loop.
     this.#readSites()
     this.#closed = true
-    this.#delivery.registry = undefined
     this.#pending.clear()
-    clearInterval(this.#siteReader)
-    if (this.#exitListener !== undefined) process.off('exit', this.#exitListener)
-    const lines = leakClose(this.#handle)
+    if (this.#timer !== undefined) clearTimeout(this.#timer)
+    const reports = leakClose(this.#handle)
+    this.#checkLog()
     const onLeak = this.#onLeak
-    if (onLeak !== undefined && lines.length > 0) setImmediate(callOnLeak, onLeak, lines)
+    if (onLeak !== undefined && reports !== '') setImmediate(callOnLeak, onLeak, parse(reports))
   }
 
   /** Whether `close()` was called. */
@@ -244,16 +302,18 @@ class LeakRegistry {
   }
 
   /** `capture`: read frames with `full`, else an unread site capture. */
-  #record(handle, resource, typeId, infoJson, capture, full) {
+  #record(handle, resource, typeId, identity, capture, full, suspectAfter) {
     let id
     if (full) {
-      id = leakTrack(handle, resource, typeId, this.#sites.idOf(capture), infoJson, formatStack(capture))
+      id = leakTrack(handle, resource, typeId, this.#sites.idOf(capture), identity, stringify(formatStack(capture)), suspectAfter)
     } else {
-      id = leakTrack(handle, resource, typeId, UNREAD_SITE, infoJson, undefined)
+      id = leakTrack(handle, resource, typeId, UNREAD_SITE, identity, undefined, suspectAfter)
+      if (this.#pending.size === 0) this.#armTimer(now() + SITE_READ_MS)
       this.#pending.set(id, capture)
     }
     this.#ids.set(resource, id)
-    return resource
+    if (suspectAfter > 0) this.#armTimer(now() + suspectAfter)
+    return id
   }
 
   /** Names the sites of the records whose capture is not read yet. */
@@ -263,33 +323,96 @@ class LeakRegistry {
     this.#pending.clear()
   }
 
-  /** On the event loop after collections: sites first, then the reports. */
+  /** On the event loop: sites first, then the reports made since the last delivery. */
   #deliver() {
-    let lines
+    this.#deliveryQueued = false
+    if (this.#closed) return
+    let reports
     try {
       this.#readSites()
-      lines = leakDeliver(this.#handle)
+      reports = leakDeliver(this.#handle)
     } catch (error) {
       // Not expected; but an exception here would reach the event loop as an uncaught one.
-      warn(`LeakRegistry could not deliver reports: ${error.message}`, 'ERR_EPHEMERON_INTERNAL', error)
+      warn('LeakRegistryWarning', 'ERR_EPHEMERON_INTERNAL', 'LeakRegistry could not deliver reports', error)
       return
     }
-    if (this.#onLeak !== undefined) callOnLeak(this.#onLeak, lines)
+    if (reports === '') return
+    if (this.#logs) this.#armTimer(now() + LOG_CHECK_MS)
+    if (this.#onLeak !== undefined) callOnLeak(this.#onLeak, parse(reports))
   }
 
-  #trackFileHandle(fileHandle, path, capture, full) {
-    if (this.#ids.has(fileHandle)) return fileHandle
-    const fd = fileHandle.fd
+  #queueDelivery() {
+    if (this.#deliveryQueued) return
+    this.#deliveryQueued = true
+    setImmediate(deliverLater, this.#self)
+  }
+
+  /** The timer: read pending sites, suspect what is overdue, deliver, check the log. */
+  #housekeep() {
+    this.#timer = undefined
+    this.#timerAt = Infinity
+    if (this.#closed) return
+    this.#readSites()
+    let next = Infinity
+    try {
+      const deadline = leakDue(this.#handle)
+      if (deadline >= 0) next = deadline
+    } catch (error) {
+      warn('LeakRegistryWarning', 'ERR_EPHEMERON_INTERNAL', 'LeakRegistry could not check deadlines', error)
+    }
+    this.#deliver()
+    this.#checkLog()
+    if (this.#pending.size > 0) next = Math.min(next, now() + SITE_READ_MS)
+    if (next !== Infinity) this.#armTimer(next)
+  }
+
+  /** Makes the timer fire at `at` (epoch ms) at the latest. It never keeps the process alive. */
+  #armTimer(at) {
+    if (at >= this.#timerAt) return
+    if (this.#timer !== undefined) clearTimeout(this.#timer)
+    this.#timerAt = at
+    this.#timer = setTimeout(housekeepLater, Math.min(Math.max(at - now(), 0), MAX_TIMER_MS), this.#self)
+    this.#timer.unref()
+  }
+
+  /** One warning when the log writer could not write this registry's reports. */
+  #checkLog() {
+    if (!this.#logs) return
+    const failure = leakLogFailure(this.#handle)
+    if (failure !== undefined) {
+      warn(
+        'LeakRegistryWarning',
+        'ERR_EPHEMERON_LOG_WRITE',
+        `LeakRegistry: the log could not write reports (${failure}); they are counted in stats().logDropped`,
+      )
+    }
+  }
+
+  /** At process exit: collections not delivered yet go to the log; the inventory to stderr. */
+  #atExit() {
+    if (this.#closed) return
+    this.#readSites()
+    leakDeliver(this.#handle)
+    if (this.#reportOnExit) {
+      const text = leakExitInventory(this.#handle)
+      if (text !== '') writeToStderrNow(text)
+    }
+  }
+
+  #trackFileHandle(guarded, path, capture, full) {
+    if (this.#ids.has(guarded)) return
+    const fd = realHandleOf(guarded).fd
     // Built by hand: cheaper than JSON.stringify of an info object, once per opened file.
-    const where = path === undefined ? 'null' : JSON.stringify(String(path))
-    const infoJson = `{"type":"FileHandle","id":${fd},"label":${where},"fd":${fd},"path":${where}}`
-    this.#record(this.#handle, fileHandle, this.#fileHandleType(), infoJson, capture, full)
-    fileHandle.on('close', this.#onFileHandleClose)
-    return fileHandle
+    const where = path === undefined ? 'null' : stringify(String(path))
+    const identity = `{"type":"FileHandle","id":${fd},"label":${where},"fd":${fd},"path":${where}}\n${fd}\n${where}`
+    this.#record(this.#handle, guarded, this.#typeIdOf(FILE_HANDLE_TYPE), identity, capture, full, this.#suspectAfter)
+    // Released when its user closes it (not when the guard closes a collected one: that is the leak).
+    const self = this.#self
+    onClose(guarded, () => self.deref()?.#releaseClosed(guarded))
   }
 
-  #fileHandleType() {
-    return this.#typeId(undefined, FILE_HANDLE_INFO)
+  #releaseClosed(guarded) {
+    if (!this.#closed) this.release(guarded)
   }
 
   #wantsStack() {
@@ -301,18 +424,20 @@ class LeakRegistry {
 
   #typeId(resource, info) {
     let type = info?.type
-    if (type === undefined) type = typeof resource.constructor === 'function' ? resource.constructor.name || 'Object' : 'Object'
-    else if (typeof type !== 'string') {
-      throw argError(TypeError, 'ERR_INVALID_ARG_TYPE', `LeakRegistry.track: info.type must be a string; got ${describe(type)}`)
-    }
+    if (type === undefined) type = constructorName(resource)
+    else if (typeof type !== 'string') throw invalidType('LeakRegistry.track: info.type', 'a string', type)
+    return this.#typeIdOf(type)
+  }
+
+  #typeIdOf(type) {
     let id = this.#types.get(type)
-    if (id === undefined) this.#types.set(type, (id = leakIntern(this.#handle, TYPE, type)))
+    if (id === undefined) this.#types.set(type, (id = leakIntern(this.#handle, TYPE, stringify(type))))
     return id
   }
 }
 
-if (typeof Symbol.dispose === 'symbol') {
-  Object.defineProperty(LeakRegistry.prototype, Symbol.dispose, {
+if (SymbolDispose !== undefined) {
+  Object.defineProperty(LeakRegistry.prototype, SymbolDispose, {
     value: function dispose() {
       this.close()
     },
@@ -322,33 +447,139 @@ if (typeof Symbol.dispose === 'symbol') {
 }
 Object.defineProperty(LeakRegistry.prototype, Symbol.toStringTag, { value: 'LeakRegistry', configurable: true })
 
-/** `info` as JSON, taken now: later changes to it do not show, and it cannot keep anything alive. */
-function snapshot(info) {
+// The callbacks the process keeps for a registry hold it only through a WeakRef: a registry
+// nobody references any more is collected, not kept alive by its own wake-up or timer.
+function wakeFor(self) {
+  return () => {
+    const registry = self.deref()
+    if (registry !== undefined) internals.deliver(registry)
+  }
+}
+
+function deliverLater(self) {
+  const registry = self.deref()
+  if (registry !== undefined) internals.deliver(registry)
+}
+
+function housekeepLater(self) {
+  const registry = self.deref()
+  if (registry !== undefined) internals.housekeep(registry)
+}
+
+function internSite(handle, json) {
+  return leakIntern(handle, SITE, json)
+}
+
+// One process 'exit' listener for every registry (of this thread): it writes out what was
+// collected but not delivered yet, prints the `reportOnExit` inventories, and waits (bounded)
+// for the log writers, which `process.exit()` would otherwise cut off.
+const registries = new Set() // WeakRef of every registry of this thread
+const forgetRegistry = new FinalizationRegistry((self) => registries.delete(self))
+let exitWatched = false
+
+function watchExit(self) {
+  registries.add(self)
+  forgetRegistry.register(self.deref(), self)
+  if (exitWatched) return
+  exitWatched = true
+  process.on('exit', onExit)
+}
+
+function onExit() {
+  for (const self of registries) {
+    const registry = self.deref()
+    if (registry === undefined) continue
+    try {
+      internals.atExit(registry)
+    } catch {
+      // Exiting: one registry's failure must not stop the others' reports.
+    }
+  }
+  leakFlushLogs(EXIT_FLUSH_MS)
+}
+
+/**
+ * Writes at exit. A worker's process.stderr forwards to the main thread asynchronously, and what
+ * is still in flight when the worker ends can be lost: workers write to the descriptor itself.
+ */
+function writeToStderrNow(text) {
+  if (isMainThread) process.stderr.write(text)
+  else fs.writeSync(2, text)
+}
+
+/** Calls `onLeak` with each report; one that throws becomes a warning and the rest still arrive. */
+function callOnLeak(onLeak, reports) {
+  for (const report of reports) {
+    try {
+      onLeak(report)
+    } catch (error) {
+      warnCallbackThrew('LeakRegistryWarning', 'ERR_EPHEMERON_ON_LEAK', `LeakRegistry onLeak threw for a '${report.kind}' report`, error)
+    }
+  }
+}
+
+/**
+ * `info` as JSON texts (`info\nid\nlabel`), taken now: later changes to it do not show, and it
+ * cannot keep anything alive. JSON.stringify escapes line breaks, so '\n' separates safely.
+ */
+function identityOf(info) {
   if (info === undefined) return undefined
-  if (info === null || typeof info !== 'object') {
-    throw argError(TypeError, 'ERR_INVALID_ARG_TYPE', `LeakRegistry.track: info must be an object; got ${describe(info)}`)
-  }
+  if (info === null || typeof info !== 'object') throw invalidType('LeakRegistry.track: info', 'an object', info)
+  let json
   try {
-    return JSON.stringify(info)
+    json = stringify(info)
   } catch (cause) {
-    throw argError(TypeError, 'ERR_INVALID_ARG_VALUE', `LeakRegistry.track: info must be JSON-serializable: ${cause.message}`, cause)
+    throw makeError('ERR_INVALID_ARG_VALUE', `LeakRegistry.track: info must be JSON-serializable: ${describeCause(cause)}`, cause)
+  }
+  return `${json}\n${jsonOrEmpty(info.id)}\n${jsonOrEmpty(info.label)}`
+}
+
+function jsonOrEmpty(value) {
+  return value === undefined || value === null ? '' : (stringify(value) ?? '')
+}
+
+function describeCause(cause) {
+  try {
+    return typeof cause?.message === 'string' ? cause.message : describe(cause)
+  } catch {
+    return describe(cause)
   }
 }
 
-function warn(message, code, error) {
-  process.emitWarning(message, { type: 'LeakRegistryWarning', code, detail: error instanceof Error ? error.stack : undefined })
+function checkSuspectAfter(value, what) {
+  if (typeof value !== 'number') throw invalidType(what, 'a number of milliseconds (0 = off)', value)
+  if (!(value >= 0) || !isFinite(value)) throw outOfRange(what, 'a finite number of milliseconds >= 0 (0 = off)', value)
+  return value
 }
 
-function argError(Class, code, message, cause = undefined) {
-  const error = cause === undefined ? new Class(message) : new Class(message, { cause })
-  error.code = code
-  return error
+/** The resource's class name (its prototype chain's first `constructor`), read without running a getter. */
+function constructorName(resource) {
+  try {
+    for (let proto = Object.getPrototypeOf(resource); proto !== null; proto = Object.getPrototypeOf(proto)) {
+      const constructor = Object.getOwnPropertyDescriptor(proto, 'constructor')?.value
+      if (constructor === undefined) continue
+      const name = typeof constructor === 'function' ? Object.getOwnPropertyDescriptor(constructor, 'name')?.value : undefined
+      return typeof name === 'string' && name !== '' ? name : 'Object'
+    }
+  } catch {
+    // A Proxy whose getPrototypeOf trap throws: it has no name to give.
+  }
+  return 'Object'
+}
+
+/** An fs.promises FileHandle (or a guarded one): duck-typed, as Node offers no class to test. */
+function isFileHandle(value) {
+  if (value === null || typeof value !== 'object') return false
+  if (realHandleOf(value) !== undefined) return true
+  try {
+    return typeof value.fd === 'number' && typeof value.close === 'function' && typeof value.on === 'function' && typeof value.read === 'function'
+  } catch {
+    return false
+  }
 }
 
 function closedError(method) {
-  const error = new Error(`LeakRegistry.${method}: the registry is closed`)
-  error.code = 'ERR_EPHEMERON_CLOSED'
-  return error
+  return makeError('ERR_EPHEMERON_CLOSED', `LeakRegistry.${method}: the registry is closed`)
 }
 
 module.exports = { LeakRegistry }

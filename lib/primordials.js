@@ -7,18 +7,21 @@
 // `performance` or `setTimeout` would change how a cache or a registry behaves. Modules take
 // what they need from here, never from the global object.
 
+const process = require('node:process')
 const timers = require('node:timers')
 const { performance } = require('node:perf_hooks')
 
 module.exports = Object.freeze({
   Array: globalThis.Array,
   ArrayBuffer: globalThis.ArrayBuffer,
+  Date: globalThis.Date,
   Error: globalThis.Error,
   FinalizationRegistry: globalThis.FinalizationRegistry,
   Float64Array: globalThis.Float64Array,
   Int32Array: globalThis.Int32Array,
   JSON: globalThis.JSON,
   Map: globalThis.Map,
+  Math: globalThis.Math,
   Number: globalThis.Number,
   Object: globalThis.Object,
   Promise: globalThis.Promise,
@@ -33,6 +36,7 @@ module.exports = Object.freeze({
   WeakRef: globalThis.WeakRef,
   WeakSet: globalThis.WeakSet,
   performance,
+  process,
   setImmediate: timers.setImmediate,
   setInterval: timers.setInterval,
   setTimeout: timers.setTimeout,

@@ -1,26 +1,34 @@
-//! Native side of LeakRegistry: glue between the JS class, the leak table (core/leak_table.rs)
-//! and the GC pipeline (gc_notify.rs).
+//! Native side of LeakRegistry: glue between the JS class, the leak table (core/leak_table.rs),
+//! the GC pipeline (gc_notify.rs) and the log writer (leak_log.rs).
 //!
 //! Each tracked resource has one `watch` reference (weak, with a finalizer carrying the record
 //! id). `release` deletes it, which cancels the finalizer. A finalizer that runs pushes the id;
 //! the weak batched threadsafe function then wakes the JS side on the event loop, which names the
-//! sites it has not read yet (`leakSetSite`) and calls `leakDeliver`: that turns the records into
-//! JSON report lines for the log writer and returns them for `onLeak`.
+//! sites it has not read yet (`leakSetSite`) and calls `leakDeliver`: that turns the collected
+//! records, and the suspected and released reports made since the last call, into JSON lines
+//! for the log and returns them, as one JSON array text, for `onLeak`.
+//! Deadlines (`suspectAfter`) live in the table; the JS side keeps one timer per registry and
+//! calls `leakDue` when it fires, which answers when to fire next.
 //! At process exit and worker termination the env cleanup hooks run first: they close the sink
 //! (teardown finalizers of live resources are not leaks) and flush the log.
 //!
-//! The JS side reaches it through raw Node-API callbacks (see raw.rs) on a type-tagged External.
+//! Strings from JS arrive as JSON text (see core/leak_table.rs); the JS side reaches all this
+//! through raw Node-API callbacks (see raw.rs) on a type-tagged External.
 
-use crate::core::leak_report::{counts_to_json, exit_inventory, open_json, stats_json, Origin};
-use crate::core::leak_table::{LeakTable, SiteId};
+use crate::core::leak_report::{
+  counts_to_json, exit_inventory, open_json, stats_json, Origin, Report,
+};
+use crate::core::leak_table::{Identity, LeakTable, SiteId, Tracked};
 use crate::core::ordered_table::EntryId;
 use crate::core::process_totals::PROCESS;
 use crate::core::sampler::Sampler;
+use crate::core::touch_log::Touch;
 use crate::error::{check, ErrorClass, JsError, JsResult};
 use crate::gc_notify::{batch_delivery, watch, GcSink};
-use crate::leak_log::LeakLog;
+use crate::leak_log::{flush_all, LeakLog};
 use crate::raw::{
-  args, define_function, guard, no_unwind, number, tagged_external, to_f64, undefined,
+  args, boolean, define_function, guard, no_unwind, number, optional_string, string,
+  tagged_external, to_f64, undefined,
 };
 use napi::bindgen_prelude::{FromNapiValue, Function};
 use napi::sys;
@@ -39,11 +47,18 @@ struct Registry {
   sampler: RefCell<Sampler>,
   /// Where finalizers report collected resources. Outlives every reference (see gc_notify).
   collected: GcSink,
-  log: RefCell<Option<LeakLog>>,
-  /// Whether the JS side wants report lines (it has an `onLeak`).
-  wants_lines: bool,
+  /// Suspected and released reports made since the last delivery.
+  pending: RefCell<Vec<Report>>,
+  log: Option<LeakLog>,
+  /// Whether the JS side wants the reports (it has an `onLeak`).
+  wants_reports: bool,
+  /// Touch records kept per resource.
+  max_touches: usize,
   origin: Origin,
   closed: Cell<bool>,
+  /// The JS registry, held strongly only while it tracks something (see `keep_alive_while_working`).
+  owner: sys::napi_ref,
+  owner_held: Cell<bool>,
 }
 
 fn now_ms() -> f64 {
@@ -61,34 +76,78 @@ fn closed_error() -> JsError {
   }
 }
 
+fn log_error(destination: &str, error: std::io::Error) -> JsError {
+  JsError {
+    class: ErrorClass::Plain,
+    code: "ERR_EPHEMERON_LOG",
+    message: format!("LeakRegistry: cannot open the log '{destination}': {error}"),
+  }
+}
+
 impl Registry {
-  /// The report lines of the leaks queued since the last call (for `onLeak`: none without one).
-  fn deliver(&self) -> Vec<String> {
-    let ids = self.collected.drain();
-    if ids.is_empty() || self.closed.get() {
-      return Vec::new();
+  /// A registry that still tracks resources has work to do (report them), so it stays alive
+  /// even when nothing else references it; one that tracks nothing and is unreferenced is
+  /// collected. Call after every change to the number of tracked records.
+  fn keep_alive_while_working(&self) {
+    let working = !self.closed.get() && !self.table.borrow().is_empty();
+    if working == self.owner_held.get() {
+      return;
     }
-    let now = now_ms();
-    let mut lines = Vec::new();
-    let log = self.log.borrow();
-    for id in ids {
-      // None: released or closed meanwhile; ids are never reused, so nothing else matches.
-      let Some((reference, leak)) = self.table.borrow_mut().collect(id, now) else {
-        continue;
-      };
-      // SAFETY: the reference came from `watch` and is deleted exactly once, here.
-      unsafe { sys::napi_delete_reference(self.env, reference) };
-      let line = leak.to_json_line(&self.origin);
-      match (&*log, self.wants_lines) {
-        (Some(log), true) => {
-          log.write(line.clone());
-          lines.push(line);
-        }
-        (Some(log), false) => log.write(line),
-        (None, _) => lines.push(line),
+    let mut count = 0;
+    // SAFETY: `owner` is a live reference made in `create` and deleted only in `Drop`; ref and
+    // unref move its count between 0 (weak) and 1 (strong), on the JS thread.
+    let status = unsafe {
+      if working {
+        sys::napi_reference_ref(self.env, self.owner, &mut count)
+      } else {
+        sys::napi_reference_unref(self.env, self.owner, &mut count)
       }
+    };
+    if status == sys::Status::napi_ok {
+      self.owner_held.set(working);
     }
-    lines
+  }
+
+  /// The reports made since the last call (leaks collected, resources suspected or released
+  /// after suspicion): written to the log, and returned as a JSON array text for `onLeak`
+  /// ('' when there are none or nobody wants them).
+  fn deliver(&self) -> String {
+    if self.closed.get() {
+      return String::new();
+    }
+    let mut reports = std::mem::take(&mut *self.pending.borrow_mut());
+    let ids = self.collected.drain();
+    if !ids.is_empty() {
+      let now = now_ms();
+      let mut table = self.table.borrow_mut();
+      for id in ids {
+        // None: released or closed meanwhile; ids are never reused, so nothing else matches.
+        let Some((reference, leak)) = table.collect(id, now) else {
+          continue;
+        };
+        // SAFETY: the reference came from `watch` and is deleted exactly once, here.
+        unsafe { sys::napi_delete_reference(self.env, reference) };
+        reports.push(leak);
+      }
+      drop(table);
+      self.keep_alive_while_working();
+    }
+    if reports.is_empty() {
+      return String::new();
+    }
+    let lines: Vec<String> = reports
+      .iter()
+      .map(|report| report.to_json_line(&self.origin))
+      .collect();
+    let array = if self.wants_reports {
+      format!("[{}]", lines.join(","))
+    } else {
+      String::new()
+    };
+    if let Some(log) = &self.log {
+      log.write(lines);
+    }
+    array
   }
 
   /// Reports, by the next `deliver`, the tracked objects that the GC has already cleared but
@@ -116,6 +175,8 @@ impl Registry {
       unsafe { sys::napi_delete_reference(self.env, reference) };
     }
     self.collected.drain();
+    self.pending.borrow_mut().clear();
+    self.keep_alive_while_working();
     // SAFETY: same env and argument the hooks were added with; removing them is a no-op if they
     // already ran.
     unsafe {
@@ -126,9 +187,17 @@ impl Registry {
         self as *const Registry as *mut c_void,
       );
     }
-    if let Some(log) = self.log.borrow_mut().as_mut() {
-      log.close(LOG_FLUSH_LIMIT);
+    if let Some(log) = &self.log {
+      log.flush(LOG_FLUSH_LIMIT);
     }
+  }
+}
+
+impl Drop for Registry {
+  fn drop(&mut self) {
+    // SAFETY: the reference was made in `create` for this env and is deleted once, here (the
+    // registry is dropped on the JS thread: by its External's finalizer, or in `create`).
+    unsafe { sys::napi_delete_reference(self.env, self.owner) };
   }
 }
 
@@ -136,10 +205,8 @@ unsafe extern "C" fn flush_log_at_teardown(arg: *mut c_void) {
   no_unwind("an env cleanup hook", || {
     // SAFETY: arg is the Registry registered in `create`; the hook is removed before it is freed.
     let registry = unsafe { &*(arg as *const Registry) };
-    if let Ok(mut log) = registry.log.try_borrow_mut() {
-      if let Some(log) = log.as_mut() {
-        log.close(LOG_FLUSH_LIMIT);
-      }
+    if let Some(log) = &registry.log {
+      log.flush(LOG_FLUSH_LIMIT);
     }
   });
 }
@@ -181,108 +248,69 @@ unsafe fn open_registry<'a>(env: sys::napi_env, value: sys::napi_value) -> JsRes
   Ok(registry)
 }
 
-/// Reads a string argument; `undefined` or `null` reads as None.
-///
-/// # Safety
-/// `env` and `value` must be valid for the running callback.
-unsafe fn optional_string(env: sys::napi_env, value: sys::napi_value) -> JsResult<Option<String>> {
-  let mut kind = 0;
-  // SAFETY: valid env/value (caller's contract) and out pointer.
-  check(
-    unsafe { sys::napi_typeof(env, value, &mut kind) },
-    "napi_typeof",
-  )?;
-  if kind == sys::ValueType::napi_undefined || kind == sys::ValueType::napi_null {
-    return Ok(None);
+/// `info`, `id` and `label` as JSON texts, joined by newlines (which JSON text never contains
+/// raw); an empty `id` or `label` is absent.
+fn identity(joined: String) -> Identity {
+  let mut parts = joined.splitn(3, '\n');
+  let mut next = || {
+    parts
+      .next()
+      .filter(|part| !part.is_empty())
+      .map(Box::<str>::from)
+  };
+  let info = next().unwrap_or_else(|| "null".into());
+  Identity {
+    info,
+    id: next(),
+    label: next(),
   }
-  let mut len = 0;
-  // SAFETY: a null buffer asks for the length in bytes (without the NUL).
-  check(
-    unsafe { sys::napi_get_value_string_utf8(env, value, ptr::null_mut(), 0, &mut len) },
-    "napi_get_value_string_utf8",
-  )?;
-  let mut bytes = vec![0u8; len + 1];
-  let mut written = 0;
-  // SAFETY: the buffer holds len bytes plus the NUL the call writes.
-  check(
-    unsafe {
-      sys::napi_get_value_string_utf8(
-        env,
-        value,
-        bytes.as_mut_ptr().cast(),
-        bytes.len(),
-        &mut written,
-      )
-    },
-    "napi_get_value_string_utf8",
-  )?;
-  bytes.truncate(written);
-  Ok(Some(String::from_utf8(bytes).map_err(|_| {
-    JsError::internal("string argument is not valid UTF-8")
-  })?))
 }
 
-/// # Safety
-/// `env` must be valid for the running callback.
-unsafe fn string(env: sys::napi_env, text: &str) -> JsResult<sys::napi_value> {
-  let mut value = ptr::null_mut();
-  // SAFETY: text is valid UTF-8 of the given length; the call copies it.
-  check(
-    unsafe {
-      sys::napi_create_string_utf8(env, text.as_ptr().cast(), text.len() as isize, &mut value)
-    },
-    "napi_create_string_utf8",
-  )?;
-  Ok(value)
-}
-
-/// # Safety
-/// `env` must be valid for the running callback.
-unsafe fn boolean(env: sys::napi_env, flag: bool) -> JsResult<sys::napi_value> {
-  let mut value = ptr::null_mut();
-  // SAFETY: valid env and out pointer.
-  check(
-    unsafe { sys::napi_get_boolean(env, flag, &mut value) },
-    "napi_get_boolean",
-  )?;
-  Ok(value)
-}
-
-/// `leakCreate(wake, threadId, name?, log?, sampleRate, wantsLines) -> handle`.
-/// `wake()` is called on the event loop when collections were queued; it calls `leakDeliver`.
+/// `leakCreate(owner, wake, threadId, nameJson?, log?, sampleRate, wantsReports, maxTouches) -> handle`.
+/// `owner` is the JS registry (held while it tracks something); `wake()` is called on the event
+/// loop when collections were queued; it calls `leakDeliver`.
 unsafe extern "C" fn create(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
   // SAFETY: Node calls this on the JS thread with a valid env and callback info; every raw call
   // below uses those handles and checks its status.
   unsafe {
     guard(env, || {
-      let [wake, thread_id, name, log, sample_rate, wants_lines] = args::<6>(env, info)?;
+      let [owner, wake, thread_id, name, log, sample_rate, wants_reports, max_touches] =
+        args::<8>(env, info)?;
       let mut wants = false;
       check(
-        sys::napi_get_value_bool(env, wants_lines, &mut wants),
+        sys::napi_get_value_bool(env, wants_reports, &mut wants),
         "napi_get_value_bool",
       )?;
       let log = match optional_string(env, log)? {
-        Some(destination) => Some(LeakLog::open(&destination).map_err(|error| JsError {
-          class: ErrorClass::Plain,
-          code: "ERR_EPHEMERON_LOG",
-          message: format!("LeakRegistry: cannot open the log '{destination}': {error}"),
-        })?),
+        Some(destination) => {
+          Some(LeakLog::open(&destination).map_err(|error| log_error(&destination, error))?)
+        }
         None => None,
       };
       let seed = now_ms().to_bits() ^ (std::process::id() as u64) << 32;
+      let origin = Origin {
+        pid: std::process::id(),
+        thread_id: to_f64(env, thread_id)? as u64,
+        registry: optional_string(env, name)?.map(String::into_boxed_str),
+      };
+      let mut owner_ref = ptr::null_mut();
+      check(
+        sys::napi_create_reference(env, owner, 0, &mut owner_ref),
+        "napi_create_reference",
+      )?;
       let registry = Box::new(Registry {
         env,
         table: RefCell::new(LeakTable::new(&PROCESS)),
         sampler: RefCell::new(Sampler::new(to_f64(env, sample_rate)?, seed)),
         collected: GcSink::new(),
-        log: RefCell::new(log),
-        wants_lines: wants,
-        origin: Origin {
-          pid: std::process::id(),
-          thread_id: to_f64(env, thread_id)?,
-          registry: optional_string(env, name)?,
-        },
+        pending: RefCell::new(Vec::new()),
+        log,
+        wants_reports: wants,
+        max_touches: to_f64(env, max_touches)? as usize,
+        origin,
         closed: Cell::new(false),
+        owner: owner_ref,
+        owner_held: Cell::new(false),
       });
       // The JS side drains the queue itself (after naming pending sites), so a batch is only a
       // wake-up: it touches nothing native, and a late one after the registry is freed is harmless.
@@ -329,38 +357,34 @@ unsafe extern "C" fn create(env: sys::napi_env, info: sys::napi_callback_info) -
   }
 }
 
-/// A JS array of report lines.
-///
-/// # Safety
-/// `env` must be valid for the running callback.
-unsafe fn lines_array(env: sys::napi_env, lines: &[String]) -> JsResult<sys::napi_value> {
-  // SAFETY: the caller's env; the out pointers are locals and every status is checked.
-  unsafe {
-    let mut array = ptr::null_mut();
-    check(
-      sys::napi_create_array_with_length(env, lines.len(), &mut array),
-      "napi_create_array_with_length",
-    )?;
-    for (index, line) in lines.iter().enumerate() {
-      check(
-        sys::napi_set_element(env, array, index as u32, string(env, line)?),
-        "napi_set_element",
-      )?;
-    }
-    Ok(array)
-  }
-}
-
-/// `leakDeliver(handle) -> string[]`: the JSON report lines of the leaks queued since the last
-/// call (empty without `onLeak`; the log gets them either way).
+/// `leakDeliver(handle) -> string`: the reports made since the last call as a JSON array text
+/// ('' when none, or without `onLeak`; the log gets them either way).
 unsafe extern "C" fn deliver(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
   // SAFETY: Node calls this on the JS thread with a valid env and callback info; every raw call
   // below uses those handles and checks its status.
   unsafe {
     guard(env, || {
       let [handle] = args::<1>(env, info)?;
-      let lines = registry(env, handle)?.deliver();
-      lines_array(env, &lines)
+      let reports = registry(env, handle)?.deliver();
+      string(env, &reports)
+    })
+  }
+}
+
+/// `leakDue(handle) -> number`: marks the resources held past their deadline as suspected (their
+/// reports go out with the next `leakDeliver`); returns when the next deadline is (epoch ms), or
+/// -1 when none is left.
+unsafe extern "C" fn due(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
+  // SAFETY: Node calls this on the JS thread with a valid env and callback info; every raw call
+  // below uses those handles and checks its status.
+  unsafe {
+    guard(env, || {
+      let [handle] = args::<1>(env, info)?;
+      let registry = open_registry(env, handle)?;
+      let mut table = registry.table.borrow_mut();
+      let suspected = table.due(now_ms());
+      registry.pending.borrow_mut().extend(suspected);
+      number(env, table.next_deadline().unwrap_or(-1.0))
     })
   }
 }
@@ -387,26 +411,32 @@ unsafe extern "C" fn set_site(
   }
 }
 
-/// `leakTrack(handle, resource, typeId, siteId, infoJson?, stack?) -> id`.
+/// `leakTrack(handle, resource, typeId, siteId, identity?, stackJson?, suspectAfter) -> id`;
+/// `identity` is `info\nid\nlabel` (JSON texts), `suspectAfter` 0 for never.
 unsafe extern "C" fn track(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
   // SAFETY: Node calls this on the JS thread with a valid env and callback info; every raw call
   // below uses those handles and checks its status.
   unsafe {
     guard(env, || {
-      let [handle, resource, type_id, site_id, info_json, stack] = args::<6>(env, info)?;
+      let [handle, resource, type_id, site_id, identity_text, stack, suspect_after] =
+        args::<7>(env, info)?;
       let registry = open_registry(env, handle)?;
-      let (type_id, site_id) = (to_f64(env, type_id)? as u32, to_f64(env, site_id)? as u32);
-      let info_json = optional_string(env, info_json)?.map(String::into_boxed_str);
-      let stack = optional_string(env, stack)?.map(String::into_boxed_str);
+      let tracked = Tracked {
+        type_id: to_f64(env, type_id)? as u32,
+        site_id: to_f64(env, site_id)? as u32,
+        at: now_ms(),
+        identity: optional_string(env, identity_text)?.map(|text| Box::new(identity(text))),
+        stack: optional_string(env, stack)?.map(String::into_boxed_str),
+        suspect_after: Some(to_f64(env, suspect_after)?),
+      };
       let id = registry.table.borrow().next_id();
       let reference = watch(env, resource, id, &registry.collected)?;
-      let tracked =
-        registry
-          .table
-          .borrow_mut()
-          .track(reference, type_id, site_id, now_ms(), info_json, stack);
+      let tracked = registry.table.borrow_mut().track(reference, tracked);
       match tracked {
-        Ok(id) => number(env, id as f64),
+        Ok(id) => {
+          registry.keep_alive_while_working();
+          number(env, id as f64)
+        }
         Err(_) => {
           sys::napi_delete_reference(env, reference);
           Err(JsError::internal("leakTrack: unknown type or site id"))
@@ -416,7 +446,8 @@ unsafe extern "C" fn track(env: sys::napi_env, info: sys::napi_callback_info) ->
   }
 }
 
-/// `leakRelease(handle, id) -> boolean`: false if the id is not tracked (any more).
+/// `leakRelease(handle, id) -> number`: 0 if the id is not tracked (any more), 1 when released,
+/// 2 when released with a `released` report for the next `leakDeliver` (it had been suspected).
 unsafe extern "C" fn release(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
   // SAFETY: Node calls this on the JS thread with a valid env and callback info; every raw call
   // below uses those handles and checks its status.
@@ -425,17 +456,52 @@ unsafe extern "C" fn release(env: sys::napi_env, info: sys::napi_callback_info) 
       let [handle, id] = args::<2>(env, info)?;
       let registry = open_registry(env, handle)?;
       let id = to_f64(env, id)? as EntryId;
-      let released = registry.table.borrow_mut().release(id);
-      if let Some(reference) = released {
-        // SAFETY: deleting cancels the finalizer; the reference is not used again.
-        sys::napi_delete_reference(env, reference);
+      let released = registry.table.borrow_mut().release(id, now_ms());
+      let Some((reference, report)) = released else {
+        return number(env, 0.0);
+      };
+      // SAFETY: deleting cancels the finalizer; the reference is not used again.
+      sys::napi_delete_reference(env, reference);
+      registry.keep_alive_while_working();
+      match report {
+        Some(report) => {
+          registry.pending.borrow_mut().push(report);
+          number(env, 2.0)
+        }
+        None => number(env, 1.0),
       }
-      boolean(env, released.is_some())
     })
   }
 }
 
-/// `leakIntern(handle, kind, text) -> id`: kind 0 names a type, 1 a site.
+/// `leakTouch(handle, id, siteId, hintJson?) -> boolean`: records an access; false when the id
+/// is not tracked (any more).
+unsafe extern "C" fn touch(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
+  // SAFETY: Node calls this on the JS thread with a valid env and callback info; every raw call
+  // below uses those handles and checks its status.
+  unsafe {
+    guard(env, || {
+      let [handle, id, site_id, hint] = args::<4>(env, info)?;
+      let registry = open_registry(env, handle)?;
+      let touch = Touch {
+        site: to_f64(env, site_id)? as SiteId,
+        at: now_ms(),
+        hint: optional_string(env, hint)?.map(String::into_boxed_str),
+      };
+      let touched =
+        registry
+          .table
+          .borrow_mut()
+          .touch(to_f64(env, id)? as EntryId, touch, registry.max_touches);
+      boolean(
+        env,
+        touched.map_err(|_| JsError::internal("leakTouch: unknown site id"))?,
+      )
+    })
+  }
+}
+
+/// `leakIntern(handle, kind, json) -> id`: kind 0 names a type, 1 a site (JSON string literals).
 unsafe extern "C" fn intern(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
   // SAFETY: Node calls this on the JS thread with a valid env and callback info; every raw call
   // below uses those handles and checks its status.
@@ -443,7 +509,8 @@ unsafe extern "C" fn intern(env: sys::napi_env, info: sys::napi_callback_info) -
     guard(env, || {
       let [handle, kind, text] = args::<3>(env, info)?;
       let registry = open_registry(env, handle)?;
-      let text = optional_string(env, text)?.unwrap_or_default();
+      let text =
+        optional_string(env, text)?.ok_or_else(|| JsError::internal("leakIntern: no text"))?;
       let mut table = registry.table.borrow_mut();
       let id = if to_f64(env, kind)? == 0.0 {
         table.intern_type(&text)
@@ -479,8 +546,58 @@ unsafe extern "C" fn stats(env: sys::napi_env, info: sys::napi_callback_info) ->
     guard(env, || {
       let [handle] = args::<1>(env, info)?;
       let registry = registry(env, handle)?;
-      let json = stats_json(&registry.table.borrow().stats());
+      let dropped = registry
+        .log
+        .as_ref()
+        .map_or(0, |log| log.counters().dropped());
+      let json = stats_json(&registry.table.borrow().stats(), dropped);
       string(env, &json)
+    })
+  }
+}
+
+/// `leakLogFailure(handle) -> string | undefined`: the first error the log writer met for this
+/// registry, once (for one warning).
+unsafe extern "C" fn log_failure(
+  env: sys::napi_env,
+  info: sys::napi_callback_info,
+) -> sys::napi_value {
+  // SAFETY: Node calls this on the JS thread with a valid env and callback info; every raw call
+  // below uses those handles and checks its status.
+  unsafe {
+    guard(env, || {
+      let [handle] = args::<1>(env, info)?;
+      match registry(env, handle)?
+        .log
+        .as_ref()
+        .and_then(|log| log.counters().take_failure())
+      {
+        Some(failure) => string(env, &failure),
+        None => undefined(env),
+      }
+    })
+  }
+}
+
+/// `leakReopenLog(handle)`: reopens the registry's log file at its path (after log rotation),
+/// for every registry of the process that logs there.
+unsafe extern "C" fn reopen_log(
+  env: sys::napi_env,
+  info: sys::napi_callback_info,
+) -> sys::napi_value {
+  // SAFETY: Node calls this on the JS thread with a valid env and callback info; every raw call
+  // below uses those handles and checks its status.
+  unsafe {
+    guard(env, || {
+      let [handle] = args::<1>(env, info)?;
+      if let Some(log) = &open_registry(env, handle)?.log {
+        log.reopen().map_err(|error| JsError {
+          class: ErrorClass::Plain,
+          code: "ERR_EPHEMERON_LOG",
+          message: format!("LeakRegistry.reopenLog: {error}"),
+        })?;
+      }
+      undefined(env)
     })
   }
 }
@@ -516,8 +633,9 @@ unsafe extern "C" fn exit_inventory_text(
   }
 }
 
-/// `leakClose(handle) -> lines`: reports the collections that already happened (their lines go to
-/// the log and are returned for onLeak), then stops watching and flushes the log. Idempotent.
+/// `leakClose(handle) -> string`: reports the collections that already happened (their lines go
+/// to the log and are returned for onLeak, as `leakDeliver`), then stops watching and flushes
+/// the log. Idempotent.
 unsafe extern "C" fn close(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
   // SAFETY: Node calls this on the JS thread with a valid env and callback info; every raw call
   // below uses those handles and checks its status.
@@ -526,12 +644,30 @@ unsafe extern "C" fn close(env: sys::napi_env, info: sys::napi_callback_info) ->
       let [handle] = args::<1>(env, info)?;
       let registry = registry(env, handle)?;
       if registry.closed.get() {
-        return lines_array(env, &[]);
+        return string(env, "");
       }
       registry.queue_cleared();
-      let lines = registry.deliver();
+      let reports = registry.deliver();
       registry.close();
-      lines_array(env, &lines)
+      string(env, &reports)
+    })
+  }
+}
+
+/// `leakFlushLogs(milliseconds)`: waits, at most that long in all, until every log destination
+/// of the process has written what is queued (for `process.exit()`, which skips teardown).
+unsafe extern "C" fn flush_logs(
+  env: sys::napi_env,
+  info: sys::napi_callback_info,
+) -> sys::napi_value {
+  // SAFETY: Node calls this on the JS thread with a valid env and callback info.
+  unsafe {
+    guard(env, || {
+      let [limit] = args::<1>(env, info)?;
+      flush_all(Duration::from_secs_f64(
+        to_f64(env, limit)?.clamp(0.0, 60_000.0) / 1000.0,
+      ));
+      undefined(env)
     })
   }
 }
@@ -555,14 +691,19 @@ pub unsafe fn register(env: sys::napi_env, exports: sys::napi_value) -> JsResult
     define_function(env, exports, c"leakCreate", create)?;
     define_function(env, exports, c"leakTrack", track)?;
     define_function(env, exports, c"leakDeliver", deliver)?;
+    define_function(env, exports, c"leakDue", due)?;
     define_function(env, exports, c"leakSetSite", set_site)?;
     define_function(env, exports, c"leakRelease", release)?;
+    define_function(env, exports, c"leakTouch", touch)?;
     define_function(env, exports, c"leakIntern", intern)?;
     define_function(env, exports, c"leakSampleGap", sample_gap)?;
     define_function(env, exports, c"leakStats", stats)?;
+    define_function(env, exports, c"leakLogFailure", log_failure)?;
+    define_function(env, exports, c"leakReopenLog", reopen_log)?;
     define_function(env, exports, c"leakOpen", open)?;
     define_function(env, exports, c"leakExitInventory", exit_inventory_text)?;
     define_function(env, exports, c"leakClose", close)?;
+    define_function(env, exports, c"leakFlushLogs", flush_logs)?;
     define_function(env, exports, c"leakProcessTotals", process_totals)
   }
 }

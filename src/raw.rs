@@ -129,6 +129,80 @@ pub unsafe fn number(env: sys::napi_env, n: f64) -> JsResult<sys::napi_value> {
   Ok(value)
 }
 
+/// # Safety
+/// `env` must be valid for the running callback.
+pub unsafe fn boolean(env: sys::napi_env, flag: bool) -> JsResult<sys::napi_value> {
+  let mut value = ptr::null_mut();
+  // SAFETY: valid env and out pointer.
+  check(
+    unsafe { sys::napi_get_boolean(env, flag, &mut value) },
+    "napi_get_boolean",
+  )?;
+  Ok(value)
+}
+
+/// A JS string of UTF-8 text.
+///
+/// # Safety
+/// `env` must be valid for the running callback.
+pub unsafe fn string(env: sys::napi_env, text: &str) -> JsResult<sys::napi_value> {
+  let mut value = ptr::null_mut();
+  // SAFETY: text is valid UTF-8 of the given length; the call copies it.
+  check(
+    unsafe {
+      sys::napi_create_string_utf8(env, text.as_ptr().cast(), text.len() as isize, &mut value)
+    },
+    "napi_create_string_utf8",
+  )?;
+  Ok(value)
+}
+
+/// Reads a string argument as UTF-8 (a lone surrogate becomes U+FFFD: callers that must keep
+/// such text exact pass JSON text made by `JSON.stringify`, which escapes it); `undefined` or
+/// `null` reads as None.
+///
+/// # Safety
+/// `env` and `value` must be valid for the running callback.
+pub unsafe fn optional_string(
+  env: sys::napi_env,
+  value: sys::napi_value,
+) -> JsResult<Option<String>> {
+  let mut kind = 0;
+  // SAFETY: valid env/value (caller's contract) and out pointer.
+  check(
+    unsafe { sys::napi_typeof(env, value, &mut kind) },
+    "napi_typeof",
+  )?;
+  if kind == sys::ValueType::napi_undefined || kind == sys::ValueType::napi_null {
+    return Ok(None);
+  }
+  let mut len = 0;
+  // SAFETY: a null buffer asks for the length in bytes (without the NUL).
+  check(
+    unsafe { sys::napi_get_value_string_utf8(env, value, ptr::null_mut(), 0, &mut len) },
+    "napi_get_value_string_utf8",
+  )?;
+  let mut bytes = vec![0u8; len + 1];
+  let mut written = 0;
+  // SAFETY: the buffer holds len bytes plus the NUL the call writes.
+  check(
+    unsafe {
+      sys::napi_get_value_string_utf8(
+        env,
+        value,
+        bytes.as_mut_ptr().cast(),
+        bytes.len(),
+        &mut written,
+      )
+    },
+    "napi_get_value_string_utf8",
+  )?;
+  bytes.truncate(written);
+  Ok(Some(String::from_utf8(bytes).map_err(|_| {
+    JsError::internal("string argument is not valid UTF-8")
+  })?))
+}
+
 /// Reads a JS number. The JS layer passes only numbers it got from us, so a non-number is a bug
 /// in ephemeron, reported as an internal error rather than a crash.
 ///

@@ -1,94 +1,121 @@
-//! What a leak report says, and its JSON form. One JSON object is both a line of the log and,
-//! parsed on the JS side, the report `onLeak` receives, so the two can never disagree.
+//! What a report says, and its JSON form. One JSON object is both a line of the log and, parsed
+//! on the JS side, the report `onLeak` receives, so the two can never disagree.
+//!
+//! Strings arrive as JSON text made by JS (see leak_table.rs) and are embedded as they are:
+//! nothing here decodes or re-encodes them, so whatever `track()` accepted comes back exactly.
+//! Numbers that are integers are written as integers.
 
-use super::leak_table::Stats;
+use super::leak_table::{Identity, Stats};
 use super::ordered_table::EntryId;
 use super::process_totals::Counts;
-use serde_json::Value;
+use std::fmt::Write;
+use std::rc::Rc;
 
-/// A resource that was collected without being released.
+/// Why a report was made. The discriminant indexes per-kind counters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReportKind {
+  /// Collected without `release()`.
+  Leaked = 0,
+  /// Still tracked `suspectAfter` milliseconds after `track()`.
+  Suspected = 1,
+  /// A suspected resource that was released after all.
+  Released = 2,
+}
+
+impl ReportKind {
+  pub fn name(self) -> &'static str {
+    match self {
+      ReportKind::Leaked => "leaked",
+      ReportKind::Suspected => "suspected",
+      ReportKind::Released => "released",
+    }
+  }
+}
+
+/// One kept `touch()` of a resource; `site` and `hint` are JSON texts.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Leak {
+pub struct TouchRecord {
+  pub site: Rc<str>,
+  pub at: f64,
+  pub hint: Option<Box<str>>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Report {
+  pub kind: ReportKind,
   /// The registry's own id of the record (used when `info` has no `id`).
   pub seq: EntryId,
-  pub type_name: String,
-  /// JSON text of the `info` given to `track` (a snapshot taken then), if any.
-  pub info: Option<Box<str>>,
-  pub site: String,
+  pub type_json: Rc<str>,
+  pub identity: Option<Box<Identity>>,
+  pub site: Rc<str>,
   pub stack: Option<Box<str>>,
   /// Epoch milliseconds.
   pub tracked_at: f64,
-  pub collected_at: f64,
-  /// Leaks from this site so far, this one included.
+  /// When the report was made: collected, found suspected, or released (epoch milliseconds).
+  pub at: f64,
+  /// Reports of this kind from this site so far, this one included.
   pub count: u64,
+  /// The kept touches in time order, and how many more there were.
+  pub touches: Option<(Vec<TouchRecord>, u64)>,
 }
 
 /// Where reports come from: fixed for a registry.
 #[derive(Debug, Clone, Default)]
 pub struct Origin {
   pub pid: u32,
-  pub thread_id: f64,
-  /// The registry's `name` option.
-  pub registry: Option<String>,
+  pub thread_id: u64,
+  /// The registry's `name` option, as JSON text.
+  pub registry: Option<Box<str>>,
 }
 
 /// A still-tracked resource, as `open()` lists it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct OpenResource<'a> {
   pub seq: EntryId,
-  pub type_name: &'a str,
-  pub info: Option<&'a str>,
+  pub type_json: &'a str,
+  pub identity: Option<&'a Identity>,
   pub site: &'a str,
   pub tracked_at: f64,
+  pub suspected: bool,
 }
 
-/// `id` and `label` are lifted out of `info` when it has them; `id` falls back to the sequence.
-/// Also returns `info` as JSON text: as given (keeping its key order) when it is valid JSON.
-fn identity(seq: EntryId, info: Option<&str>) -> (Value, Value, String) {
-  let parsed: Option<Value> = info.and_then(|text| serde_json::from_str(text).ok());
-  let field = |name: &str| {
-    parsed
-      .as_ref()
-      .and_then(|info| info.get(name))
-      .filter(|value| !value.is_null())
-      .cloned()
-  };
-  let id = field("id").unwrap_or_else(|| Value::from(seq));
-  let label = field("label").unwrap_or(Value::Null);
-  let text = match (&parsed, info) {
-    // A line break between tokens would split the log line: re-serialize such text.
-    (Some(value), Some(text)) if text.contains(['\n', '\r']) => value.to_string(),
-    (Some(_), Some(text)) => text.to_string(),
-    _ => "null".to_string(),
-  };
-  (id, label, text)
-}
-
-fn millis(ms: f64) -> Value {
-  Value::from(ms.round() as i64)
-}
-
-/// A JSON object written field by field, in the order given (serde_json's map sorts its keys).
+/// A JSON object written field by field, in the order given.
 struct Object(String);
 
 impl Object {
-  fn new() -> Self {
-    Object(String::from("{"))
+  fn with_capacity(capacity: usize) -> Self {
+    let mut text = String::with_capacity(capacity);
+    text.push('{');
+    Object(text)
   }
 
-  fn field(self, key: &str, value: Value) -> Self {
-    self.raw(key, &value.to_string())
-  }
-
-  /// A field whose value is already JSON text.
-  fn raw(mut self, key: &str, json: &str) -> Self {
+  fn key(&mut self, key: &str) -> &mut String {
     if self.0.len() > 1 {
       self.0.push(',');
     }
-    self.0.push_str(&Value::from(key).to_string());
-    self.0.push(':');
-    self.0.push_str(json);
+    self.0.push('"');
+    self.0.push_str(key);
+    self.0.push_str("\":");
+    &mut self.0
+  }
+
+  /// A field whose value is already JSON text.
+  fn raw(&mut self, key: &str, json: &str) -> &mut Self {
+    self.key(key).push_str(json);
     self
+  }
+
+  fn int(&mut self, key: &str, value: impl Into<i128>) -> &mut Self {
+    let _ = write!(self.key(key), "{}", value.into());
+    self
+  }
+
+  fn millis(&mut self, key: &str, ms: f64) -> &mut Self {
+    self.int(key, ms as i64)
+  }
+
+  fn flag(&mut self, key: &str, value: bool) -> &mut Self {
+    self.raw(key, if value { "true" } else { "false" })
   }
 
   fn finish(mut self) -> String {
@@ -97,157 +124,270 @@ impl Object {
   }
 }
 
-impl Leak {
+/// `id` (the registry's sequence when `info` has none) and `label` (null) as JSON text.
+fn id_and_label(seq: EntryId, identity: Option<&Identity>) -> (String, &str) {
+  let id = identity
+    .and_then(|i| i.id.as_deref())
+    .map_or_else(|| seq.to_string(), str::to_string);
+  (
+    id,
+    identity.and_then(|i| i.label.as_deref()).unwrap_or("null"),
+  )
+}
+
+impl Report {
   /// The report as one line of JSON (no trailing newline). Fields keep the documented order.
   pub fn to_json_line(&self, origin: &Origin) -> String {
-    let (id, label, info) = identity(self.seq, self.info.as_deref());
-    let mut report = Object::new()
-      .field("type", Value::from(self.type_name.as_str()))
-      .field("id", id)
-      .field("label", label)
-      .raw("info", &info)
-      .field("site", Value::from(self.site.as_str()));
+    let (id, label) = id_and_label(self.seq, self.identity.as_deref());
+    let info = self.identity.as_ref().map_or("null", |i| &i.info);
+    let mut report =
+      Object::with_capacity(256 + info.len() + self.stack.as_ref().map_or(0, |s| s.len()));
+    report
+      .raw("kind", &format!("\"{}\"", self.kind.name()))
+      .raw("type", &self.type_json)
+      .raw("id", &id)
+      .raw("label", label);
+    report.raw("info", info).raw("site", &self.site);
     if let Some(stack) = &self.stack {
-      report = report.field("stack", Value::from(&**stack));
+      report.raw("stack", stack);
     }
-    // Rounded once, so that ageMs is exactly collectedAt - trackedAt.
-    let (tracked_at, collected_at) = (
+    // Rounded once, so that ageMs is exactly the difference of the two times written.
+    let (tracked_at, at) = (
       self.tracked_at.round(),
-      self.collected_at.round().max(self.tracked_at.round()),
+      self.at.round().max(self.tracked_at.round()),
     );
-    report = report
-      .field("trackedAt", millis(tracked_at))
-      .field("collectedAt", millis(collected_at))
-      .field("ageMs", millis(collected_at - tracked_at))
-      .field("count", Value::from(self.count))
-      .field("pid", Value::from(origin.pid))
-      .field("threadId", Value::from(origin.thread_id));
+    report.millis("trackedAt", tracked_at);
+    if self.kind == ReportKind::Leaked {
+      report.millis("collectedAt", at);
+    }
+    report
+      .millis("ageMs", at - tracked_at)
+      .int("count", self.count)
+      .int("pid", origin.pid)
+      .int("threadId", origin.thread_id);
     if let Some(name) = &origin.registry {
-      report = report.field("registry", Value::from(name.as_str()));
+      report.raw("registry", name);
+    }
+    if let Some((touches, dropped)) = &self.touches {
+      let key = report.key("touches");
+      key.push('[');
+      for (index, touch) in touches.iter().enumerate() {
+        if index > 0 {
+          key.push(',');
+        }
+        let mut item = Object::with_capacity(64);
+        item.raw("site", &touch.site).millis("at", touch.at.round());
+        if let Some(hint) = &touch.hint {
+          item.raw("hint", hint);
+        }
+        key.push_str(&item.finish());
+      }
+      key.push(']');
+      report.int("touchesDropped", *dropped);
     }
     report.finish()
   }
 }
 
-/// The inventory as a JSON array of `{ type, id, label, site, trackedAt, ageMs }`.
+/// The inventory as a JSON array of `{ type, id, label, site, trackedAt, ageMs, suspected }`.
 pub fn open_json(open: &[OpenResource<'_>], now: f64) -> String {
-  let items: Vec<String> = open
-    .iter()
-    .map(|resource| {
-      let (id, label, _) = identity(resource.seq, resource.info);
-      Object::new()
-        .field("type", Value::from(resource.type_name))
-        .field("id", id)
-        .field("label", label)
-        .field("site", Value::from(resource.site))
-        .field("trackedAt", millis(resource.tracked_at))
-        .field("ageMs", millis((now - resource.tracked_at).max(0.0)))
-        .finish()
-    })
-    .collect();
-  format!("[{}]", items.join(","))
+  let mut json = String::from("[");
+  for (index, resource) in open.iter().enumerate() {
+    if index > 0 {
+      json.push(',');
+    }
+    let (id, label) = id_and_label(resource.seq, resource.identity);
+    let mut item = Object::with_capacity(128);
+    item
+      .raw("type", resource.type_json)
+      .raw("id", &id)
+      .raw("label", label)
+      .raw("site", resource.site);
+    item
+      .millis("trackedAt", resource.tracked_at.round())
+      .millis("ageMs", (now - resource.tracked_at).max(0.0).round());
+    item.flag("suspected", resource.suspected);
+    json.push_str(&item.finish());
+  }
+  json.push(']');
+  json
 }
 
-/// The exit inventory, grouped by site and type, largest group first: what `reportOnExit`
-/// prints. Empty when nothing is open.
+/// Open resources listed per site in the exit inventory; the rest of a site is counted.
+pub const INVENTORY_PER_SITE: usize = 5;
+
+/// A JSON string literal shown to a person: without its quotes when it holds no escape, else the
+/// literal itself, so that a newline or a control character in a name can never forge a line.
+fn display(json: &str) -> &str {
+  match json
+    .strip_prefix('"')
+    .and_then(|inner| inner.strip_suffix('"'))
+  {
+    Some(inner) if !inner.contains('\\') => inner,
+    _ => json,
+  }
+}
+
+/// The exit inventory, grouped by site and type, largest group first, each open resource's id
+/// and label listed under its group (up to `INVENTORY_PER_SITE`, then a count): what
+/// `reportOnExit` prints. Empty when nothing is open.
 pub fn exit_inventory(open: &[OpenResource<'_>], now: f64, origin: &Origin) -> String {
   if open.is_empty() {
     return String::new();
   }
-  // (site, type) -> (count, oldest tracked_at), in first-seen order before sorting.
-  let mut groups: Vec<(&str, &str, usize, f64)> = Vec::new();
+  // Groups in first-seen order (oldest resource first) before sorting by size.
+  let mut groups: Vec<(&str, &str, Vec<&OpenResource<'_>>)> = Vec::new();
   for resource in open {
     match groups
       .iter_mut()
-      .find(|g| g.0 == resource.site && g.1 == resource.type_name)
+      .find(|g| g.0 == resource.site && g.1 == resource.type_json)
     {
-      Some(group) => {
-        group.2 += 1;
-        group.3 = group.3.min(resource.tracked_at);
-      }
-      None => groups.push((resource.site, resource.type_name, 1, resource.tracked_at)),
+      Some(group) => group.2.push(resource),
+      None => groups.push((resource.site, resource.type_json, vec![resource])),
     }
   }
-  groups.sort_by_key(|group| std::cmp::Reverse(group.2));
+  groups.sort_by_key(|group| std::cmp::Reverse(group.2.len()));
   let name = origin
     .registry
     .as_deref()
-    .map(|n| format!(" \"{n}\""))
+    .map(|n| format!(" {n}"))
     .unwrap_or_default();
-  let mut text = format!(
-    "ephemeron LeakRegistry{name} (pid {}, thread {}): {} tracked resource(s) still open at exit\n",
+  let mut text = String::new();
+  let _ = writeln!(
+    text,
+    "ephemeron LeakRegistry{name} (pid {}, thread {}): {} tracked resource(s) still open at exit",
     origin.pid,
     origin.thread_id,
     open.len()
   );
-  for (site, type_name, count, oldest) in groups {
+  for (site, type_json, resources) in groups {
+    let oldest = resources
+      .iter()
+      .map(|r| r.tracked_at)
+      .fold(f64::INFINITY, f64::min);
+    let suspected = resources.iter().filter(|r| r.suspected).count();
+    let suspected = if suspected > 0 {
+      format!(", {suspected} suspected")
+    } else {
+      String::new()
+    };
     let age = ((now - oldest).max(0.0) / 1000.0).round();
-    text.push_str(&format!(
-      "  {count} x {type_name} from {site} (oldest {age} s)\n"
-    ));
+    let _ = writeln!(
+      text,
+      "  {} x {} from {} (oldest {age} s{suspected})",
+      resources.len(),
+      display(type_json),
+      display(site)
+    );
+    for resource in resources.iter().take(INVENTORY_PER_SITE) {
+      let (id, label) = id_and_label(resource.seq, resource.identity);
+      let label = if label == "null" {
+        String::new()
+      } else {
+        format!(" {label}")
+      };
+      let mark = if resource.suspected {
+        " (suspected)"
+      } else {
+        ""
+      };
+      let _ = writeln!(text, "      {id}{label}{mark}");
+    }
+    if resources.len() > INVENTORY_PER_SITE {
+      let _ = writeln!(
+        text,
+        "      ... and {} more",
+        resources.len() - INVENTORY_PER_SITE
+      );
+    }
   }
   text
 }
 
 fn counts_json(counts: &Counts) -> Object {
-  Object::new()
-    .field("tracked", Value::from(counts.tracked))
-    .field("live", Value::from(counts.live))
-    .field("released", Value::from(counts.released))
-    .field("leaked", Value::from(counts.leaked))
+  let mut json = Object::with_capacity(96);
+  json
+    .int("tracked", counts.tracked)
+    .int("live", counts.live)
+    .int("released", counts.released);
+  json
+    .int("leaked", counts.leaked)
+    .int("suspected", counts.suspected);
+  json
 }
 
-/// `{ tracked, live, released, leaked }` as JSON.
+/// `{ tracked, live, released, leaked, suspected }` as JSON.
 pub fn counts_to_json(counts: &Counts) -> String {
   counts_json(counts).finish()
 }
 
-/// `{ tracked, live, released, leaked, byType: { [type]: { tracked, live, released, leaked } } }`.
-pub fn stats_json(stats: &Stats<'_>) -> String {
-  let by_type = stats
-    .by_type
-    .iter()
-    .fold(Object::new(), |by_type, (name, counts)| {
-      by_type.raw(name, &counts_to_json(counts))
-    });
-  counts_json(&stats.totals)
+/// The counts plus `byType: { [type]: counts }` and `logDropped`.
+pub fn stats_json(stats: &Stats<'_>, log_dropped: u64) -> String {
+  let mut by_type = Object::with_capacity(64 * stats.by_type.len() + 2);
+  for (name, counts) in &stats.by_type {
+    by_type.raw_key(name, &counts_to_json(counts));
+  }
+  let mut json = counts_json(&stats.totals);
+  json
     .raw("byType", &by_type.finish())
-    .finish()
+    .int("logDropped", log_dropped);
+  json.finish()
+}
+
+impl Object {
+  /// A field whose key is already a JSON string literal.
+  fn raw_key(&mut self, key_json: &str, json: &str) {
+    if self.0.len() > 1 {
+      self.0.push(',');
+    }
+    self.0.push_str(key_json);
+    self.0.push(':');
+    self.0.push_str(json);
+  }
 }
 
 #[cfg(test)]
 mod tests {
   use super::*;
+  use serde_json::Value;
 
-  fn leak(info: Option<&str>) -> Leak {
-    Leak {
+  fn report(identity: Option<Identity>) -> Report {
+    Report {
+      kind: ReportKind::Leaked,
       seq: 7,
-      type_name: "FileHandle".into(),
-      info: info.map(Into::into),
-      site: "/app/server.js:12".into(),
-      stack: Some("    at open (/app/server.js:12:5)".into()),
+      type_json: r#""FileHandle""#.into(),
+      identity: identity.map(Box::new),
+      site: r#""/app/server.js:12""#.into(),
+      stack: Some(r#""    at open (/app/server.js:12:5)""#.into()),
       tracked_at: 1000.4,
-      collected_at: 3500.0,
+      at: 3500.0,
       count: 2,
+      touches: None,
     }
   }
 
   fn origin() -> Origin {
     Origin {
       pid: 42,
-      thread_id: 3.0,
-      registry: Some("files".into()),
+      thread_id: 3,
+      registry: Some(r#""files""#.into()),
+    }
+  }
+
+  fn file_identity() -> Identity {
+    Identity {
+      info: r#"{"type":"FileHandle","id":5,"label":"a \"quoted\"\npath","fd":5}"#.into(),
+      id: Some("5".into()),
+      label: Some(r#""a \"quoted\"\npath""#.into()),
     }
   }
 
   #[test]
   fn a_report_line_has_every_field_in_order() {
-    let line = leak(Some(
-      r#"{"type":"FileHandle","id":5,"label":"a \"quoted\"\npath","fd":5}"#,
-    ))
-    .to_json_line(&origin());
+    let line = report(Some(file_identity())).to_json_line(&origin());
     assert!(!line.contains('\n'), "one report, one line");
     let parsed: Value = serde_json::from_str(&line).unwrap();
+    assert_eq!(parsed["kind"], "leaked");
     assert_eq!(parsed["type"], "FileHandle");
     assert_eq!(parsed["id"], 5, "id comes from info");
     assert_eq!(parsed["label"], "a \"quoted\"\npath");
@@ -266,33 +406,74 @@ mod tests {
       (
         parsed["count"].clone(),
         parsed["pid"].clone(),
-        parsed["threadId"].clone()
+        parsed["registry"].clone()
       ),
-      (2.into(), 42.into(), 3.0.into())
+      (2.into(), 42.into(), "files".into())
     );
-    assert_eq!(parsed["registry"], "files");
     assert!(
-      line.starts_with(r#"{"type":"FileHandle","id":5,"label":"#),
+      line.contains(r#""threadId":3,"#),
+      "integers are written as integers: {line}"
+    );
+    assert!(
+      line.starts_with(r#"{"kind":"leaked","type":"FileHandle","id":5,"label":"#),
       "documented order: {line}"
     );
+    assert!(parsed.get("touches").is_none());
   }
 
   #[test]
-  fn info_keeps_its_key_order_and_never_breaks_the_line() {
-    let line = leak(Some(r#"{"z":1,"a":2}"#)).to_json_line(&origin());
-    assert!(line.contains(r#""info":{"z":1,"a":2}"#), "{line}");
-    let line = leak(Some("{\n\"z\": 1}")).to_json_line(&origin());
-    assert!(
-      !line.contains('\n') && line.contains(r#""info":{"z":1}"#),
-      "{line}"
-    );
-    let line = leak(Some("not json")).to_json_line(&origin());
-    assert!(line.contains(r#""info":null"#));
+  fn info_is_embedded_as_given_whatever_it_holds() {
+    // A lone surrogate escape and a depth no JSON parser with a recursion limit accepts.
+    let deep = format!("{}1{}", "[".repeat(300), "]".repeat(300));
+    let info = format!(r#"{{"z":"\ud800","a":{deep}}}"#);
+    let line = report(Some(Identity {
+      info: info.clone().into(),
+      id: None,
+      label: None,
+    }))
+    .to_json_line(&origin());
+    assert!(line.contains(&format!(r#""info":{info}"#)), "{line}");
+  }
+
+  #[test]
+  fn suspected_and_released_reports_have_no_collection_time() {
+    let mut suspected = report(None);
+    suspected.kind = ReportKind::Suspected;
+    let parsed: Value = serde_json::from_str(&suspected.to_json_line(&origin())).unwrap();
+    assert_eq!(parsed["kind"], "suspected");
+    assert!(parsed.get("collectedAt").is_none());
+    assert_eq!(parsed["ageMs"], 2500);
+    suspected.kind = ReportKind::Released;
+    assert!(suspected
+      .to_json_line(&origin())
+      .starts_with(r#"{"kind":"released""#));
+  }
+
+  #[test]
+  fn touches_are_listed_in_order_with_the_dropped_count() {
+    let mut touched = report(None);
+    touched.touches = Some((
+      vec![
+        TouchRecord {
+          site: r#""a.js:1""#.into(),
+          at: 1500.2,
+          hint: None,
+        },
+        TouchRecord {
+          site: r#""b.js:2""#.into(),
+          at: 2500.0,
+          hint: Some(r#""query""#.into()),
+        },
+      ],
+      3,
+    ));
+    let line = touched.to_json_line(&origin());
+    assert!(line.ends_with(r#""touches":[{"site":"a.js:1","at":1500},{"site":"b.js:2","at":2500,"hint":"query"}],"touchesDropped":3}"#), "{line}");
   }
 
   #[test]
   fn without_info_the_id_is_the_sequence_and_the_label_null() {
-    let mut without = leak(None);
+    let mut without = report(None);
     without.stack = None;
     let parsed: Value = serde_json::from_str(&without.to_json_line(&Origin::default())).unwrap();
     assert_eq!(parsed["id"], 7);
@@ -305,41 +486,86 @@ mod tests {
     assert!(parsed.get("registry").is_none());
   }
 
+  fn open_resource<'a>(
+    seq: EntryId,
+    type_json: &'a str,
+    site: &'a str,
+    tracked_at: f64,
+    identity: Option<&'a Identity>,
+  ) -> OpenResource<'a> {
+    OpenResource {
+      seq,
+      type_json,
+      identity,
+      site,
+      tracked_at,
+      suspected: false,
+    }
+  }
+
   #[test]
-  fn the_exit_inventory_groups_by_site_and_type_largest_first() {
-    let open = [
-      OpenResource {
-        seq: 1,
-        type_name: "Socket",
-        info: None,
-        site: "/a.js:1",
-        tracked_at: 0.0,
-      },
-      OpenResource {
-        seq: 2,
-        type_name: "FileHandle",
-        info: None,
-        site: "/b.js:2",
-        tracked_at: 1000.0,
-      },
-      OpenResource {
-        seq: 3,
-        type_name: "FileHandle",
-        info: None,
-        site: "/b.js:2",
-        tracked_at: 2000.0,
-      },
+  fn the_exit_inventory_groups_by_site_and_type_largest_first_and_lists_ids() {
+    let file = file_identity();
+    let mut open = vec![
+      open_resource(1, r#""Socket""#, r#""/a.js:1""#, 0.0, None),
+      open_resource(2, r#""FileHandle""#, r#""/b.js:2""#, 1000.0, Some(&file)),
+      open_resource(3, r#""FileHandle""#, r#""/b.js:2""#, 2000.0, None),
     ];
+    open[2].suspected = true;
     let text = exit_inventory(&open, 11_000.0, &origin());
     let lines: Vec<_> = text.lines().collect();
     assert!(
-      lines[0].contains("\"files\"")
+      lines[0].contains(r#"LeakRegistry "files""#)
         && lines[0].contains("3 tracked resource(s) still open at exit"),
       "{text}"
     );
-    assert_eq!(lines[1], "  2 x FileHandle from /b.js:2 (oldest 10 s)");
-    assert_eq!(lines[2], "  1 x Socket from /a.js:1 (oldest 11 s)");
+    assert_eq!(
+      lines[1],
+      "  2 x FileHandle from /b.js:2 (oldest 10 s, 1 suspected)"
+    );
+    assert_eq!(lines[2], r#"      5 "a \"quoted\"\npath""#);
+    assert_eq!(lines[3], "      3 (suspected)");
+    assert_eq!(lines[4], "  1 x Socket from /a.js:1 (oldest 11 s)");
+    assert_eq!(lines[5], "      1");
     assert_eq!(exit_inventory(&[], 0.0, &origin()), "");
+  }
+
+  #[test]
+  fn the_exit_inventory_caps_each_site_and_counts_the_rest() {
+    let open: Vec<_> = (1..=8)
+      .map(|seq| open_resource(seq, r#""T""#, r#""/a.js:1""#, 0.0, None))
+      .collect();
+    let text = exit_inventory(&open, 0.0, &Origin::default());
+    assert_eq!(
+      text
+        .lines()
+        .filter(|l| l.starts_with("      ") && !l.contains("more"))
+        .count(),
+      INVENTORY_PER_SITE
+    );
+    assert!(text.ends_with("      ... and 3 more\n"), "{text}");
+  }
+
+  #[test]
+  fn names_with_line_breaks_cannot_forge_inventory_lines() {
+    let origin = Origin {
+      pid: 1,
+      thread_id: 0,
+      registry: Some(r#""a\nephemeron LeakRegistry (pid 666""#.into()),
+    };
+    let open = [open_resource(
+      1,
+      r#""T\n  9 x Forged""#,
+      r#""/a.js:1""#,
+      0.0,
+      None,
+    )];
+    let text = exit_inventory(&open, 0.0, &origin);
+    assert_eq!(text.lines().count(), 3, "{text}");
+    assert!(
+      text.contains(r#"1 x "T\n  9 x Forged" from /a.js:1"#),
+      "{text}"
+    );
   }
 
   #[test]
@@ -349,34 +575,41 @@ mod tests {
       live: 1,
       released: 1,
       leaked: 0,
+      suspected: 1,
     };
     let stats = Stats {
       totals: one,
-      by_type: vec![("File\"Handle", one)],
+      by_type: vec![(r#""File\"Handle""#, one)],
     };
-    let parsed: Value = serde_json::from_str(&stats_json(&stats)).unwrap();
+    let parsed: Value = serde_json::from_str(&stats_json(&stats, 4)).unwrap();
     assert_eq!(parsed["tracked"], 2);
+    assert_eq!(parsed["suspected"], 1);
+    assert_eq!(parsed["logDropped"], 4);
     assert_eq!(parsed["byType"]["File\"Handle"]["released"], 1);
-    let empty: Value = serde_json::from_str(&stats_json(&Stats {
-      totals: Counts::default(),
-      by_type: vec![],
-    }))
+    let empty: Value = serde_json::from_str(&stats_json(
+      &Stats {
+        totals: Counts::default(),
+        by_type: vec![],
+      },
+      0,
+    ))
     .unwrap();
     assert_eq!(empty["byType"], serde_json::json!({}));
   }
 
   #[test]
-  fn the_inventory_json_lists_identity_site_and_age() {
-    let open = [OpenResource {
-      seq: 9,
-      type_name: "T",
-      info: Some(r#"{"id":"conn-1"}"#),
-      site: "/a.js:1",
-      tracked_at: 500.0,
-    }];
-    let parsed: Value = serde_json::from_str(&open_json(&open, 1500.0)).unwrap();
+  fn the_inventory_json_lists_identity_site_age_and_suspicion() {
+    let identity = Identity {
+      info: r#"{"id":"conn-1"}"#.into(),
+      id: Some(r#""conn-1""#.into()),
+      label: None,
+    };
+    let mut resource = open_resource(9, r#""T""#, r#""/a.js:1""#, 500.0, Some(&identity));
+    resource.suspected = true;
+    let parsed: Value = serde_json::from_str(&open_json(&[resource], 1500.0)).unwrap();
     assert_eq!(parsed[0]["id"], "conn-1");
     assert_eq!(parsed[0]["ageMs"], 1000);
     assert_eq!(parsed[0]["site"], "/a.js:1");
+    assert_eq!(parsed[0]["suspected"], true);
   }
 }

@@ -8,3 +8,4 @@ pub mod leak_table;
 pub mod ordered_table;
 pub mod process_totals;
 pub mod sampler;
+pub mod touch_log;

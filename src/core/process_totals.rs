@@ -13,6 +13,8 @@ pub struct Counts {
   pub released: u64,
   /// Collected without `release()`: reported as leaks.
   pub leaked: u64,
+  /// Reported as held longer than `suspectAfter` (each resource once).
+  pub suspected: u64,
 }
 
 /// Atomic counterpart of `Counts`, for figures shared by threads.
@@ -22,6 +24,7 @@ pub struct Totals {
   live: AtomicU64,
   released: AtomicU64,
   leaked: AtomicU64,
+  suspected: AtomicU64,
 }
 
 /// The process-wide figure. Plain atomics: no env, no reference, nothing to tear down.
@@ -34,6 +37,7 @@ impl Totals {
       live: AtomicU64::new(0),
       released: AtomicU64::new(0),
       leaked: AtomicU64::new(0),
+      suspected: AtomicU64::new(0),
     }
   }
 
@@ -52,6 +56,10 @@ impl Totals {
     self.live.fetch_sub(1, Ordering::Relaxed);
   }
 
+  pub fn suspected(&self) {
+    self.suspected.fetch_add(1, Ordering::Relaxed);
+  }
+
   /// Live resources that stop being watched because their registry closed.
   pub fn forgotten(&self, n: u64) {
     self.live.fetch_sub(n, Ordering::Relaxed);
@@ -63,6 +71,7 @@ impl Totals {
       live: self.live.load(Ordering::Relaxed),
       released: self.released.load(Ordering::Relaxed),
       leaked: self.leaked.load(Ordering::Relaxed),
+      suspected: self.suspected.load(Ordering::Relaxed),
     }
   }
 }
@@ -99,7 +108,8 @@ mod tests {
         tracked: 4000,
         live: 0,
         released: 2000,
-        leaked: 2000
+        leaked: 2000,
+        suspected: 0
       }
     );
   }
