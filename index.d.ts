@@ -1,4 +1,5 @@
 // Type definitions for ephemeron: the hand-written public face (binding.d.ts is the generated raw layer).
+/// <reference types="node" />
 
 /** What can be a weak key: an object, a function, or a symbol that was not made by `Symbol.for`. */
 export type WeakKey = object | symbol

@@ -42,12 +42,33 @@ test('examples/file-handle-leaks.js: forgotten handles become JSON lines with th
   }
 })
 
-test('npm run demo: a short run ends with the table and a report', () => {
-  const out = run(['demo/index.js', '--seconds', '3'], 120_000)
+test('npm run demo: a short run ends with the table and a report, written where --out says', () => {
+  const outDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ephemeron-demo-out-'))
+  const out = run(['demo/index.js', '--seconds', '3', '--out', outDir], 120_000)
   assert.match(out, /strategy\s+requests\s+hit rate/)
   assert.match(out, /WeakCache \(max 2000\)/)
   const [, report] = /report: (.+\.html)/.exec(out)
+  assert.equal(report, path.join(outDir, 'report.html'))
   const html = fs.readFileSync(report, 'utf8')
   assert.match(html, /<svg/)
+  assert.match(html, /<meta name="viewport" content="width=device-width, initial-scale=1">/)
   assert.doesNotMatch(html, /<script|https?:\/\/(?!www\.w3\.org)/, 'self-contained: no scripts, nothing fetched at view time')
+  for (const machinePath of [root, os.tmpdir()]) assert.equal(html.includes(machinePath), false, `the report shows ${machinePath}`)
+})
+
+test('npm run demo --seconds 5 (without --) is refused instead of running 30 s', () => {
+  // What npm passes on for `npm run demo --seconds 5`: the flag becomes npm's own config.
+  const result = spawnSync(process.execPath, ['demo/index.js', '5'], { cwd: root, encoding: 'utf8', env: { ...process.env, npm_config_seconds: 'true' } })
+  assert.equal(result.status, 2)
+  assert.match(result.stderr, /put `--` before them[\s\S]*usage: npm run demo -- \[--seconds N\]/)
+})
+
+test('demo report axes end on round values', () => {
+  const { ticks } = require('../demo/report.js')
+  assert.deepEqual(ticks(10_189), [0, 2000, 4000, 6000, 8000, 10_000, 12_000])
+  assert.deepEqual(ticks(132), [0, 25, 50, 75, 100, 125, 150])
+  assert.deepEqual(ticks(30), [0, 5, 10, 15, 20, 25, 30])
+  assert.deepEqual(ticks(100), [0, 20, 40, 60, 80, 100])
+  assert.deepEqual(ticks(3), [0, 0.5, 1, 1.5, 2, 2.5, 3])
+  assert.deepEqual(ticks(0), [0, 1])
 })

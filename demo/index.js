@@ -1,13 +1,17 @@
 #!/usr/bin/env node
 'use strict'
-// `npm run demo [-- --seconds N]`: a long-running service simulated three times, side by side,
-// with a Map, lru-cache and WeakCache as its response cache (demo/service.js). Shows progress on
-// one line, prints leak reports as they arrive, ends with a table and writes an HTML report.
+// `npm run demo [-- --seconds N] [-- --out DIR]`: a long-running service simulated three times,
+// side by side, with a Map, lru-cache and WeakCache as its response cache (demo/service.js). Shows
+// progress on one line, prints leak reports as they arrive, ends with a table and writes an HTML
+// report (demo/out/report.html unless --out says where).
 
 const { fork } = require('node:child_process')
 const fs = require('node:fs')
 const path = require('node:path')
+const { parseArgs } = require('node:util')
 const { renderReport } = require('./report.js')
+
+const repository = path.join(__dirname, '..') + path.sep
 
 const STRATEGIES = [
   { strategy: 'map', name: 'Map' },
@@ -15,15 +19,28 @@ const STRATEGIES = [
   { strategy: 'weak', name: 'WeakCache' },
 ]
 
-function parseSeconds(argv) {
-  const index = argv.indexOf('--seconds')
-  if (index === -1) return 30
-  const seconds = Number(argv[index + 1])
-  if (!Number.isFinite(seconds) || seconds < 1 || seconds > 3600) {
-    console.error('usage: npm run demo -- [--seconds N]   (N from 1 to 3600, default 30)')
-    process.exit(2)
+const USAGE = 'usage: npm run demo -- [--seconds N] [--out DIR]   (N from 1 to 3600, default 30; DIR default demo/out)'
+
+function usageError(problem) {
+  console.error(`${problem}\n${USAGE}`)
+  process.exit(2)
+}
+
+function parseOptions(argv) {
+  // `npm run demo --seconds 5` (no `--`) hands --seconds to npm, which sets npm_config_seconds and
+  // passes only "5" on: refuse that instead of silently running the default 30 s.
+  if (process.env.npm_config_seconds !== undefined || process.env.npm_config_out !== undefined) {
+    usageError('npm took --seconds/--out as its own options: put `--` before them.')
   }
-  return seconds
+  let values
+  try {
+    ;({ values } = parseArgs({ args: argv, options: { seconds: { type: 'string' }, out: { type: 'string' } } }))
+  } catch (error) {
+    usageError(error.message)
+  }
+  const seconds = values.seconds === undefined ? 30 : Number(values.seconds)
+  if (!Number.isFinite(seconds) || seconds < 1 || seconds > 3600) usageError(`--seconds must be a number from 1 to 3600; got ${values.seconds}`)
+  return { seconds, outDir: path.resolve(values.out ?? path.join(__dirname, 'out')) }
 }
 
 function requireBuiltAddon() {
@@ -36,13 +53,12 @@ function requireBuiltAddon() {
   }
 }
 
-const seconds = parseSeconds(process.argv.slice(2))
+const { seconds, outDir } = parseOptions(process.argv.slice(2))
 requireBuiltAddon()
-const outDir = path.join(__dirname, 'out')
 fs.mkdirSync(outDir, { recursive: true })
 
 const interactive = process.stdout.isTTY
-const runs = STRATEGIES.map((s) => ({ ...s, samples: [], done: undefined }))
+const runs = STRATEGIES.map((s) => ({ ...s, samples: [], majorGcs: [], done: undefined }))
 const leaks = []
 const nodeWarnings = []
 
@@ -91,10 +107,14 @@ function runChild(run) {
       if (message.sample) {
         run.samples.push(message.sample)
         showProgress()
+      } else if (message.majorGc) {
+        run.majorGcs.push(message.majorGc)
       } else if (message.leak) {
-        const r = message.leak
+        // The report names files relative to the repository or by name: no paths of this machine.
+        const { site, label } = message.leak
+        const r = { ...message.leak, site: site.startsWith(repository) ? site.slice(repository.length) : site, label: path.basename(label) }
         leaks.push(r)
-        printAbove(`leak: ${r.type} ${r.label ?? ''} (fd ${r.id}) opened at ${r.site}, lived ${(r.ageMs / 1000).toFixed(1)} s, #${r.count} from that line`)
+        printAbove(`leak: ${r.type} ${r.label} (fd ${r.id}) opened at ${r.site}, lived ${(r.ageMs / 1000).toFixed(1)} s, #${r.count} from that line`)
       } else if (message.done) {
         run.done = message.done
       }

@@ -16,6 +16,7 @@
 const fs = require('node:fs')
 const os = require('node:os')
 const path = require('node:path')
+const { PerformanceObserver, constants } = require('node:perf_hooks')
 const { LRUCache } = require('lru-cache')
 const { WeakCache, IterableWeakMap, LeakRegistry } = require('..')
 
@@ -154,6 +155,16 @@ async function writeAuditFile(now) {
 const started = Date.now()
 const stats = () => (typeof cache.stats === 'function' ? cache.stats() : undefined)
 
+// The heap right after each major collection: what the service really keeps at that moment. In
+// between, heapUsed also counts garbage that V8 has not collected yet.
+const majorGcs = new PerformanceObserver((list) => {
+  for (const entry of list.getEntries()) {
+    if (entry.detail?.kind !== constants.NODE_PERFORMANCE_GC_MAJOR) continue
+    process.send({ majorGc: { ms: Date.now() - started, heapMB: process.memoryUsage().heapUsed / 1048576 } })
+  }
+})
+majorGcs.observe({ entryTypes: ['gc'] })
+
 async function main() {
   for (let now = 0; now < TICKS; now++) {
     const tickStart = Date.now()
@@ -181,6 +192,7 @@ async function main() {
     // ticks, so GC notifications and finalizers run as they would in production.
     await new Promise((resolve) => setTimeout(resolve, Math.max(0, TICK_MS - (Date.now() - tickStart))))
   }
+  majorGcs.disconnect()
   registry?.close()
   fs.rmSync(scratch, { recursive: true, force: true })
   // What the service really retains: the heap after full collections (the parent starts this
