@@ -132,7 +132,7 @@ impl Registry {
       drop(table);
       self.keep_alive_while_working();
     }
-    if reports.is_empty() {
+    if reports.is_empty() || (self.log.is_none() && !self.wants_reports) {
       return String::new();
     }
     let lines: Vec<String> = reports
