@@ -93,7 +93,10 @@ export declare class IterableWeakSet<T extends WeakKey = WeakKey> {
   readonly [Symbol.toStringTag]: 'IterableWeakSet'
 }
 
-/** The iterator of an IterableWeakMap or IterableWeakSet (also iterable itself). */
+/**
+ * The iterator of an IterableWeakMap or IterableWeakSet (also iterable itself). It holds its map
+ * and its position, never a key it has not yielded yet: an abandoned iterator keeps no key alive.
+ */
 export interface IterableWeakMapIterator<T> extends IterableIterator<T> {
   next(): IteratorResult<T, undefined>
 }

@@ -6,7 +6,7 @@
 // A second WeakMap holds, per key, a record `{ key, id }`; the native table
 // (src/iterable_weak_map.rs) keeps one weak reference to each record, in insertion order, for
 // size, clear and iteration. A record lives exactly as long as its key is in the map. Only
-// adding a new key, delete, size, clear and iteration batches cross into Rust.
+// adding a new key, delete, size, clear and each iteration step cross into Rust.
 
 const { weakTableCreate } = require('./native.js')
 const { assertWeakKey, incompatibleReceiver, describe } = require('./weak-keys.js')
@@ -15,16 +15,13 @@ const { assertWeakKey, incompatibleReceiver, describe } = require('./weak-keys.j
 const OP_ADD = 0
 const OP_REMOVE = 1
 const OP_SIZE = 2
-const OP_NEXT = 3 // returns up to 64 records: they (and their keys) stay reachable until passed
+const OP_NEXT = 3 // arg: a record id; returns the first live record after it, or undefined
 const OP_CLEAR = 4
-
-const NO_RECORDS = Object.freeze([])
 
 const IteratorPrototype = Object.getPrototypeOf(Object.getPrototypeOf([][Symbol.iterator]()))
 
 let stateOf // (map, method) => the map itself after a brand check; throws on a foreign receiver
 let valuesOf // map => WeakMap key -> value
-let recordsOf // map => WeakMap key -> record
 let tableOf // map => native table function
 
 class IterableWeakMap {
@@ -40,7 +37,6 @@ class IterableWeakMap {
       return map
     }
     valuesOf = (map) => map.#values
-    recordsOf = (map) => map.#records
     tableOf = (map) => map.#table
   }
 
@@ -165,11 +161,14 @@ function receiverError(receiver, method, error) {
   return error instanceof TypeError ? incompatibleReceiver(`IterableWeakMap.prototype.${method}`, receiver) : error
 }
 
-/** Walks the live records of a map in insertion order, as a Map iterator walks its entries. */
+/**
+ * Walks the live records of a map in insertion order, as a Map iterator walks its entries. It
+ * holds the map and the id of the record it passed last, never a record it has not passed yet:
+ * an abandoned cursor keeps no key alive. Records added later have larger ids and are visited;
+ * deleted ones are gone from the native table and are not.
+ */
 class RecordCursor {
   #map
-  #batch = NO_RECORDS
-  #index = 0
   #after = 0 // id of the last record passed
 
   constructor(map) {
@@ -185,21 +184,13 @@ class RecordCursor {
   next() {
     const map = this.#map
     if (map === undefined) return undefined
-    for (;;) {
-      while (this.#index < this.#batch.length) {
-        const record = this.#batch[this.#index++]
-        this.#after = record.id
-        // Deleted (or cleared, or deleted and set again) since the batch was fetched: skip it.
-        if (recordsOf(map).get(record.key) === record) return record
-      }
-      this.#batch = tableOf(map)(OP_NEXT, this.#after)
-      this.#index = 0
-      if (this.#batch.length === 0) {
-        this.#map = undefined
-        this.#batch = NO_RECORDS
-        return undefined
-      }
+    const record = tableOf(map)(OP_NEXT, this.#after)
+    if (record === undefined) {
+      this.#map = undefined
+      return undefined
     }
+    this.#after = record.id
+    return record
   }
 }
 

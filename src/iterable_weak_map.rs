@@ -1,10 +1,10 @@
 //! Native side of IterableWeakMap and IterableWeakSet: the insertion-ordered table of entries.
 //!
-//! The JS class keeps `key -> record` in a real `WeakMap` (V8's ephemeron table), with
-//! `record = { key, value, id }`. That is what makes a value that references its key
-//! collectable. This table keeps, per entry, one weak reference with a finalizer to the *record*
-//! (never to the key: a record lives exactly as long as its key is in the map, and records are
-//! objects even when keys are symbols). It gives the order, `size`, `clear()` and iteration that
+//! The JS class keeps `key -> value` in a real `WeakMap` (V8's ephemeron table: a value that
+//! references its key stays collectable) and `key -> record` in a second one, with
+//! `record = { key, id }`. This table keeps, per entry, one weak reference with a finalizer to
+//! the *record* (never to the key: a record lives exactly as long as its key is in the map, and
+//! records are objects even when keys are symbols). It gives the order, `size`, `clear()` and iteration that
 //! a WeakMap lacks. get/has/set-of-an-existing-key never come here.
 //!
 //! The JS side reaches it through one raw Node-API function per table (see raw.rs and `create`).
@@ -57,11 +57,8 @@ impl WeakKeyTable {
 const OP_ADD: i32 = 0; // arg: the new entry's record; returns its id
 const OP_REMOVE: i32 = 1; // arg: the id of a deleted entry
 const OP_SIZE: i32 = 2; // returns the number of entries whose collection was not finalized yet
-const OP_NEXT: i32 = 3; // arg: a cursor id; returns the next live records (empty at the end)
+const OP_NEXT: i32 = 3; // arg: a cursor id; returns the next live record, or undefined at the end
 const OP_CLEAR: i32 = 4;
-
-/// Records fetched per OP_NEXT call.
-const BATCH: u32 = 64;
 
 unsafe extern "C" fn finalize_table(env: sys::napi_env, data: *mut c_void, _hint: *mut c_void) {
   no_unwind("a finalizer", || {
@@ -157,7 +154,7 @@ unsafe extern "C" fn call(env: sys::napi_env, info: sys::napi_callback_info) -> 
           undefined(env)
         }
         OP_SIZE => number(env, table.records.borrow().len() as f64),
-        OP_NEXT => next_records(env, table, to_f64(env, argv[1])? as EntryId),
+        OP_NEXT => next_record(env, table, to_f64(env, argv[1])? as EntryId),
         OP_CLEAR => {
           table.clear(env);
           undefined(env)
@@ -170,42 +167,33 @@ unsafe extern "C" fn call(env: sys::napi_env, info: sys::napi_callback_info) -> 
   }
 }
 
-/// Up to BATCH live records after entry id `cursor`, in insertion order. Records whose key was
-/// collected are skipped at once, before any finalizer ran: a read never yields a dead key.
+/// The first live record after entry id `cursor`, in insertion order, or `undefined`. Records
+/// whose key was collected are skipped at once, before any finalizer ran: a read never yields a
+/// dead key. One record per call, so that an iterator never holds records (and their keys) it
+/// has not yielded yet.
 ///
 /// # Safety
 /// `env` must be valid for the running callback.
-unsafe fn next_records(
+unsafe fn next_record(
   env: sys::napi_env,
   table: &WeakKeyTable,
-  cursor: EntryId,
+  mut cursor: EntryId,
 ) -> JsResult<sys::napi_value> {
-  // SAFETY: the caller's env; each reference in the table is live until the table deletes it.
-  unsafe {
-    let mut batch = ptr::null_mut();
-    check(sys::napi_create_array(env, &mut batch), "napi_create_array")?;
-    let records = table.records.borrow();
-    let mut count = 0;
-    for (_, reference) in records.after(cursor) {
-      let mut record = ptr::null_mut();
-      check(
-        sys::napi_get_reference_value(env, *reference, &mut record),
-        "napi_get_reference_value",
-      )?;
-      if record.is_null() {
-        continue;
-      }
-      check(
-        sys::napi_set_element(env, batch, count, record),
-        "napi_set_element",
-      )?;
-      count += 1;
-      if count == BATCH {
-        break;
-      }
+  let mut records = table.records.borrow_mut();
+  while let Some((id, reference)) = records.first_after(cursor) {
+    let mut record = ptr::null_mut();
+    // SAFETY: the caller's env; the reference is live until the table deletes it.
+    check(
+      unsafe { sys::napi_get_reference_value(env, *reference, &mut record) },
+      "napi_get_reference_value",
+    )?;
+    if !record.is_null() {
+      return Ok(record);
     }
-    Ok(batch)
+    cursor = id;
   }
+  // SAFETY: the caller's env.
+  unsafe { undefined(env) }
 }
 
 /// Registers the natives on the addon's exports.
