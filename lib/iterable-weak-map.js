@@ -6,17 +6,22 @@
 // A second WeakMap holds, per key, a record `{ key, id }`; the native table
 // (src/iterable_weak_map.rs) keeps one weak reference to each record, in insertion order, for
 // size, clear and iteration. A record lives exactly as long as its key is in the map. Only
-// adding a new key, delete, size, clear and each iteration step cross into Rust.
+// adding a new key, size, clear, each iteration step and every 32nd delete cross into Rust.
 
 const { weakTableCreate } = require('./native.js')
+const { Float64Array } = require('./primordials.js')
 const { assertWeakKey, incompatibleReceiver, describe } = require('./weak-keys.js')
 
-// Operations of a native table function `table(op, arg)` (src/iterable_weak_map.rs).
-const OP_ADD = 0
-const OP_REMOVE = 1
+// The protocol of a native table (src/iterable_weak_map.rs): `weakTableCreate(removed)` makes a
+// table function `table(op, arg)`. `removed` is a Float64Array `[count, id, id, ...]` of records
+// deleted since the last call: delete appends there instead of crossing into Rust, and every
+// call removes them first.
+const OP_ADD = 0 // arg: the new record; returns its id
+const OP_DRAIN = 1 // only the removals every call does first (when `removed` is full)
 const OP_SIZE = 2
 const OP_NEXT = 3 // arg: a record id; returns the first live record after it, or undefined
 const OP_CLEAR = 4
+const REMOVED_CAPACITY = 32 // deletes per crossing into Rust
 
 const IteratorPrototype = Object.getPrototypeOf(Object.getPrototypeOf([][Symbol.iterator]()))
 
@@ -27,7 +32,8 @@ let tableOf // map => native table function
 class IterableWeakMap {
   #values = new WeakMap()
   #records = new WeakMap()
-  #table = weakTableCreate()
+  #removed = new Float64Array(1 + REMOVED_CAPACITY)
+  #table = weakTableCreate(this.#removed)
 
   static {
     stateOf = (map, method) => {
@@ -89,7 +95,11 @@ class IterableWeakMap {
     if (record === undefined) return false
     this.#records.delete(key)
     this.#values.delete(key)
-    this.#table(OP_REMOVE, record.id)
+    const removed = this.#removed
+    const count = removed[0] + 1
+    removed[count] = record.id
+    removed[0] = count
+    if (count === REMOVED_CAPACITY) this.#table(OP_DRAIN)
     return true
   }
 
