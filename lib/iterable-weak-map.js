@@ -38,7 +38,7 @@ const IteratorPrototype = getPrototypeOf(getPrototypeOf([][SymbolIterator]()))
 // IterableWeakMap inside and must not go through prototypes that user code can change).
 let brandCheck // (map, method) => map; throws ERR_INVALID_THIS on anything else
 let hasKey // (map, key) => boolean
-let setEntry // (map, key, value); the caller has checked that a new key can be held weakly
+let insertEntry // (map, key, value): appends an entry; the caller checked that the key is new and can be held weakly
 let deleteEntry // (map, key) => boolean
 let clearEntries // (map)
 let tableOf // map => its native table function (the same one for the map's whole life)
@@ -73,13 +73,11 @@ class IterableWeakMapState extends PrivateStateOf {
       return map
     }
     hasKey = (map, key) => map.#values.has(key)
-    setEntry = (map, key, value) => {
-      if (!map.#values.has(key)) {
-        const entry = { key, id: 0 }
-        entry.id = map.#table(OP_ADD, entry)
-        map.#entries.set(key, entry)
-      }
-      map.#values.set(key, value) // a present key keeps its place
+    insertEntry = (map, key, value) => {
+      const entry = { key, id: 0 }
+      entry.id = map.#table(OP_ADD, entry)
+      map.#entries.set(key, entry)
+      map.#values.set(key, value)
     }
     deleteEntry = (map, key) => {
       const entry = map.#entries.get(key)
@@ -122,8 +120,12 @@ class IterableWeakMapState extends PrivateStateOf {
 
   set(key, value) {
     brandCheck(this, 'set')
-    if (!this.#values.has(key)) assertWeakKey(key, 'IterableWeakMap key')
-    setEntry(this, key, value)
+    if (this.#values.has(key)) {
+      this.#values.set(key, value) // a present key keeps its place
+    } else {
+      assertWeakKey(key, 'IterableWeakMap key')
+      insertEntry(this, key, value)
+    }
     return this
   }
 
@@ -143,7 +145,7 @@ class IterableWeakMapState extends PrivateStateOf {
     brandCheck(this, 'getOrInsert')
     assertWeakKey(key, 'IterableWeakMap key')
     if (this.#values.has(key)) return this.#values.get(key)
-    setEntry(this, key, value)
+    insertEntry(this, key, value)
     return value
   }
 
@@ -155,9 +157,10 @@ class IterableWeakMapState extends PrivateStateOf {
     assertWeakKey(key, 'IterableWeakMap key')
     if (this.#values.has(key)) return this.#values.get(key)
     const value = apply(callbackfn, undefined, [key])
-    // The callback may have inserted the key (or cleared the map): setEntry looks again, as the
-    // spec does, and overwrites a present key in place.
-    setEntry(this, key, value)
+    // The callback may have inserted the key (or cleared the map): look again, as the spec does,
+    // and overwrite a present key in place.
+    if (this.#values.has(key)) this.#values.set(key, value)
+    else insertEntry(this, key, value)
     return value
   }
 
@@ -315,7 +318,7 @@ module.exports = {
   constructCallRequired,
   defineLikeBuiltin,
   hasKey,
-  setEntry,
+  insertEntry,
   deleteEntry,
   clearEntries,
   tableOf,

@@ -11,7 +11,7 @@ const {
   constructCallRequired,
   defineLikeBuiltin,
   hasKey,
-  setEntry,
+  insertEntry,
   deleteEntry,
   clearEntries,
   tableOf,
@@ -52,7 +52,7 @@ class IterableWeakSetState extends PrivateStateOf {
     const members = membersOf(this, 'add')
     if (!hasKey(members, value)) {
       assertWeakKey(value, 'IterableWeakSet value')
-      setEntry(members, value, value)
+      insertEntry(members, value, value)
     }
     return this
   }
