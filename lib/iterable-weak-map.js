@@ -21,15 +21,16 @@ const { defineProperty, getOwnPropertyDescriptor, getPrototypeOf, setPrototypeOf
 const SymbolIterator = Symbol.iterator
 const SymbolToStringTag = Symbol.toStringTag
 
-// The protocol of a native table (src/iterable_weak_map.rs): `weakTableCreate(removed)` makes a
-// table function `table(op, arg)`. `removed` is a Float64Array `[count, id, id, ...]` of entries
-// deleted since the last call: delete appends there instead of crossing into Rust, and every
-// call removes them first.
+// The protocol of a native table (src/iterable_weak_map.rs): `weakTableCreate()` makes a table
+// function `table(op, arg)`. A map's first delete shares a Float64Array `[count, id, id, ...]`
+// with its table (OP_SHARE_REMOVED); later deletes append there instead of crossing into Rust,
+// and every call removes them first.
 const OP_ADD = 0 // arg: the new entry; returns its id
 const OP_DRAIN = 1 // only the removals every call does first (when `removed` is full)
 const OP_SIZE = 2
 const OP_NEXT = 3 // arg: an entry id; returns the first live entry after it, or undefined
 const OP_CLEAR = 4
+const OP_SHARE_REMOVED = 5 // arg: the map's Float64Array of removed ids
 const REMOVED_CAPACITY = 32 // deletes per crossing into Rust
 
 const IteratorPrototype = getPrototypeOf(getPrototypeOf([][SymbolIterator]()))
@@ -62,8 +63,8 @@ class PrivateStateOf {
 class IterableWeakMapState extends PrivateStateOf {
   #values = new SafeWeakMap() // key -> value: get and has read only this
   #entries = new SafeWeakMap() // key -> entry { key, id }, the object the table watches
-  #removed = new Float64Array(1 + REMOVED_CAPACITY)
-  #table = weakTableCreate(this.#removed)
+  #table = weakTableCreate()
+  #removed = null // made by the first delete: most maps never delete, and it costs ~1.5 µs
 
   static {
     brandCheck = (map, method) => {
@@ -84,7 +85,11 @@ class IterableWeakMapState extends PrivateStateOf {
       if (entry === undefined) return false
       map.#entries.delete(key)
       map.#values.delete(key)
-      const removed = map.#removed
+      let removed = map.#removed
+      if (removed === null) {
+        removed = map.#removed = new Float64Array(1 + REMOVED_CAPACITY)
+        map.#table(OP_SHARE_REMOVED, removed)
+      }
       const count = removed[0] + 1
       removed[count] = entry.id
       removed[0] = count

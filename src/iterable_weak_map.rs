@@ -8,20 +8,22 @@
 //! iteration that a WeakMap lacks. get/has/set-of-an-existing-key never come here.
 //!
 //! The protocol, one raw Node-API function per table (see raw.rs and `create`):
-//! - `weakTableCreate(removed)` makes a table; `removed` is a `Float64Array` the JS side shares
-//!   with it: `removed[0]` is a count, `removed[1..=count]` ids of entries deleted since the last
-//!   call. A delete appends there without crossing into Rust (a crossing costs about as much as
-//!   the removal itself); JS calls `OP_DRAIN` when the array is full.
-//! - `table(op, arg)`: every call first removes the ids in `removed` (and resets the count) and
-//!   deletes the references of entries the GC finalized, then does `op`. So no operation ever
-//!   sees an entry that was deleted or collected.
+//! - `weakTableCreate()` makes a table function; `table(op, arg)` runs an operation.
+//! - Deleted entries reach the table through a `Float64Array` the JS side shares with it, given
+//!   with `OP_SHARE_REMOVED` on a map's first delete (maps that never delete never pay for it):
+//!   `removed[0]` is a count, `removed[1..=count]` ids of entries deleted since the last call. A
+//!   delete appends there without crossing into Rust (a crossing costs about as much as the
+//!   removal itself); JS calls `OP_DRAIN` when the array is full.
+//! - Every call first removes the ids in `removed` (and resets the count) and deletes the
+//!   references of entries the GC finalized, then does `op`. So no operation ever sees an entry
+//!   that was deleted or collected.
 
 use crate::core::ordered_table::{EntryId, OrderedTable};
 use crate::error::{check, JsError, JsResult};
 use crate::gc_notify::{watch, GcSink};
-use crate::raw::{args, define_function, guard, no_unwind, number, to_f64, undefined};
+use crate::raw::{define_function, guard, no_unwind, number, to_f64, undefined};
 use napi::sys;
-use std::cell::RefCell;
+use std::cell::{OnceCell, RefCell};
 use std::ffi::c_void;
 use std::ptr;
 
@@ -31,6 +33,7 @@ const OP_DRAIN: i32 = 1; // nothing but the removals every call applies first
 const OP_SIZE: i32 = 2; // returns the number of entries whose collection was not finalized yet
 const OP_NEXT: i32 = 3; // arg: a cursor id; returns the next live entry, or undefined at the end
 const OP_CLEAR: i32 = 4;
+const OP_SHARE_REMOVED: i32 = 5; // arg: the Float64Array of deleted ids (once per table)
 
 /// The ids JS deleted since the last call, in the `Float64Array` it shares with this table.
 struct RemovedIds {
@@ -47,25 +50,28 @@ struct WeakKeyTable {
   entries: RefCell<OrderedTable<sys::napi_ref>>,
   /// Where the finalizers report collected entries. Outlives every reference (see gc_notify).
   collected: GcSink,
-  removed: RemovedIds,
+  /// Set by the map's first delete.
+  removed: OnceCell<RemovedIds>,
 }
 
 impl WeakKeyTable {
   /// Brings the table up to date: removes the entries JS deleted and those the GC finalized.
   fn sync(&self, env: sys::napi_env) {
-    // SAFETY: `data` points at `len` f64s kept alive by the strong reference (see RemovedIds),
-    // and JS never runs while this native call does.
-    let count = unsafe { *self.removed.data };
-    if count > 0.0 {
-      let count = (count as usize).min(self.removed.len - 1);
-      let mut entries = self.entries.borrow_mut();
-      for index in 1..=count {
-        // SAFETY: as above; index < len.
-        let id = unsafe { *self.removed.data.add(index) } as EntryId;
-        delete_entry(env, &mut entries, id);
+    if let Some(removed) = self.removed.get() {
+      // SAFETY: `data` points at `len` f64s kept alive by the strong reference (see
+      // RemovedIds), and JS never runs while this native call does.
+      let count = unsafe { *removed.data };
+      if count > 0.0 {
+        let count = (count as usize).min(removed.len - 1);
+        let mut entries = self.entries.borrow_mut();
+        for index in 1..=count {
+          // SAFETY: as above; index < len.
+          let id = unsafe { *removed.data.add(index) } as EntryId;
+          delete_entry(env, &mut entries, id);
+        }
+        // SAFETY: as above.
+        unsafe { *removed.data = 0.0 };
       }
-      // SAFETY: as above.
-      unsafe { *self.removed.data = 0.0 };
     }
     let ids = self.collected.drain();
     if !ids.is_empty() {
@@ -103,27 +109,27 @@ unsafe extern "C" fn finalize_table(env: sys::napi_env, data: *mut c_void, _hint
     // Deleting every reference first cancels their finalizers, so none can reach the sink after
     // the Box is freed (also at teardown, where Node finalizes everything in an unspecified order).
     table.clear(env);
-    // SAFETY: the table's own strong reference, deleted once, here.
-    unsafe { sys::napi_delete_reference(env, table.removed.array) };
+    if let Some(removed) = table.removed.get() {
+      // SAFETY: the table's own strong reference, deleted once, here.
+      unsafe { sys::napi_delete_reference(env, removed.array) };
+    }
   });
 }
 
-/// `weakTableCreate(removed) -> table`: a new table, as a native function `table(op, arg)`.
+/// `weakTableCreate() -> table`: a new table, as a native function `table(op, arg)`.
 ///
 /// The function's own data pointer is the table, so a call needs no handle to look up or
 /// validate (a type-tag check costs ~40 ns per call) and no foreign value can be mistaken for a
 /// table. The table is freed by the function's finalizer.
-unsafe extern "C" fn create(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
+unsafe extern "C" fn create(env: sys::napi_env, _info: sys::napi_callback_info) -> sys::napi_value {
   // SAFETY: Node calls natives on the JS thread with a valid env; every raw call below uses it
   // with valid out pointers and checks its status, and `guard` keeps errors and panics in.
   unsafe {
     guard(env, || {
-      let [array] = args::<1>(env, info)?;
-      let removed = removed_ids(env, array)?;
       let table = Box::into_raw(Box::new(WeakKeyTable {
         entries: RefCell::new(OrderedTable::new()),
         collected: GcSink::new(),
-        removed,
+        removed: OnceCell::new(),
       }));
       let mut function = ptr::null_mut();
       let created = sys::napi_create_function(
@@ -144,8 +150,7 @@ unsafe extern "C" fn create(env: sys::napi_env, info: sys::napi_callback_info) -
           ptr::null_mut(),
         ) == sys::Status::napi_ok;
       if !owned {
-        let table = Box::from_raw(table);
-        sys::napi_delete_reference(env, table.removed.array);
+        drop(Box::from_raw(table));
         return Err(JsError::internal("could not create a weak-key table"));
       }
       Ok(function)
@@ -187,7 +192,7 @@ unsafe fn removed_ids(env: sys::napi_env, array: sys::napi_value) -> JsResult<Re
   if !is_typed_array || kind != sys::TypedarrayType::float64_array || len < 2 || data.is_null() {
     return Err(JsError::type_error(
       "ERR_EPHEMERON_INVALID_HANDLE",
-      "weakTableCreate needs a Float64Array of at least 2 elements",
+      "a weak-key table needs a Float64Array of at least 2 elements for removed ids",
     ));
   }
   let mut reference = ptr::null_mut();
@@ -243,6 +248,16 @@ unsafe extern "C" fn call(env: sys::napi_env, info: sys::napi_callback_info) -> 
         OP_NEXT => next_entry(env, table, to_f64(env, argv[1])? as EntryId),
         OP_CLEAR => {
           table.clear(env);
+          undefined(env)
+        }
+        OP_SHARE_REMOVED => {
+          if table.removed.get().is_some() {
+            return Err(JsError::internal(
+              "the removed-ids array was already shared",
+            ));
+          }
+          let removed = removed_ids(env, argv[1])?;
+          let _ = table.removed.set(removed);
           undefined(env)
         }
         _ => Err(JsError::internal(format!(
