@@ -15,7 +15,7 @@
 
 pub type EntryId = u64;
 
-/// Entries below this many slots are never compacted (small tables keep their holes).
+/// Tables of fewer slots than this are never compacted (small tables keep their holes).
 const MIN_COMPACT: usize = 32;
 
 enum Slot<T> {
@@ -92,13 +92,6 @@ impl<T> OrderedTable<T> {
     Some(value)
   }
 
-  pub fn get(&self, id: EntryId) -> Option<&T> {
-    match self.slots.get(self.ids.binary_search(&id).ok()?)? {
-      Slot::Live(value) => Some(value),
-      Slot::Hole { .. } => None,
-    }
-  }
-
   pub fn len(&self) -> usize {
     self.live
   }
@@ -119,18 +112,6 @@ impl<T> OrderedTable<T> {
       Slot::Live(value) => Some((self.ids[index], value)),
       Slot::Hole { .. } => unreachable!("skip_holes stops at an entry or the end"),
     }
-  }
-
-  /// The entries after `cursor` (exclusive) in insertion order, without changing the table.
-  pub fn after(&self, cursor: EntryId) -> impl Iterator<Item = (EntryId, &T)> {
-    let start = self.ids.partition_point(|&id| id <= cursor);
-    self.ids[start..]
-      .iter()
-      .zip(&self.slots[start..])
-      .filter_map(|(id, slot)| match slot {
-        Slot::Live(value) => Some((*id, value)),
-        Slot::Hole { .. } => None,
-      })
   }
 
   /// Removes every entry and hands them out in order; ids keep counting up.
@@ -178,6 +159,11 @@ impl<T> OrderedTable<T> {
     }
     self.ids.truncate(kept);
     self.slots.truncate(kept);
+    // A table that once was large gives its memory back, as the entries it lost did.
+    if self.slots.capacity() > 4 * kept.max(MIN_COMPACT) {
+      self.ids.shrink_to(2 * kept);
+      self.slots.shrink_to(2 * kept);
+    }
   }
 }
 
@@ -194,12 +180,8 @@ mod tests {
     t
   }
 
-  fn walk(t: &OrderedTable<&'static str>, cursor: EntryId) -> Vec<&'static str> {
-    t.after(cursor).map(|(_, v)| *v).collect()
-  }
-
   /// Walks the way an iterator does: one `first_after` per step.
-  fn step_all(t: &mut OrderedTable<&'static str>, mut cursor: EntryId) -> Vec<&'static str> {
+  fn walk(t: &mut OrderedTable<&'static str>, mut cursor: EntryId) -> Vec<&'static str> {
     let mut seen = Vec::new();
     while let Some((id, v)) = t.first_after(cursor) {
       seen.push(*v);
@@ -211,11 +193,9 @@ mod tests {
   #[test]
   fn iterates_in_insertion_order_from_a_cursor() {
     let mut t = table_of(&["a", "b", "c"]);
-    assert_eq!(walk(&t, 0), ["a", "b", "c"]);
-    assert_eq!(walk(&t, 1), ["b", "c"]);
-    assert_eq!(walk(&t, 3), Vec::<&str>::new());
-    assert_eq!(step_all(&mut t, 0), ["a", "b", "c"]);
-    assert_eq!(t.first_after(3), None);
+    assert_eq!(walk(&mut t, 0), ["a", "b", "c"]);
+    assert_eq!(walk(&mut t, 1), ["b", "c"]);
+    assert_eq!(walk(&mut t, 3), Vec::<&str>::new());
   }
 
   #[test]
@@ -223,11 +203,11 @@ mod tests {
     let mut t = table_of(&["a", "b", "c"]);
     assert_eq!(t.remove(2), Some("b"));
     assert_eq!(
-      walk(&t, 2),
+      walk(&mut t, 2),
       ["c"],
       "the cursor's own entry is gone; iteration goes on"
     );
-    assert_eq!(step_all(&mut t, 1), ["c"]);
+    assert_eq!(walk(&mut t, 1), ["c"]);
     assert_eq!(t.len(), 2);
   }
 
@@ -244,8 +224,7 @@ mod tests {
       None,
       "a late removal of the old id leaves the new entry alone"
     );
-    assert_eq!(t.get(2), Some(&"a again"));
-    assert_eq!(t.get(1), None);
+    assert_eq!(walk(&mut t, 0), ["a again"]);
   }
 
   #[test]
@@ -254,8 +233,7 @@ mod tests {
     let cursor = 1;
     let id = t.next_id();
     t.insert(id, "c");
-    assert_eq!(walk(&t, cursor), ["b", "c"]);
-    assert_eq!(step_all(&mut t, cursor), ["b", "c"]);
+    assert_eq!(walk(&mut t, cursor), ["b", "c"]);
   }
 
   #[test]
@@ -263,15 +241,11 @@ mod tests {
     let mut t = table_of(&["a", "b", "c"]);
     t.remove(2);
     t.remove(3);
-    assert_eq!(
-      step_all(&mut t, 1),
-      Vec::<&str>::new(),
-      "holes up to the end"
-    );
+    assert_eq!(walk(&mut t, 1), Vec::<&str>::new(), "holes up to the end");
     let id = t.next_id();
     t.insert(id, "d");
     assert_eq!(
-      step_all(&mut t, 1),
+      walk(&mut t, 1),
       ["d"],
       "the holes now lead to the new entry"
     );
@@ -301,20 +275,20 @@ mod tests {
     }
     assert_eq!(t.len(), 100);
     assert!(t.slots.len() < 250, "holes were compacted away");
+    assert!(t.slots.capacity() <= 400, "and their memory given back");
     let expected: Vec<&str> = (0..1000)
       .filter(|i| (i + 1) % 10 == 0)
       .map(|i| names[i])
       .collect();
-    assert_eq!(walk(&t, 0), expected);
-    assert_eq!(step_all(&mut t, 0), expected);
+    assert_eq!(walk(&mut t, 0), expected);
     assert_eq!(
-      step_all(&mut t, 55),
+      walk(&mut t, 55),
       expected[5..],
       "a removed cursor resumes at the next id"
     );
-    assert_eq!(t.get(500), Some(&"k499"));
+    assert_eq!(t.first_after(499), Some((500, &"k499")));
     assert_eq!(t.remove(500), Some("k499"));
-    assert_eq!(t.get(500), None);
+    assert_eq!(t.first_after(499), Some((510, &"k509")));
   }
 
   #[test]
@@ -382,7 +356,12 @@ mod tests {
         }
         _ => {
           let cursor = rand(t.last_id + 2);
-          let got: Vec<_> = t.after(cursor).map(|(id, v)| (id, *v)).collect();
+          let mut got = Vec::new();
+          let mut at = cursor;
+          while let Some((id, v)) = t.first_after(at) {
+            got.push((id, *v));
+            at = id;
+          }
           let want: Vec<_> = model.range(cursor + 1..).map(|(id, v)| (*id, *v)).collect();
           assert_eq!(got, want);
         }
