@@ -83,13 +83,15 @@ class IterableWeakMapState extends PrivateStateOf {
     deleteEntry = (map, key) => {
       const entry = map.#entries.get(key)
       if (entry === undefined) return false
-      map.#entries.delete(key)
-      map.#values.delete(key)
       let removed = map.#removed
       if (removed === null) {
-        removed = map.#removed = new Float64Array(1 + REMOVED_CAPACITY)
+        // Shared before anything changes, so that a failure leaves the map as it was.
+        removed = new Float64Array(1 + REMOVED_CAPACITY)
         map.#table(OP_SHARE_REMOVED, removed)
+        map.#removed = removed
       }
+      map.#entries.delete(key)
+      map.#values.delete(key)
       const count = removed[0] + 1
       removed[count] = entry.id
       removed[0] = count
