@@ -16,6 +16,11 @@ export type WeakKey = object | symbol
  * has run the finalizers (by the next `setImmediate` turn), while iteration skips collected keys
  * at once.
  *
+ * Errors carry a `code`: `ERR_INVALID_ARG_TYPE` (a key that cannot be held weakly, a callback
+ * that is not a function), `ERR_INVALID_THIS` (a method called on something that is not an
+ * IterableWeakMap), `ERR_CONSTRUCT_CALL_REQUIRED` (called without `new`). The class takes every
+ * built-in it uses at load, so it can be installed as `globalThis.WeakMap` by a polyfill.
+ *
  * @example
  * const meta = new IterableWeakMap<Socket, { openedAt: number }>()
  * meta.set(socket, { openedAt: Date.now() })
@@ -24,14 +29,15 @@ export type WeakKey = object | symbol
 export declare class IterableWeakMap<K extends WeakKey = WeakKey, V = any> {
   /**
    * @param iterable entries to add, through `this.set`.
-   * @throws {TypeError} if `iterable` is not iterable, an item is not an entry object, or a key
-   *   cannot be held weakly.
+   * @throws {TypeError} `ERR_INVALID_ARG_TYPE` if `iterable` is not iterable, an item is not an
+   *   entry object, or a key cannot be held weakly; `ERR_CONSTRUCT_CALL_REQUIRED` without `new`.
    */
   constructor(iterable?: Iterable<readonly [K, V]> | null)
   /** The value stored under `key`, or `undefined`. */
   get(key: K): V | undefined
   /** Stores `value` under `key` and returns the map. A present key keeps its iteration position.
-   * @throws {TypeError} if `key` is not an object, a function or a non-registered symbol. */
+   * @throws {TypeError} `ERR_INVALID_ARG_TYPE` if `key` is not an object, a function or a
+   *   non-registered symbol. */
   set(key: K, value: V): this
   /** Whether `key` is in the map. */
   has(key: K): boolean
@@ -42,12 +48,14 @@ export declare class IterableWeakMap<K extends WeakKey = WeakKey, V = any> {
   /** The number of entries (see the class notes on when collected keys stop counting). */
   readonly size: number
   /** The value under `key`; if absent, stores `value` first and returns it.
-   * @throws {TypeError} if `key` cannot be held weakly. */
+   * @throws {TypeError} `ERR_INVALID_ARG_TYPE` if `key` cannot be held weakly. */
   getOrInsert(key: K, value: V): V
   /** The value under `key`; if absent, stores and returns `callback(key)`.
-   * @throws {TypeError} if `callback` is not a function or `key` cannot be held weakly. */
+   * @throws {TypeError} `ERR_INVALID_ARG_TYPE` if `callback` is not a function or `key` cannot be
+   *   held weakly. */
   getOrInsertComputed(key: K, callback: (key: K) => V): V
-  /** Calls `callback(value, key, map)` for each entry, in insertion order. */
+  /** Calls `callback(value, key, map)` for each entry, in insertion order.
+   * @throws {TypeError} `ERR_INVALID_ARG_TYPE` if `callback` is not a function. */
   forEach(callback: (value: V, key: K, map: IterableWeakMap<K, V>) => void, thisArg?: any): void
   /** `[key, value]` pairs in insertion order. */
   entries(): IterableWeakMapIterator<[K, V]>
@@ -67,11 +75,13 @@ export declare class IterableWeakMap<K extends WeakKey = WeakKey, V = any> {
 export declare class IterableWeakSet<T extends WeakKey = WeakKey> {
   /**
    * @param iterable values to add, through `this.add`.
-   * @throws {TypeError} if `iterable` is not iterable or a value cannot be held weakly.
+   * @throws {TypeError} `ERR_INVALID_ARG_TYPE` if `iterable` is not iterable or a value cannot be
+   *   held weakly; `ERR_CONSTRUCT_CALL_REQUIRED` without `new`.
    */
   constructor(iterable?: Iterable<T> | null)
   /** Adds `value` and returns the set.
-   * @throws {TypeError} if `value` is not an object, a function or a non-registered symbol. */
+   * @throws {TypeError} `ERR_INVALID_ARG_TYPE` if `value` is not an object, a function or a
+   *   non-registered symbol. */
   add(value: T): this
   /** Whether `value` is in the set. */
   has(value: T): boolean
@@ -81,7 +91,8 @@ export declare class IterableWeakSet<T extends WeakKey = WeakKey> {
   clear(): void
   /** The number of members (collected ones stop counting once their finalizers ran). */
   readonly size: number
-  /** Calls `callback(value, value, set)` for each member, in insertion order. */
+  /** Calls `callback(value, value, set)` for each member, in insertion order.
+   * @throws {TypeError} `ERR_INVALID_ARG_TYPE` if `callback` is not a function. */
   forEach(callback: (value: T, value2: T, set: IterableWeakSet<T>) => void, thisArg?: any): void
   /** `[value, value]` pairs, as `Set` does. */
   entries(): IterableWeakMapIterator<[T, T]>
@@ -94,7 +105,10 @@ export declare class IterableWeakSet<T extends WeakKey = WeakKey> {
   readonly [Symbol.toStringTag]: 'IterableWeakSet'
 }
 
-/** The iterator of an IterableWeakMap or IterableWeakSet (also iterable itself). */
+/**
+ * The iterator of an IterableWeakMap or IterableWeakSet (also iterable itself). It holds its map
+ * and its position, never a key it has not yielded yet: an abandoned iterator keeps no key alive.
+ */
 export interface IterableWeakMapIterator<T> extends IterableIterator<T> {
   next(): IteratorResult<T, undefined>
 }

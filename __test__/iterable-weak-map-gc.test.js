@@ -161,3 +161,58 @@ test('a dropped map with live entries is collected without crashing, its keys un
   await collectGarbage()
   assert.equal(next.size, 100)
 })
+
+// Issue 9, item 7: an iterator used to fetch the next 64 entries at once and hold them (and so
+// their keys) until it passed them; an abandoned iterator pinned them for as long as it lived.
+test('regression: an abandoned iterator does not pin its batched keys', async () => {
+  const map = new IterableWeakMap()
+  const set = new IterableWeakSet()
+  const keys = finalizationWatcher()
+  const held = { held: true }
+  ;(function fill() {
+    for (let i = 0; i < 100; i++) {
+      const key = { i }
+      keys.watch(key, i)
+      map.set(key, i)
+      set.add(key)
+    }
+  })()
+  map.set(held, 'held')
+  set.add(held)
+  // Started and abandoned, but still reachable: each has yielded one key (dropped at once).
+  const iterators = [map.entries(), map.keys(), map.values(), set.values(), set.entries()]
+  for (const iterator of iterators) assert.equal(iterator.next().done, false)
+
+  await collectGarbage()
+
+  assert.equal(keys.collected.size, 100, 'every dropped key was collected, including those right after the cursors')
+  assert.equal(map.size, 1)
+  assert.equal(set.size, 1)
+  // The abandoned iterators still work: they go on after the key they yielded, with what is live.
+  assert.deepEqual(iterators[1].next(), { value: held, done: false })
+  assert.deepEqual(iterators[0].next(), { value: [held, 'held'], done: false })
+  assert.deepEqual(iterators[3].next(), { value: held, done: false })
+  assert.deepEqual(iterators[4].next(), { value: [held, held], done: false })
+  assert.equal(iterators[2].next().value, 'held')
+  for (const iterator of iterators) assert.equal(iterator.next().done, true)
+})
+
+test('regression: an iterator still yields every live key in order while keys around it are collected', async () => {
+  const map = new IterableWeakMap()
+  const held = []
+  ;(function fill() {
+    for (let i = 0; i < 300; i++) {
+      const key = { i }
+      if (i % 3 === 0) held.push(key) // every third key stays reachable
+      map.set(key, i)
+    }
+  })()
+  const iterator = map.keys()
+  const seen = []
+  for (let step = 0; step < 10; step++) seen.push(iterator.next().value.i) // 0..9, the dropped ones too
+  await collectGarbage()
+  for (let step = iterator.next(); !step.done; step = iterator.next()) seen.push(step.value.i)
+  const expected = [...Array.from({ length: 10 }, (_, i) => i), ...held.map((key) => key.i).filter((i) => i >= 10)]
+  assert.deepEqual(seen, expected, 'the first ten, then exactly the held keys after them, in order')
+  assert.equal(map.size, held.length)
+})

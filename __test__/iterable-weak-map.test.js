@@ -141,7 +141,30 @@ describe('size, clear and iteration', () => {
     assert.deepEqual([...map], [[c, 3], [a, 4]])
   })
 
-  test('iterates more entries than one native batch, in order', () => {
+  test('deletes are seen at once by size, has and iteration, however many wait to reach Rust', () => {
+    // Deletes reach the native table in batches of 32; every other operation applies them first.
+    const keys = Array.from({ length: 100 }, (_, i) => ({ i }))
+    for (const count of [1, 31, 32, 33, 64, 70, 100]) {
+      const map = new IterableWeakMap(keys.map((key) => [key, key.i]))
+      for (let i = 0; i < count; i++) assert.equal(map.delete(keys[i]), true)
+      assert.equal(map.delete(keys[0]), false, 'a deleted key is gone at once')
+      assert.equal(map.has(keys[count - 1]), false)
+      assert.equal(map.size, 100 - count, `size after ${count} deletes`)
+      assert.deepEqual([...map.values()], keys.slice(count).map((key) => key.i))
+    }
+    const map = new IterableWeakMap(keys.slice(0, 3).map((key) => [key, key.i]))
+    map.delete(keys[0])
+    map.set(keys[0], 'again') // deleted and set again before any crossing: a new entry, at the end
+    assert.deepEqual([...map], [[keys[1], 1], [keys[2], 2], [keys[0], 'again']])
+    assert.equal(map.size, 3)
+    map.delete(keys[1])
+    map.clear()
+    map.set(keys[1], 'after clear')
+    assert.deepEqual([...map], [[keys[1], 'after clear']])
+    assert.equal(map.size, 1)
+  })
+
+  test('iterates more than 64 entries (the size of the old native batches), in order', () => {
     const keys = Array.from({ length: 1000 }, (_, i) => ({ i }))
     const map = new IterableWeakMap(keys.map((k) => [k, k.i]))
     assert.equal(map.size, 1000)

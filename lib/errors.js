@@ -10,7 +10,7 @@
 //   Proxy, `Object.create(null)`, an Error whose `stack` getter throws) without ever throwing.
 
 const { types } = require('node:util')
-const { Array, Error, JSON, Object, RangeError, Reflect, Symbol, TypeError } = require('./primordials.js')
+const { Array, Error, JSON, Object, RangeError, Reflect, String, Symbol, TypeError } = require('./primordials.js')
 
 /** code -> the class it is thrown with ('warning' for process warnings) and what it means. */
 const CODES = Object.freeze({
@@ -18,6 +18,7 @@ const CODES = Object.freeze({
   ERR_INVALID_ARG_VALUE: { class: 'TypeError', meaning: 'an argument or option has a value that is not allowed' },
   ERR_OUT_OF_RANGE: { class: 'RangeError', meaning: 'a number is out of its range' },
   ERR_INVALID_THIS: { class: 'TypeError', meaning: 'a method was called on an object that is not an instance of its class' },
+  ERR_CONSTRUCT_CALL_REQUIRED: { class: 'TypeError', meaning: 'a class constructor was called without new' },
   ERR_EPHEMERON_CLOSED: { class: 'Error', meaning: 'a LeakRegistry method was called after close()' },
   ERR_EPHEMERON_FILE_HANDLE_CLOSED: { class: 'Error', meaning: 'trackFileHandle() was given a FileHandle that is already closed' },
   ERR_EPHEMERON_LOG: { class: 'Error', meaning: 'the LeakRegistry log cannot be opened (a missing folder, no permission, a FIFO nobody reads)' },
@@ -34,6 +35,8 @@ const ERROR_CLASSES = { TypeError, RangeError, Error }
 const { getPrototypeOf, getOwnPropertyDescriptor, hasOwn } = Object
 const ObjectPrototype = Object.prototype
 const symbolToString = Symbol.prototype.toString
+const stringSlice = String.prototype.slice
+const { isProxy } = types
 const symbolKeyFor = Symbol.keyFor
 const { apply } = Reflect
 const { isArray } = Array
@@ -75,7 +78,7 @@ function describe(value) {
     case 'undefined':
       return 'undefined'
     case 'string':
-      return `the string ${quote(value.length > MAX_STRING ? value.slice(0, MAX_STRING) + '…' : value)}`
+      return `the string ${quote(value.length > MAX_STRING ? apply(stringSlice, value, [0, MAX_STRING]) + '…' : value)}`
     case 'number':
       return `number ${value === 0 && 1 / value < 0 ? '-0' : value}`
     case 'bigint':
@@ -87,7 +90,7 @@ function describe(value) {
       return registered === undefined ? apply(symbolToString, value, []) : `a registered symbol (Symbol.for(${quote(registered)}))`
     }
     case 'function':
-      return types.isProxy(value) ? 'a Proxy (function)' : `function ${ownDataString(value, 'name') || '(anonymous)'}`
+      return isProxy(value) ? 'a Proxy (function)' : `function ${ownDataString(value, 'name') || '(anonymous)'}`
     default:
       if (value === null) return 'null'
       return describeObject(value)
@@ -95,13 +98,13 @@ function describe(value) {
 }
 
 function describeObject(object) {
-  if (types.isProxy(object)) return 'a Proxy'
+  if (isProxy(object)) return 'a Proxy'
   if (isArray(object)) return 'an array'
   const proto = getPrototypeOf(object)
   if (proto === null) return 'an object with a null prototype'
   if (proto === ObjectPrototype) return 'an object'
   const constructor = getOwnPropertyDescriptor(proto, 'constructor')?.value
-  const name = typeof constructor === 'function' && !types.isProxy(constructor) ? ownDataString(constructor, 'name') : ''
+  const name = typeof constructor === 'function' && !isProxy(constructor) ? ownDataString(constructor, 'name') : ''
   return name === '' ? 'an object' : `an instance of ${name}`
 }
 
@@ -121,7 +124,7 @@ function quote(text) {
  * Never throws, and never runs a Proxy trap.
  */
 function describeThrown(thrown) {
-  if (types.isProxy(thrown)) return 'a Proxy was thrown'
+  if (isProxy(thrown)) return 'a Proxy was thrown'
   if (thrown === null || (typeof thrown !== 'object' && typeof thrown !== 'function')) return `${describe(thrown)} was thrown`
   try {
     const stack = thrown.stack

@@ -3,64 +3,112 @@
 //
 // Values live in a real WeakMap under their keys: V8 treats WeakMap entries as ephemerons, so a
 // value that references its own key still dies with it, and get/has cost one WeakMap lookup.
-// A second WeakMap holds, per key, a record `{ key, id }`; the native table
-// (src/iterable_weak_map.rs) keeps one weak reference to each record, in insertion order, for
-// size, clear and iteration. A record lives exactly as long as its key is in the map. Only
-// adding a new key, delete, size, clear and iteration batches cross into Rust.
+// A second WeakMap holds, per key, its entry `{ key, id }`; the native table
+// (src/iterable_weak_map.rs) keeps one weak reference to each entry, in insertion order, for
+// size, clear and iteration. An entry lives exactly as long as its key is in the map. Only
+// adding a new key, size, clear, each iteration step and every 32nd delete cross into Rust.
+//
+// Every built-in comes from primordials.js (captured at load): a polyfill that installs this
+// class as `globalThis.WeakMap` must not make it build itself out of itself.
 
 const { weakTableCreate } = require('./native.js')
-const { assertWeakKey, incompatibleReceiver, describe } = require('./weak-keys.js')
+const { Float64Array, Object, Reflect, SafeWeakMap, Symbol, TypeError } = require('./primordials.js')
+const { assertWeakKey } = require('./weak-keys.js')
+const { describe, incompatibleReceiver, makeError } = require('./errors.js')
 
-// Operations of a native table function `table(op, arg)` (src/iterable_weak_map.rs).
-const OP_ADD = 0
-const OP_REMOVE = 1
+const { apply, ownKeys } = Reflect
+const { defineProperty, getOwnPropertyDescriptor, getPrototypeOf, setPrototypeOf } = Object
+const SymbolIterator = Symbol.iterator
+const SymbolToStringTag = Symbol.toStringTag
+
+// The protocol of a native table (src/iterable_weak_map.rs): `weakTableCreate()` makes a table
+// function `table(op, arg)`. A map's first delete shares a Float64Array `[count, id, id, ...]`
+// with its table (OP_SHARE_REMOVED); later deletes append there instead of crossing into Rust,
+// and every call removes them first.
+const OP_ADD = 0 // arg: the new entry; returns its id
+const OP_DRAIN = 1 // only the removals every call does first (when `removed` is full)
 const OP_SIZE = 2
-const OP_NEXT = 3 // returns up to 64 records: they (and their keys) stay reachable until passed
+const OP_NEXT = 3 // arg: an entry id; returns the first live entry after it, or undefined
 const OP_CLEAR = 4
+const OP_SHARE_REMOVED = 5 // arg: the map's Float64Array of removed ids
+const REMOVED_CAPACITY = 32 // deletes per crossing into Rust
 
-const NO_RECORDS = Object.freeze([])
+const IteratorPrototype = getPrototypeOf(getPrototypeOf([][SymbolIterator]()))
 
-const IteratorPrototype = Object.getPrototypeOf(Object.getPrototypeOf([][Symbol.iterator]()))
+// The operations on a map's private state, shared with IterableWeakSet (which keeps an
+// IterableWeakMap inside and must not go through prototypes that user code can change).
+let brandCheck // (map, method) => map; throws ERR_INVALID_THIS on anything else
+let hasKey // (map, key) => boolean
+let insertEntry // (map, key, value): appends an entry; the caller checked that the key is new and can be held weakly
+let deleteEntry // (map, key) => boolean
+let clearEntries // (map)
+let tableOf // map => its native table function (the same one for the map's whole life)
+let valuesOf // map => its key -> value WeakMap (replaced by clear())
 
-let stateOf // (map, method) => the map itself after a brand check; throws on a foreign receiver
-let valuesOf // map => WeakMap key -> value
-let recordsOf // map => WeakMap key -> record
-let tableOf // map => native table function
+/**
+ * The base of the state classes: its constructor returns its argument, so `new State(target)`
+ * installs State's private fields on `target`, an object the public constructor already made
+ * (with the prototype of `new.target`, so that subclasses work as they do for built-ins).
+ */
+class PrivateStateOf {
+  constructor(target) {
+    return target
+  }
+}
 
-class IterableWeakMap {
-  #values = new WeakMap()
-  #records = new WeakMap()
+/**
+ * The private state and the methods of an IterableWeakMap. The methods are copied onto
+ * `IterableWeakMap.prototype` (below); the constructor is `IterableWeakMap`.
+ */
+class IterableWeakMapState extends PrivateStateOf {
+  #values = new SafeWeakMap() // key -> value: get and has read only this
+  #entries = new SafeWeakMap() // key -> entry { key, id }, the object the table watches
   #table = weakTableCreate()
+  #removed = null // made by the first delete: most maps never delete, and it costs ~1.5 µs
 
   static {
-    stateOf = (map, method) => {
-      if (map === null || typeof map !== 'object' || !(#table in map)) {
+    brandCheck = (map, method) => {
+      if (map === null || (typeof map !== 'object' && typeof map !== 'function') || !(#table in map)) {
         throw incompatibleReceiver(`IterableWeakMap.prototype.${method}`, map)
       }
       return map
     }
-    valuesOf = (map) => map.#values
-    recordsOf = (map) => map.#records
-    tableOf = (map) => map.#table
-  }
-
-  /**
-   * @param {Iterable<[object|symbol, unknown]> | null} [iterable] entries added with `this.set`.
-   */
-  constructor(iterable = undefined) {
-    if (iterable === undefined || iterable === null) return
-    const adder = this.set
-    if (typeof adder !== 'function') throw new TypeError("IterableWeakMap: 'this.set' is not a function")
-    addEntriesFrom(iterable, (entry) => {
-      if (entry === null || (typeof entry !== 'object' && typeof entry !== 'function')) {
-        throw new TypeError(`IterableWeakMap: iterator value ${describe(entry)} is not an entry object`)
+    hasKey = (map, key) => map.#values.has(key)
+    insertEntry = (map, key, value) => {
+      const entry = { key, id: 0 }
+      entry.id = map.#table(OP_ADD, entry)
+      map.#entries.set(key, entry)
+      map.#values.set(key, value)
+    }
+    deleteEntry = (map, key) => {
+      const entry = map.#entries.get(key)
+      if (entry === undefined) return false
+      let removed = map.#removed
+      if (removed === null) {
+        // Shared before anything changes, so that a failure leaves the map as it was.
+        removed = new Float64Array(1 + REMOVED_CAPACITY)
+        map.#table(OP_SHARE_REMOVED, removed)
+        map.#removed = removed
       }
-      adder.call(this, entry[0], entry[1])
-    })
+      map.#entries.delete(key)
+      map.#values.delete(key)
+      const count = removed[0] + 1
+      removed[count] = entry.id
+      removed[0] = count
+      if (count === REMOVED_CAPACITY) map.#table(OP_DRAIN)
+      return true
+    }
+    clearEntries = (map) => {
+      map.#values = new SafeWeakMap()
+      map.#entries = new SafeWeakMap()
+      map.#table(OP_CLEAR)
+    }
+    tableOf = (map) => map.#table
+    valuesOf = (map) => map.#values
   }
 
   // get and has are the hot path: the private-field read is the brand check (a foreign receiver
-  // makes V8 throw a TypeError), and a failed read is turned into our clearer message.
+  // makes V8 throw a TypeError), and a failed read is turned into our error with its code.
   get(key) {
     try {
       return this.#values.get(key)
@@ -78,187 +126,172 @@ class IterableWeakMap {
   }
 
   set(key, value) {
-    stateOf(this, 'set')
-    if (!this.#values.has(key)) {
+    brandCheck(this, 'set')
+    if (this.#values.has(key)) {
+      this.#values.set(key, value) // a present key keeps its place
+    } else {
       assertWeakKey(key, 'IterableWeakMap key')
-      this.#insertRecord(key)
+      insertEntry(this, key, value)
     }
-    this.#values.set(key, value) // a present key keeps its place
     return this
   }
 
   delete(key) {
-    stateOf(this, 'delete')
-    const record = this.#records.get(key)
-    if (record === undefined) return false
-    this.#records.delete(key)
-    this.#values.delete(key)
-    this.#table(OP_REMOVE, record.id)
-    return true
+    return deleteEntry(brandCheck(this, 'delete'), key)
   }
 
   clear() {
-    stateOf(this, 'clear')
-    this.#values = new WeakMap()
-    this.#records = new WeakMap()
-    this.#table(OP_CLEAR)
+    clearEntries(brandCheck(this, 'clear'))
   }
 
   get size() {
-    return stateOf(this, 'size').#table(OP_SIZE)
+    return brandCheck(this, 'size').#table(OP_SIZE)
   }
 
   getOrInsert(key, value) {
-    stateOf(this, 'getOrInsert')
+    brandCheck(this, 'getOrInsert')
     assertWeakKey(key, 'IterableWeakMap key')
     if (this.#values.has(key)) return this.#values.get(key)
-    this.#insertRecord(key)
-    this.#values.set(key, value)
+    insertEntry(this, key, value)
     return value
   }
 
   getOrInsertComputed(key, callbackfn) {
-    stateOf(this, 'getOrInsertComputed')
+    brandCheck(this, 'getOrInsertComputed')
     if (typeof callbackfn !== 'function') {
-      throw new TypeError(`IterableWeakMap.prototype.getOrInsertComputed: callback ${describe(callbackfn)} is not a function`)
+      throw makeError('ERR_INVALID_ARG_TYPE', `IterableWeakMap.prototype.getOrInsertComputed: callback ${describe(callbackfn)} is not a function`)
     }
     assertWeakKey(key, 'IterableWeakMap key')
     if (this.#values.has(key)) return this.#values.get(key)
-    const value = callbackfn.call(undefined, key)
-    // The callback may have inserted the key (or cleared the map): look again, as the spec does.
-    if (!this.#values.has(key)) this.#insertRecord(key)
-    this.#values.set(key, value)
+    const value = apply(callbackfn, undefined, [key])
+    // The callback may have inserted the key (or cleared the map): look again, as the spec does,
+    // and overwrite a present key in place.
+    if (this.#values.has(key)) this.#values.set(key, value)
+    else insertEntry(this, key, value)
     return value
   }
 
   forEach(callbackfn, thisArg = undefined) {
-    stateOf(this, 'forEach')
+    brandCheck(this, 'forEach')
     if (typeof callbackfn !== 'function') {
-      throw new TypeError(`IterableWeakMap.prototype.forEach: callback ${describe(callbackfn)} is not a function`)
+      throw makeError('ERR_INVALID_ARG_TYPE', `IterableWeakMap.prototype.forEach: callback ${describe(callbackfn)} is not a function`)
     }
-    const cursor = new RecordCursor(this)
-    for (let record = cursor.next(); record !== undefined; record = cursor.next()) {
-      callbackfn.call(thisArg, this.#values.get(record.key), record.key, this)
+    const table = this.#table
+    for (let entry = table(OP_NEXT, 0); entry !== undefined; entry = table(OP_NEXT, entry.id)) {
+      apply(callbackfn, thisArg, [this.#values.get(entry.key), entry.key, this])
     }
   }
 
   entries() {
-    return new IterableWeakMapIterator(stateOf(this, 'entries'), ENTRIES)
+    return new IterableWeakMapIterator(brandCheck(this, 'entries'), ENTRIES)
   }
 
   keys() {
-    return new IterableWeakMapIterator(stateOf(this, 'keys'), KEYS)
+    return new IterableWeakMapIterator(brandCheck(this, 'keys'), KEYS)
   }
 
   values() {
-    return new IterableWeakMapIterator(stateOf(this, 'values'), VALUES)
+    return new IterableWeakMapIterator(brandCheck(this, 'values'), VALUES)
   }
+}
 
-  #insertRecord(key) {
-    const record = { key, id: 0 }
-    record.id = this.#table(OP_ADD, record)
-    this.#records.set(key, record)
+/**
+ * `new IterableWeakMap(iterable?)`. A function rather than a class, so that a call without `new`
+ * throws our TypeError with its code (ERR_CONSTRUCT_CALL_REQUIRED) instead of V8's.
+ */
+function IterableWeakMap(iterable = undefined) {
+  if (new.target === undefined) throw constructCallRequired('IterableWeakMap')
+  new IterableWeakMapState(this)
+  if (iterable === undefined || iterable === null) return
+  const adder = this.set
+  if (typeof adder !== 'function') {
+    throw makeError('ERR_INVALID_ARG_TYPE', `IterableWeakMap: this.set must be a function; got ${describe(adder)}`)
   }
+  addEntriesFrom(iterable, (entry) => {
+    if (entry === null || (typeof entry !== 'object' && typeof entry !== 'function')) {
+      throw makeError('ERR_INVALID_ARG_TYPE', `IterableWeakMap: iterator value ${describe(entry)} is not an entry object`)
+    }
+    apply(adder, this, [entry[0], entry[1]])
+  })
+}
+
+function constructCallRequired(name) {
+  return makeError('ERR_CONSTRUCT_CALL_REQUIRED', `Constructor ${name} requires 'new'`)
 }
 
 function receiverError(receiver, method, error) {
   return error instanceof TypeError ? incompatibleReceiver(`IterableWeakMap.prototype.${method}`, receiver) : error
 }
 
-/** Walks the live records of a map in insertion order, as a Map iterator walks its entries. */
-class RecordCursor {
-  #map
-  #batch = NO_RECORDS
-  #index = 0
-  #after = 0 // id of the last record passed
-
-  constructor(map) {
-    this.#map = map
-  }
-
-  /** The map walked, until the end is reached. */
-  get map() {
-    return this.#map
-  }
-
-  /** The next live record, or undefined at the end (after which it stays at the end). */
-  next() {
-    const map = this.#map
-    if (map === undefined) return undefined
-    for (;;) {
-      while (this.#index < this.#batch.length) {
-        const record = this.#batch[this.#index++]
-        this.#after = record.id
-        // Deleted (or cleared, or deleted and set again) since the batch was fetched: skip it.
-        if (recordsOf(map).get(record.key) === record) return record
-      }
-      this.#batch = tableOf(map)(OP_NEXT, this.#after)
-      this.#index = 0
-      if (this.#batch.length === 0) {
-        this.#map = undefined
-        this.#batch = NO_RECORDS
-        return undefined
-      }
-    }
-  }
-}
-
 const KEYS = 0
 const VALUES = 1
 const ENTRIES = 2
 
+/**
+ * Walks a map's live entries in insertion order, as a Map iterator walks its entries. It holds
+ * the map and the id of the entry it yielded last, never an entry it has not yielded yet: an
+ * abandoned iterator keeps no key alive. Entries added later have larger ids and are visited;
+ * deleted ones are gone from the table and are not.
+ */
 class IterableWeakMapIterator {
-  #cursor
+  #map
   #kind
+  #after = 0
 
   constructor(map, kind) {
-    this.#cursor = new RecordCursor(map)
+    this.#map = map
     this.#kind = kind
   }
 
   next() {
-    let cursor
+    let map
     try {
-      cursor = this.#cursor
+      map = this.#map
     } catch {
       throw incompatibleReceiver('IterableWeakMap Iterator.prototype.next', this)
     }
-    const record = cursor.next()
-    if (record === undefined) return { value: undefined, done: true }
+    if (map === undefined) return { value: undefined, done: true }
+    const entry = tableOf(map)(OP_NEXT, this.#after)
+    if (entry === undefined) {
+      this.#map = undefined // exhausted for good, as a Map iterator
+      return { value: undefined, done: true }
+    }
+    this.#after = entry.id
     const kind = this.#kind
-    if (kind === KEYS) return { value: record.key, done: false }
-    const value = valuesOf(cursor.map).get(record.key)
-    return { value: kind === VALUES ? value : [record.key, value], done: false }
+    if (kind === KEYS) return { value: entry.key, done: false }
+    const value = valuesOf(map).get(entry.key)
+    return { value: kind === VALUES ? value : [entry.key, value], done: false }
   }
 }
 
-Object.setPrototypeOf(IterableWeakMapIterator.prototype, IteratorPrototype)
-Object.defineProperty(IterableWeakMapIterator.prototype, Symbol.toStringTag, {
+setPrototypeOf(IterableWeakMapIterator.prototype, IteratorPrototype)
+defineProperty(IterableWeakMapIterator.prototype, SymbolToStringTag, {
   value: 'IterableWeakMap Iterator',
   configurable: true,
 })
 
 /** Feeds each value of `iterable` to `add`, closing the iterator if `add` throws (spec: AddEntriesFromIterable). */
 function addEntriesFrom(iterable, add) {
-  const method = iterable[Symbol.iterator]
-  if (typeof method !== 'function') throw new TypeError(`${describe(iterable)} is not iterable`)
-  const iterator = method.call(iterable)
+  const method = iterable[SymbolIterator]
+  if (typeof method !== 'function') throw makeError('ERR_INVALID_ARG_TYPE', `${describe(iterable)} is not iterable`)
+  const iterator = apply(method, iterable, [])
   if (iterator === null || (typeof iterator !== 'object' && typeof iterator !== 'function')) {
-    throw new TypeError('Result of the Symbol.iterator method is not an object')
+    throw makeError('ERR_INVALID_ARG_TYPE', `Result of the Symbol.iterator method is not an object; got ${describe(iterator)}`)
   }
   const next = iterator.next
   for (;;) {
-    const step = next.call(iterator)
+    const step = apply(next, iterator, [])
     if (step === null || (typeof step !== 'object' && typeof step !== 'function')) {
-      throw new TypeError(`Iterator result ${describe(step)} is not an object`)
+      throw makeError('ERR_INVALID_ARG_TYPE', `Iterator result ${describe(step)} is not an object`)
     }
     if (step.done) return
+    const value = step.value // a throwing `value` getter does not close the iterator (spec)
     try {
-      add(step.value)
+      add(value)
     } catch (error) {
       try {
         const close = iterator.return
-        if (close !== undefined && close !== null) close.call(iterator)
+        if (close !== undefined && close !== null) apply(close, iterator, [])
       } catch {
         // The original error wins (spec: IteratorClose with a throw completion).
       }
@@ -267,11 +300,37 @@ function addEntriesFrom(iterable, add) {
   }
 }
 
-function defineLikeBuiltin(proto, tag, iteratorMethod) {
-  Object.defineProperty(proto, Symbol.iterator, { value: iteratorMethod, writable: true, configurable: true })
-  Object.defineProperty(proto, Symbol.toStringTag, { value: tag, configurable: true })
+/**
+ * Gives the public constructor the methods of its state class (copied onto its own `prototype`,
+ * which keeps `constructor`), `Symbol.iterator` and `Symbol.toStringTag`, and makes `prototype`
+ * read-only, as for built-ins.
+ */
+function defineLikeBuiltin(constructor, State, tag, iteratorMethodName) {
+  const proto = constructor.prototype
+  for (const key of ownKeys(State.prototype)) {
+    if (key !== 'constructor') defineProperty(proto, key, getOwnPropertyDescriptor(State.prototype, key))
+  }
+  defineProperty(proto, SymbolIterator, { value: proto[iteratorMethodName], writable: true, configurable: true })
+  defineProperty(proto, SymbolToStringTag, { value: tag, configurable: true })
+  defineProperty(constructor, 'prototype', { writable: false })
 }
 
-defineLikeBuiltin(IterableWeakMap.prototype, 'IterableWeakMap', IterableWeakMap.prototype.entries)
+defineLikeBuiltin(IterableWeakMap, IterableWeakMapState, 'IterableWeakMap', 'entries')
 
-module.exports = { IterableWeakMap, IterableWeakMapIterator, RecordCursor, addEntriesFrom, defineLikeBuiltin, KEYS, ENTRIES }
+module.exports = {
+  IterableWeakMap,
+  IterableWeakMapIterator,
+  PrivateStateOf,
+  addEntriesFrom,
+  constructCallRequired,
+  defineLikeBuiltin,
+  hasKey,
+  insertEntry,
+  deleteEntry,
+  clearEntries,
+  tableOf,
+  OP_NEXT,
+  OP_SIZE,
+  KEYS,
+  ENTRIES,
+}

@@ -1,21 +1,39 @@
 'use strict'
 // IterableWeakSet: the built-in WeakSet's semantics plus size, clear() and ordered iteration.
 // It is an IterableWeakMap from each member to itself, behind a WeakSet-shaped surface.
+// Every built-in comes from primordials.js (captured at load), as for IterableWeakMap.
 
 const {
   IterableWeakMap,
   IterableWeakMapIterator,
-  RecordCursor,
+  PrivateStateOf,
   addEntriesFrom,
+  constructCallRequired,
   defineLikeBuiltin,
+  hasKey,
+  insertEntry,
+  deleteEntry,
+  clearEntries,
+  tableOf,
+  OP_NEXT,
+  OP_SIZE,
   KEYS,
   ENTRIES,
 } = require('./iterable-weak-map.js')
-const { assertWeakKey, incompatibleReceiver, describe } = require('./weak-keys.js')
+const { Object, Reflect, Symbol } = require('./primordials.js')
+const { assertWeakKey } = require('./weak-keys.js')
+const { describe, incompatibleReceiver, makeError } = require('./errors.js')
 
-let membersOf // (set, method) => the IterableWeakMap behind it; throws on a foreign receiver
+const { apply } = Reflect
+const { defineProperty } = Object
 
-class IterableWeakSet {
+let membersOf // (set, method) => the IterableWeakMap behind it; throws ERR_INVALID_THIS on anything else
+
+/**
+ * The private state and the methods of an IterableWeakSet. The methods are copied onto
+ * `IterableWeakSet.prototype` (below); the constructor is `IterableWeakSet`.
+ */
+class IterableWeakSetState extends PrivateStateOf {
   #members = new IterableWeakMap()
 
   static {
@@ -28,49 +46,41 @@ class IterableWeakSet {
     }
   }
 
-  /**
-   * @param {Iterable<object|symbol> | null} [iterable] values added with `this.add`.
-   */
-  constructor(iterable = undefined) {
-    if (iterable === undefined || iterable === null) return
-    const adder = this.add
-    if (typeof adder !== 'function') throw new TypeError("IterableWeakSet: 'this.add' is not a function")
-    addEntriesFrom(iterable, (value) => adder.call(this, value))
-  }
-
+  // The IterableWeakMap inside is reached through its module's operations, never through
+  // IterableWeakMap.prototype, which user code can change.
   add(value) {
     const members = membersOf(this, 'add')
-    if (!members.has(value)) {
+    if (!hasKey(members, value)) {
       assertWeakKey(value, 'IterableWeakSet value')
-      members.set(value, value)
+      insertEntry(members, value, value)
     }
     return this
   }
 
   has(value) {
-    return membersOf(this, 'has').has(value)
+    return hasKey(membersOf(this, 'has'), value)
   }
 
   delete(value) {
-    return membersOf(this, 'delete').delete(value)
+    return deleteEntry(membersOf(this, 'delete'), value)
   }
 
   clear() {
-    membersOf(this, 'clear').clear()
+    clearEntries(membersOf(this, 'clear'))
   }
 
   get size() {
-    return membersOf(this, 'size').size
+    return tableOf(membersOf(this, 'size'))(OP_SIZE)
   }
 
   forEach(callbackfn, thisArg = undefined) {
     const members = membersOf(this, 'forEach')
     if (typeof callbackfn !== 'function') {
-      throw new TypeError(`IterableWeakSet.prototype.forEach: callback ${describe(callbackfn)} is not a function`)
+      throw makeError('ERR_INVALID_ARG_TYPE', `IterableWeakSet.prototype.forEach: callback ${describe(callbackfn)} is not a function`)
     }
-    const cursor = new RecordCursor(members)
-    for (let record = cursor.next(); record !== undefined; record = cursor.next()) {
-      callbackfn.call(thisArg, record.key, record.key, this)
+    const table = tableOf(members)
+    for (let entry = table(OP_NEXT, 0); entry !== undefined; entry = table(OP_NEXT, entry.id)) {
+      apply(callbackfn, thisArg, [entry.key, entry.key, this])
     }
   }
 
@@ -83,18 +93,30 @@ class IterableWeakSet {
   }
 }
 
+/** `new IterableWeakSet(iterable?)`; a call without `new` throws ERR_CONSTRUCT_CALL_REQUIRED. */
+function IterableWeakSet(iterable = undefined) {
+  if (new.target === undefined) throw constructCallRequired('IterableWeakSet')
+  new IterableWeakSetState(this)
+  if (iterable === undefined || iterable === null) return
+  const adder = this.add
+  if (typeof adder !== 'function') {
+    throw makeError('ERR_INVALID_ARG_TYPE', `IterableWeakSet: this.add must be a function; got ${describe(adder)}`)
+  }
+  addEntriesFrom(iterable, (value) => apply(adder, this, [value]))
+}
+
 class IterableWeakSetIterator extends IterableWeakMapIterator {}
-Object.defineProperty(IterableWeakSetIterator.prototype, Symbol.toStringTag, {
+defineProperty(IterableWeakSetIterator.prototype, Symbol.toStringTag, {
   value: 'IterableWeakSet Iterator',
   configurable: true,
 })
 
 // As for Set: keys is values, and iterating a set yields its values.
-Object.defineProperty(IterableWeakSet.prototype, 'keys', {
-  value: IterableWeakSet.prototype.values,
+defineProperty(IterableWeakSetState.prototype, 'keys', {
+  value: IterableWeakSetState.prototype.values,
   writable: true,
   configurable: true,
 })
-defineLikeBuiltin(IterableWeakSet.prototype, 'IterableWeakSet', IterableWeakSet.prototype.values)
+defineLikeBuiltin(IterableWeakSet, IterableWeakSetState, 'IterableWeakSet', 'values')
 
 module.exports = { IterableWeakSet }

@@ -11,6 +11,20 @@ const process = require('node:process')
 const timers = require('node:timers')
 const { performance } = require('node:perf_hooks')
 
+/**
+ * A WeakMap whose methods were copied at load onto its own frozen prototype, as Node core's
+ * `SafeWeakMap`: `get`/`set`/`has`/`delete` keep working when user code replaces
+ * `WeakMap.prototype` methods, and they cost the same as the built-in's.
+ */
+class SafeWeakMap extends globalThis.WeakMap {}
+for (const key of Reflect.ownKeys(globalThis.WeakMap.prototype)) {
+  if (key !== 'constructor') {
+    Object.defineProperty(SafeWeakMap.prototype, key, Object.getOwnPropertyDescriptor(globalThis.WeakMap.prototype, key))
+  }
+}
+Object.freeze(SafeWeakMap.prototype)
+Object.freeze(SafeWeakMap)
+
 module.exports = Object.freeze({
   Array: globalThis.Array,
   ArrayBuffer: globalThis.ArrayBuffer,
@@ -33,6 +47,7 @@ module.exports = Object.freeze({
   Symbol: globalThis.Symbol,
   TypeError: globalThis.TypeError,
   WeakMap: globalThis.WeakMap,
+  SafeWeakMap,
   WeakRef: globalThis.WeakRef,
   WeakSet: globalThis.WeakSet,
   performance,

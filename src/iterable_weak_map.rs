@@ -1,67 +1,106 @@
 //! Native side of IterableWeakMap and IterableWeakSet: the insertion-ordered table of entries.
 //!
-//! The JS class keeps `key -> record` in a real `WeakMap` (V8's ephemeron table), with
-//! `record = { key, value, id }`. That is what makes a value that references its key
-//! collectable. This table keeps, per entry, one weak reference with a finalizer to the *record*
-//! (never to the key: a record lives exactly as long as its key is in the map, and records are
-//! objects even when keys are symbols). It gives the order, `size`, `clear()` and iteration that
-//! a WeakMap lacks. get/has/set-of-an-existing-key never come here.
+//! The JS class keeps `key -> value` in a real `WeakMap` (V8's ephemeron table: a value that
+//! references its key stays collectable) and `key -> entry` in a second one, with
+//! `entry = { key, id }`. This table keeps, per entry, one weak reference with a finalizer to the
+//! *entry* object (never to the key: an entry lives exactly as long as its key is in the map, and
+//! entries are objects even when keys are symbols). It gives the order, `size`, `clear()` and
+//! iteration that a WeakMap lacks. get/has/set-of-an-existing-key never come here.
 //!
-//! The JS side reaches it through one raw Node-API function per table (see raw.rs and `create`).
+//! The protocol, one raw Node-API function per table (see raw.rs and `create`):
+//! - `weakTableCreate()` makes a table function; `table(op, arg)` runs an operation.
+//! - Deleted entries reach the table through a `Float64Array` the JS side shares with it, given
+//!   with `OP_SHARE_REMOVED` on a map's first delete (maps that never delete never pay for it):
+//!   `removed[0]` is a count, `removed[1..=count]` ids of entries deleted since the last call. A
+//!   delete appends there without crossing into Rust (a crossing costs about as much as the
+//!   removal itself); JS calls `OP_DRAIN` when the array is full.
+//! - Every call first removes the ids in `removed` (and resets the count) and deletes the
+//!   references of entries the GC finalized, then does `op`. So no operation ever sees an entry
+//!   that was deleted or collected.
 
 use crate::core::ordered_table::{EntryId, OrderedTable};
 use crate::error::{check, JsError, JsResult};
 use crate::gc_notify::{watch, GcSink};
 use crate::raw::{define_function, guard, no_unwind, number, to_f64, undefined};
 use napi::sys;
-use std::cell::RefCell;
+use std::cell::{OnceCell, RefCell};
 use std::ffi::c_void;
 use std::ptr;
 
+/// What a call to a table function does: `table(op, arg)`.
+const OP_ADD: i32 = 0; // arg: the new entry object; returns its id
+const OP_DRAIN: i32 = 1; // nothing but the removals every call applies first
+const OP_SIZE: i32 = 2; // returns the number of entries whose collection was not finalized yet
+const OP_NEXT: i32 = 3; // arg: a cursor id; returns the next live entry, or undefined at the end
+const OP_CLEAR: i32 = 4;
+const OP_SHARE_REMOVED: i32 = 5; // arg: the Float64Array of deleted ids (once per table)
+
+/// The ids JS deleted since the last call, in the `Float64Array` it shares with this table.
+struct RemovedIds {
+  /// The array's elements: `[count, id, id, ...]`.
+  data: *mut f64,
+  len: usize,
+  /// A strong reference to the array, so that `data` stays valid as long as the table. The
+  /// array refers to nothing, so this cannot keep the map alive.
+  array: sys::napi_ref,
+}
+
 struct WeakKeyTable {
-  /// Weak references (with finalizers) to the entry records, in insertion order.
-  records: RefCell<OrderedTable<sys::napi_ref>>,
-  /// Where the finalizers report collected records. Outlives every reference (see gc_notify).
+  /// Weak references (with finalizers) to the entry objects, in insertion order.
+  entries: RefCell<OrderedTable<sys::napi_ref>>,
+  /// Where the finalizers report collected entries. Outlives every reference (see gc_notify).
   collected: GcSink,
+  /// Set by the map's first delete.
+  removed: OnceCell<RemovedIds>,
 }
 
 impl WeakKeyTable {
-  /// Deletes the references of records the GC has finalized since the last operation.
-  fn sweep(&self, env: sys::napi_env) {
-    let ids = self.collected.drain();
-    if ids.is_empty() {
-      return;
+  /// Brings the table up to date: removes the entries JS deleted and those the GC finalized.
+  fn sync(&self, env: sys::napi_env) {
+    if let Some(removed) = self.removed.get() {
+      // SAFETY: `data` points at `len` f64s kept alive by the strong reference (see
+      // RemovedIds), and JS never runs while this native call does.
+      let count = unsafe { *removed.data };
+      if count > 0.0 {
+        let count = (count as usize).min(removed.len - 1);
+        let mut entries = self.entries.borrow_mut();
+        for index in 1..=count {
+          // SAFETY: as above; index < len.
+          let id = unsafe { *removed.data.add(index) } as EntryId;
+          delete_entry(env, &mut entries, id);
+        }
+        // SAFETY: as above.
+        unsafe { *removed.data = 0.0 };
+      }
     }
-    let mut records = self.records.borrow_mut();
-    for id in ids {
-      // None: removed by delete/clear already. Ids are never reused, so nothing else matches.
-      if let Some(reference) = records.remove(id) {
-        // SAFETY: the reference came from `watch` and is deleted exactly once, here.
-        unsafe { sys::napi_delete_reference(env, reference) };
+    let ids = self.collected.drain();
+    if !ids.is_empty() {
+      let mut entries = self.entries.borrow_mut();
+      for id in ids {
+        delete_entry(env, &mut entries, id);
       }
     }
   }
 
   fn clear(&self, env: sys::napi_env) {
-    let references = self.records.borrow_mut().take_all();
+    let references = self.entries.borrow_mut().take_all();
     for reference in references {
       // SAFETY: each reference is deleted once; deleting cancels a pending finalizer.
       unsafe { sys::napi_delete_reference(env, reference) };
     }
-    // Events of records finalized before the clear name ids that are gone now.
+    // Events of entries finalized before the clear name ids that are gone now.
     self.collected.drain();
   }
 }
 
-/// What a call to a table function does: `table(op, arg)`.
-const OP_ADD: i32 = 0; // arg: the new entry's record; returns its id
-const OP_REMOVE: i32 = 1; // arg: the id of a deleted entry
-const OP_SIZE: i32 = 2; // returns the number of entries whose collection was not finalized yet
-const OP_NEXT: i32 = 3; // arg: a cursor id; returns the next live records (empty at the end)
-const OP_CLEAR: i32 = 4;
-
-/// Records fetched per OP_NEXT call.
-const BATCH: u32 = 64;
+/// Removes entry `id` and deletes its reference. An id that is not there (removed by delete,
+/// clear or an earlier event) is ignored: ids are never reused, so nothing else can match.
+fn delete_entry(env: sys::napi_env, entries: &mut OrderedTable<sys::napi_ref>, id: EntryId) {
+  if let Some(reference) = entries.remove(id) {
+    // SAFETY: the reference came from `watch` and leaves the table here, so it is deleted once.
+    unsafe { sys::napi_delete_reference(env, reference) };
+  }
+}
 
 unsafe extern "C" fn finalize_table(env: sys::napi_env, data: *mut c_void, _hint: *mut c_void) {
   no_unwind("a finalizer", || {
@@ -70,6 +109,10 @@ unsafe extern "C" fn finalize_table(env: sys::napi_env, data: *mut c_void, _hint
     // Deleting every reference first cancels their finalizers, so none can reach the sink after
     // the Box is freed (also at teardown, where Node finalizes everything in an unspecified order).
     table.clear(env);
+    if let Some(removed) = table.removed.get() {
+      // SAFETY: the table's own strong reference, deleted once, here.
+      unsafe { sys::napi_delete_reference(env, removed.array) };
+    }
   });
 }
 
@@ -84,8 +127,9 @@ unsafe extern "C" fn create(env: sys::napi_env, _info: sys::napi_callback_info) 
   unsafe {
     guard(env, || {
       let table = Box::into_raw(Box::new(WeakKeyTable {
-        records: RefCell::new(OrderedTable::new()),
+        entries: RefCell::new(OrderedTable::new()),
         collected: GcSink::new(),
+        removed: OnceCell::new(),
       }));
       let mut function = ptr::null_mut();
       let created = sys::napi_create_function(
@@ -112,6 +156,56 @@ unsafe extern "C" fn create(env: sys::napi_env, _info: sys::napi_callback_info) 
       Ok(function)
     })
   }
+}
+
+/// Checks that `array` is a `Float64Array` of at least two elements and holds it strongly.
+///
+/// # Safety
+/// `env` and `array` must be valid for the running callback.
+unsafe fn removed_ids(env: sys::napi_env, array: sys::napi_value) -> JsResult<RemovedIds> {
+  let mut is_typed_array = false;
+  // SAFETY: valid env and value; valid out pointers.
+  check(
+    unsafe { sys::napi_is_typedarray(env, array, &mut is_typed_array) },
+    "napi_is_typedarray",
+  )?;
+  let mut kind = sys::TypedarrayType::int8_array;
+  let mut len = 0;
+  let mut data = ptr::null_mut();
+  if is_typed_array {
+    // SAFETY: `array` is a typed array; the out pointers are valid (unused ones null).
+    check(
+      unsafe {
+        sys::napi_get_typedarray_info(
+          env,
+          array,
+          &mut kind,
+          &mut len,
+          &mut data,
+          ptr::null_mut(),
+          ptr::null_mut(),
+        )
+      },
+      "napi_get_typedarray_info",
+    )?;
+  }
+  if !is_typed_array || kind != sys::TypedarrayType::float64_array || len < 2 || data.is_null() {
+    return Err(JsError::type_error(
+      "ERR_EPHEMERON_INVALID_HANDLE",
+      "a weak-key table needs a Float64Array of at least 2 elements for removed ids",
+    ));
+  }
+  let mut reference = ptr::null_mut();
+  // SAFETY: valid env and object; a count of 1 makes the reference strong.
+  check(
+    unsafe { sys::napi_create_reference(env, array, 1, &mut reference) },
+    "napi_create_reference",
+  )?;
+  Ok(RemovedIds {
+    data: data.cast(),
+    len,
+    array: reference,
+  })
 }
 
 unsafe extern "C" fn call(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
@@ -141,25 +235,29 @@ unsafe extern "C" fn call(env: sys::napi_env, info: sys::napi_callback_info) -> 
         sys::napi_get_value_int32(env, argv[0], &mut op),
         "napi_get_value_int32",
       )?;
-      table.sweep(env);
+      table.sync(env);
       match op {
         OP_ADD => {
-          let id = table.records.borrow_mut().next_id();
+          let id = table.entries.borrow_mut().next_id();
           let reference = watch(env, argv[1], id, &table.collected)?;
-          table.records.borrow_mut().insert(id, reference);
+          table.entries.borrow_mut().insert(id, reference);
           number(env, id as f64)
         }
-        OP_REMOVE => {
-          let id = to_f64(env, argv[1])? as EntryId;
-          if let Some(reference) = table.records.borrow_mut().remove(id) {
-            sys::napi_delete_reference(env, reference);
-          }
-          undefined(env)
-        }
-        OP_SIZE => number(env, table.records.borrow().len() as f64),
-        OP_NEXT => next_records(env, table, to_f64(env, argv[1])? as EntryId),
+        OP_DRAIN => undefined(env),
+        OP_SIZE => number(env, table.entries.borrow().len() as f64),
+        OP_NEXT => next_entry(env, table, to_f64(env, argv[1])? as EntryId),
         OP_CLEAR => {
           table.clear(env);
+          undefined(env)
+        }
+        OP_SHARE_REMOVED => {
+          if table.removed.get().is_some() {
+            return Err(JsError::internal(
+              "the removed-ids array was already shared",
+            ));
+          }
+          let removed = removed_ids(env, argv[1])?;
+          let _ = table.removed.set(removed);
           undefined(env)
         }
         _ => Err(JsError::internal(format!(
@@ -170,42 +268,33 @@ unsafe extern "C" fn call(env: sys::napi_env, info: sys::napi_callback_info) -> 
   }
 }
 
-/// Up to BATCH live records after entry id `cursor`, in insertion order. Records whose key was
-/// collected are skipped at once, before any finalizer ran: a read never yields a dead key.
+/// The first live entry after entry id `cursor`, in insertion order, or `undefined`. Entries
+/// whose key was collected are skipped at once, before any finalizer ran: a read never yields a
+/// dead key. One entry per call, so that an iterator never holds entries (and their keys) it
+/// has not yielded yet.
 ///
 /// # Safety
 /// `env` must be valid for the running callback.
-unsafe fn next_records(
+unsafe fn next_entry(
   env: sys::napi_env,
   table: &WeakKeyTable,
-  cursor: EntryId,
+  mut cursor: EntryId,
 ) -> JsResult<sys::napi_value> {
-  // SAFETY: the caller's env; each reference in the table is live until the table deletes it.
-  unsafe {
-    let mut batch = ptr::null_mut();
-    check(sys::napi_create_array(env, &mut batch), "napi_create_array")?;
-    let records = table.records.borrow();
-    let mut count = 0;
-    for (_, reference) in records.after(cursor) {
-      let mut record = ptr::null_mut();
-      check(
-        sys::napi_get_reference_value(env, *reference, &mut record),
-        "napi_get_reference_value",
-      )?;
-      if record.is_null() {
-        continue;
-      }
-      check(
-        sys::napi_set_element(env, batch, count, record),
-        "napi_set_element",
-      )?;
-      count += 1;
-      if count == BATCH {
-        break;
-      }
+  let mut entries = table.entries.borrow_mut();
+  while let Some((id, reference)) = entries.first_after(cursor) {
+    let mut entry = ptr::null_mut();
+    // SAFETY: the caller's env; the reference is live until the table deletes it.
+    check(
+      unsafe { sys::napi_get_reference_value(env, *reference, &mut entry) },
+      "napi_get_reference_value",
+    )?;
+    if !entry.is_null() {
+      return Ok(entry);
     }
-    Ok(batch)
+    cursor = id;
   }
+  // SAFETY: the caller's env.
+  unsafe { undefined(env) }
 }
 
 /// Registers the natives on the addon's exports.
