@@ -15,16 +15,19 @@
 // registers 'close' listeners through the handle it is given (streams from createReadStream()
 // and readLines(), readableWebStream()), and those listeners hold the proxy. So the real handle
 // gets a prototype whose EventEmitter methods, called on a proxy, act on an emitter that only the
-// proxy references (an ephemeron entry keyed by it); the real handle's own 'close' reaches that
-// emitter through a WeakRef.
+// proxy references (an ephemeron entry keyed by it, made on first use); the real handle's own
+// 'close' reaches that emitter through a WeakRef. Registries learn of a close through callbacks
+// kept by the real handle, which hold a record id, never the proxy.
 
 const { EventEmitter } = require('node:events')
 const { FinalizationRegistry, Object, Proxy, Reflect, WeakMap, WeakRef } = require('./primordials.js')
 
 /** guarded handle -> the real FileHandle */
 const realHandles = new WeakMap()
-/** guarded handle -> { emitter, onClose }: its listeners (and ephemeron's), reachable from it alone */
-const closeSides = new WeakMap()
+/** real FileHandle -> callbacks to run once when its user closes it (they never hold the guarded handle) */
+const closeCallbacks = new WeakMap()
+/** guarded handle -> the emitter of the listeners added through it, reachable from it alone */
+const userEmitters = new WeakMap()
 /** FileHandle.prototype -> the prototype given to real handles behind a guard */
 const guardedPrototypes = new WeakMap()
 /** Closes the real handle of a guarded handle that was collected while still open. */
@@ -54,7 +57,7 @@ function guardFileHandle(real) {
   Object.setPrototypeOf(real, guardedPrototypeOf(Object.getPrototypeOf(real)))
   const guarded = new Proxy(real, EMPTY_HANDLER)
   realHandles.set(guarded, real)
-  closer.register(guarded, real)
+  closer.register(guarded, real, real)
   return guarded
 }
 
@@ -63,9 +66,27 @@ function realHandleOf(value) {
   return realHandles.get(value)
 }
 
-/** Calls `callback()` once when the user closes `guarded` (never when the guard closes it). */
+/**
+ * Calls `callback()` once when the user closes `guarded` (never when the guard closes it). The
+ * real handle keeps the callback, so it must not reference the guarded handle.
+ */
 function onClose(guarded, callback) {
-  closeSideOf(guarded).onClose.push(callback)
+  const real = realHandles.get(guarded)
+  let callbacks = closeCallbacks.get(real)
+  if (callbacks === undefined) {
+    closeCallbacks.set(real, (callbacks = []))
+    Reflect.apply(EventEmitter.prototype.on, real, ['close', closedByUser])
+  }
+  callbacks.push(callback)
+}
+
+/** The real handle's 'close' listener (EventEmitter calls it with the handle as `this`). */
+function closedByUser() {
+  closer.unregister(this) // closed: nothing left to guard
+  const callbacks = closeCallbacks.get(this)
+  if (callbacks === undefined || callbacks.length === 0) return
+  closeCallbacks.set(this, [])
+  for (const callback of callbacks) callback()
 }
 
 /**
@@ -82,10 +103,11 @@ function guardedPrototypeOf(proto) {
     methods[name] = {
       value: {
         [name](...args) {
-          if (!realHandles.has(this)) return Reflect.apply(method, this, args)
-          const side = closeSideOf(this)
-          if (name === 'emit' && args[0] === 'close') runOnClose(side)
-          const emitter = (side.emitter ??= new EventEmitter())
+          const real = realHandles.get(this)
+          if (real === undefined) return Reflect.apply(method, this, args)
+          // Node emits 'close' on the guarded handle itself in some paths: the same as closing.
+          if (name === 'emit' && args[0] === 'close') Reflect.apply(closedByUser, real, [])
+          const emitter = userEmitterOf(this, real)
           const result = Reflect.apply(method, emitter, args)
           return result === emitter ? this : result
         },
@@ -100,32 +122,20 @@ function guardedPrototypeOf(proto) {
   return guarded
 }
 
-function closeSideOf(guarded) {
-  let side = closeSides.get(guarded)
-  if (side === undefined) {
-    side = { emitter: undefined, onClose: [] } // the emitter is made on first use
-    closeSides.set(guarded, side)
-    const weakSide = new WeakRef(side)
-    Reflect.apply(EventEmitter.prototype.on, realHandles.get(guarded), [
-      'close',
-      () => {
-        const live = weakSide.deref()
-        if (live === undefined) return
-        runOnClose(live)
-        live.emitter?.emit('close')
-      },
-    ])
+/** The emitter of the listeners added through `guarded`; the real handle's 'close' reaches it weakly. */
+function userEmitterOf(guarded, real) {
+  let emitter = userEmitters.get(guarded)
+  if (emitter === undefined) {
+    emitter = new EventEmitter()
+    userEmitters.set(guarded, emitter)
+    const weakEmitter = new WeakRef(emitter)
+    Reflect.apply(EventEmitter.prototype.on, real, ['close', () => weakEmitter.deref()?.emit('close')])
   }
-  return side
-}
-
-function runOnClose(side) {
-  const callbacks = side.onClose
-  side.onClose = []
-  for (const callback of callbacks) callback()
+  return emitter
 }
 
 function closeIfOpen(real) {
+  closeCallbacks.delete(real) // the guard closes it: for a registry that is the leak, not a release
   try {
     if (real.fd === -1) return
     // A stream or a read that took a reference on the handle (Node counts them, and close()

@@ -33,6 +33,7 @@ const {
   leakDue,
   leakSetSite,
   leakRelease,
+  leakIsTracked,
   leakTouch,
   leakIntern,
   leakSampleGap,
@@ -107,6 +108,7 @@ class LeakRegistry {
       deliver: (registry) => registry.#deliver(),
       housekeep: (registry) => registry.#housekeep(),
       atExit: (registry) => registry.#atExit(),
+      releaseId: (registry, id) => registry?.#releaseId(id),
     }
   }
 
@@ -163,7 +165,7 @@ class LeakRegistry {
     if (resource === null || (typeof resource !== 'object' && typeof resource !== 'function')) {
       throw invalidType('LeakRegistry.track: resource', 'an object or a function', resource)
     }
-    if (this.#ids.has(resource)) return resource
+    if (this.#isTrackedId(this.#ids.get(resource))) return resource
     const typeId = this.#typeId(resource, info)
     const identity = identityOf(info)
     const suspectAfter = info?.suspectAfter === undefined ? this.#suspectAfter : checkSuspectAfter(info.suspectAfter, 'LeakRegistry.track: info.suspectAfter')
@@ -206,7 +208,7 @@ class LeakRegistry {
   /** Whether `resource` is tracked and not released. */
   isTracked(resource) {
     handleOf(this, 'isTracked')
-    return this.#ids.has(resource)
+    return this.#isTrackedId(this.#ids.get(resource))
   }
 
   /** The still-tracked resources, oldest first: `{ type, id, label, site, trackedAt, ageMs, suspected }[]`. */
@@ -256,7 +258,7 @@ class LeakRegistry {
     if (fileHandle.fd === -1) {
       throw makeError('ERR_EPHEMERON_FILE_HANDLE_CLOSED', 'LeakRegistry.trackFileHandle: the FileHandle is already closed; there is nothing to track')
     }
-    if (this.#ids.has(fileHandle)) return fileHandle
+    if (this.#isTrackedId(this.#ids.get(fileHandle))) return fileHandle
     // A handle another registry guards already is tracked here as it is: one guard is enough.
     const guarded = realHandleOf(fileHandle) === undefined ? guardFileHandle(fileHandle) : fileHandle
     const full = this.#wantsStack()
@@ -314,6 +316,11 @@ class LeakRegistry {
     this.#ids.set(resource, id)
     if (suspectAfter > 0) this.#armTimer(now() + suspectAfter)
     return id
+  }
+
+  /** `#ids` of a closed guarded FileHandle stays until the handle is collected: ask the table. */
+  #isTrackedId(id) {
+    return id !== undefined && leakIsTracked(this.#handle, id)
   }
 
   /** Names the sites of the records whose capture is not read yet. */
@@ -400,19 +407,22 @@ class LeakRegistry {
   }
 
   #trackFileHandle(guarded, path, capture, full) {
-    if (this.#ids.has(guarded)) return
+    if (this.#isTrackedId(this.#ids.get(guarded))) return
     const fd = realHandleOf(guarded).fd
     // Built by hand: cheaper than JSON.stringify of an info object, once per opened file.
     const where = path === undefined ? 'null' : stringify(String(path))
     const identity = `{"type":"FileHandle","id":${fd},"label":${where},"fd":${fd},"path":${where}}\n${fd}\n${where}`
-    this.#record(this.#handle, guarded, this.#typeIdOf(FILE_HANDLE_TYPE), identity, capture, full, this.#suspectAfter)
-    // Released when its user closes it (not when the guard closes a collected one: that is the leak).
-    const self = this.#self
-    onClose(guarded, () => self.deref()?.#releaseClosed(guarded))
+    const id = this.#record(this.#handle, guarded, this.#typeIdOf(FILE_HANDLE_TYPE), identity, capture, full, this.#suspectAfter)
+    // Released when its user closes it (not when the guard closes a collected one: that is the
+    // leak). The callback is kept by the real handle, so it names the record, not the handle.
+    onClose(guarded, releaseWhenClosed(this.#self, id))
   }
 
-  #releaseClosed(guarded) {
-    if (!this.#closed) this.release(guarded)
+  /** A closed FileHandle's record, by id; its `#ids` entry goes when the handle is collected. */
+  #releaseId(id) {
+    if (this.#closed) return
+    this.#pending.delete(id)
+    if (leakRelease(this.#handle, id) === RELEASED_WITH_REPORT) this.#queueDelivery()
   }
 
   #wantsStack() {
@@ -454,6 +464,10 @@ function wakeFor(self) {
     const registry = self.deref()
     if (registry !== undefined) internals.deliver(registry)
   }
+}
+
+function releaseWhenClosed(self, id) {
+  return () => internals.releaseId(self.deref(), id)
 }
 
 function deliverLater(self) {

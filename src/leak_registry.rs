@@ -474,6 +474,27 @@ unsafe extern "C" fn release(env: sys::napi_env, info: sys::napi_callback_info) 
   }
 }
 
+/// `leakIsTracked(handle, id) -> boolean`: whether the record is still tracked (neither released
+/// nor reported as leaked).
+unsafe extern "C" fn is_tracked(
+  env: sys::napi_env,
+  info: sys::napi_callback_info,
+) -> sys::napi_value {
+  // SAFETY: Node calls this on the JS thread with a valid env and callback info; every raw call
+  // below uses those handles and checks its status.
+  unsafe {
+    guard(env, || {
+      let [handle, id] = args::<2>(env, info)?;
+      let registry = open_registry(env, handle)?;
+      let tracked = registry
+        .table
+        .borrow()
+        .contains(to_f64(env, id)? as EntryId);
+      boolean(env, tracked)
+    })
+  }
+}
+
 /// `leakTouch(handle, id, siteId, hintJson?) -> boolean`: records an access; false when the id
 /// is not tracked (any more).
 unsafe extern "C" fn touch(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
@@ -694,6 +715,7 @@ pub unsafe fn register(env: sys::napi_env, exports: sys::napi_value) -> JsResult
     define_function(env, exports, c"leakDue", due)?;
     define_function(env, exports, c"leakSetSite", set_site)?;
     define_function(env, exports, c"leakRelease", release)?;
+    define_function(env, exports, c"leakIsTracked", is_tracked)?;
     define_function(env, exports, c"leakTouch", touch)?;
     define_function(env, exports, c"leakIntern", intern)?;
     define_function(env, exports, c"leakSampleGap", sample_gap)?;

@@ -359,6 +359,10 @@ impl<H> LeakTable<H> {
     self.records.len()
   }
 
+  pub fn contains(&self, id: EntryId) -> bool {
+    self.records.contains_key(&id)
+  }
+
   pub fn is_empty(&self) -> bool {
     self.records.is_empty()
   }
