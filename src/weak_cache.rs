@@ -716,6 +716,7 @@ unsafe extern "C" fn create(env: sys::napi_env, info: sys::napi_callback_info) -
         }
       };
       state.sink.set_waker(wake);
+      state.io().set_tail(None);
       // The Rc's heap cell never moves, so the hook's pointer to the sink stays valid until
       // finalize_cache removes the hook.
       if let Err(error) = state.sink.watch_teardown(env) {

@@ -896,6 +896,7 @@ mod tests {
     let (y, pushed) = c.insert(Object(4));
     assert_eq!(pushed, [demoted(a)]);
     assert_eq!(c.order(), [y, x, a]);
+    assert_eq!(c.p.tail(), Some(x), "the next to be pushed out");
     assert_eq!(c.tier(a), Tier::Weak);
     let s = c.p.stats();
     assert_eq!(
@@ -950,6 +951,7 @@ mod tests {
     );
     let (n, pushed) = c.insert(Primitive(2));
     assert_eq!(pushed, [evicted(n)]);
+    assert_eq!(c.p.tail(), None, "nothing is pinned");
     assert_eq!(c.tier(n), Tier::Free);
     assert_eq!(c.get(a), Lookup::Live(Some(Object(1))));
     assert_eq!(

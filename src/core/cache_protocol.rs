@@ -388,6 +388,17 @@ mod tests {
   }
 
   #[test]
+  fn the_tail_is_published_as_a_slot_or_minus_one() {
+    let (mut ints, times) = buffers();
+    let mut io = Io::new(&mut ints, &times);
+    io.set_tail(Some(7));
+    assert_eq!(io.published_tail(), Some(7));
+    io.set_tail(None);
+    assert_eq!(io.published_tail(), None);
+    assert_eq!(ints[io::TAIL], -1);
+  }
+
+  #[test]
   fn ops_round_trip_through_their_numbers() {
     for (op, _) in Op::ALL {
       assert_eq!(Op::from_number(op as i32), Some(op));
