@@ -9,7 +9,9 @@ use crate::core::panic_fence::{PanicFence, Refused};
 use crate::core::removal_cause::RemovalCause;
 use crate::error::{check, ErrorClass, JsError, JsResult};
 use crate::gc_notify::{batch_delivery, watch, GcSink};
-use crate::raw::{define_function, guard, no_unwind, number, to_f64, undefined};
+use crate::raw::{
+  args, args_and_data, define_function, guard, no_unwind, number, to_f64, undefined,
+};
 use napi::bindgen_prelude::{FromNapiValue, Function};
 use napi::threadsafe_function::UnknownReturnValue;
 use napi::{sys, Env};
@@ -673,7 +675,7 @@ unsafe extern "C" fn create(env: sys::napi_env, info: sys::napi_callback_info) -
   // arguments and out pointers.
   unsafe {
     guard(env, || {
-      let [buffer, max, update_age_on_get, deliver] = crate::raw::args::<4>(env, info)?;
+      let [buffer, max, update_age_on_get, deliver] = args::<4>(env, info)?;
       let mut data = ptr::null_mut();
       let mut len = 0;
       check(
@@ -758,20 +760,7 @@ unsafe extern "C" fn call(env: sys::napi_env, info: sys::napi_callback_info) -> 
   // and panics from crossing the FFI boundary.
   unsafe {
     guard(env, || {
-      let mut argv = [ptr::null_mut(); 6];
-      let mut argc = argv.len();
-      let mut data = ptr::null_mut();
-      check(
-        sys::napi_get_cb_info(
-          env,
-          info,
-          &mut argc,
-          argv.as_mut_ptr(),
-          ptr::null_mut(),
-          &mut data,
-        ),
-        "napi_get_cb_info",
-      )?;
+      let (argv, data) = args_and_data::<6>(env, info)?;
       // SAFETY: data is the Rc<CacheState> given to napi_create_function in `create`; it lives
       // until this function is finalized, and the function is alive while it is called.
       let state: &CacheState = &*(data as *const CacheState);
