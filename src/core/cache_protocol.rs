@@ -1,38 +1,42 @@
 //! The protocol between lib/weak-cache.js and the native WeakCache: who holds what, the shared
 //! memory, the calls, and the sequence of every operation. This is its one definition. JS reads
 //! every number from `weakCacheProtocol()` at load (built from [`numbers`] and
-//! [`RemovalCause::ALL`](super::removal_cause::RemovalCause::ALL)); a spec checks that JS and this module agree.
+//! [`RemovalCause::ALL`](super::removal_cause::RemovalCause::ALL)); a spec
+//! (`__test__/weak-cache-protocol.test.js`) checks that JS and this module agree.
 //!
 //! # Who holds what
-//! - **JS** holds the keys: `index` (a `Map` key -> slot) for every entry that is pinned, weak, or
-//!   collected but not yet noticed, `keys[slot]`, and `values[slot]` for pinned entries (holding
+//! - **JS** holds the keys: `index` (a `Map` key -> slot) for every entry that is pinned, weak,
+//!   or collected but not yet noticed, `keys[slot]`, and `values[slot]` for pinned entries (holding
 //!   them is what pins them; `undefined` for weak ones). A pinned hit never leaves JS. Keys never
 //!   cross into Rust, so they can be of any type JS can put in a `Map`.
-//! - **Rust** holds the policy by slot (cache_policy.rs): order, tiers, ttl, statistics, and one weak
-//!   handle (a Node-API reference with a finalizer) per demoted object value. It holds no key and
-//!   no value strongly, and no JS array of the cache: values reach it as call arguments. Its only
-//!   strong references are to the `io` and `deadlines` ArrayBuffers, which hold numbers and cannot
-//!   point back at the cache, so nothing in Rust keeps a cache alive.
+//! - **Rust** holds the policy by slot (cache_policy.rs): order, tiers, ttl, statistics, and one
+//!   weak handle (a Node-API reference with a finalizer) per demoted object value. It holds no key
+//!   and no value strongly, and no JS array of the cache: values reach it as call arguments. Its
+//!   only strong references are to the `io` and `deadlines` ArrayBuffers, which hold numbers and
+//!   cannot point back at the cache, so nothing in Rust keeps a cache alive.
 //! - **Shared memory**, made by JS (`io`, [`io::BYTES`] bytes) or by Rust (`deadlines`):
 //!   - the *read log*: pinned hits (their slot, and their time when the cache has a clock) and
-//!     misses (-1) that JS recorded without a call. Every call replays it first ([`Io::replay_reads`]),
-//!     so the policy's order is exact when it matters; JS calls `sync` when it is full.
-//!   - the *reply* of the last call: a status ([`status`]), the entries it pushed out of the pinned
-//!     tier, each a slot and a fate ([`DEMOTED`] or a
+//!     misses (-1) that JS recorded without a call. Every call replays it first
+//!     ([`Io::replay_reads`]), so the policy's order is exact when it matters; JS calls `sync` when
+//!     it is full.
+//!   - the *reply* of the last call: a status ([`status`]), the entries it pushed out of the
+//!     pinned tier, each a slot and a fate ([`DEMOTED`] or a
 //!     [`RemovalCause`](super::removal_cause::RemovalCause) number), and the *tail*: the least
 //!     recent pinned slot, the next one to be pushed out. JS reads the reply right after the call,
 //!     before any user code can make another call.
 //!   - JS passes the tail's value (`values[tail]`) with every call that may push an entry out, so
-//!     that a demotion needs no read of JS's array (a slow Node-API path). If logged reads moved the
-//!     tail meanwhile, Rust reads the new tail's value from `values` instead.
-//!   - `deadlines[slot]`: when each pinned entry expires (`Infinity`: never), written by Rust once
-//!     the cache has a clock. JS answers a pinned hit by itself only strictly before the deadline;
-//!     at or after it, it asks Rust, which decides (with `updateAgeOnGet` the deadline may have moved).
+//!     that a demotion needs no read of JS's array (a slow Node-API path). If logged reads moved
+//!     the tail meanwhile, Rust reads the new tail's value from `values` instead.
+//!   - `deadlines[slot]`: when each pinned entry expires (`Infinity`: never), written by Rust
+//!     once the cache has a clock. JS answers a pinned hit by itself only strictly before the
+//!     deadline; at or after it, it asks Rust, which decides (with `updateAgeOnGet` the deadline
+//!     may have moved).
 //!
 //! # Calls
 //! `weakCacheCreate(io, max, updateAgeOnGet, deliver)` returns the cache's native function
-//! `native(op, a, b, c, d)`; its data is the cache, freed when the function is collected. `deliver(slots)`
-//! is called on the event loop with the slots of entries whose values the GC collected.
+//! `native(op, ...arguments)`; its data is the cache, freed when the function is collected.
+//! `deliver(slots)` is called on the event loop with the slots of entries whose values the GC
+//! collected.
 //!
 //! | op | arguments | returns | reply |
 //! |---|---|---|---|
@@ -56,33 +60,46 @@
 //! In every sequence JS reads the clock and validates everything before its first call, applies
 //! the reply to its own state, and only then calls `dispose`: a callback always sees a consistent
 //! cache, and may use it.
-//! - **get(key)**: `slot = index.get(key)`. No slot: log a miss. A pinned slot before its deadline:
-//!   log the read, return `values[slot]`. Otherwise `get(slot, now, values, values[tail])`: Rust replays the log,
-//!   then a live pinned entry is touched, a live weak entry is pinned again (its value returned;
-//!   it may push out the least recent pinned entry), an expired entry is removed, and a collected
-//!   one marked. JS applies the reply: the value of a weak hit goes to `values[slot]`; an expired or
-//!   collected entry leaves the index (a collected one keeps `keys[slot]` for its `'collect'`); a
-//!   demoted entry's value leaves `values`; an evicted entry leaves everything. Then `dispose`:
-//!   `'expire'`, then `'evict'`.
+//! - **get(key)**: `slot = index.get(key)`. No slot: log a miss. A pinned slot before its
+//!   deadline: log the read, return `values[slot]`. Otherwise `get(slot, now, values,
+//!   values[tail])`: Rust replays the log, then a live pinned entry is touched, a live weak entry
+//!   is pinned again (its value returned; it may push out the least recent pinned entry), an
+//!   expired entry is removed, and a collected one marked. JS applies the reply: the value of a
+//!   weak hit goes to `values[slot]`; an expired or collected entry leaves the index (a collected
+//!   one keeps `keys[slot]` for its `'collect'`); a demoted entry's value leaves `values`; an
+//!   evicted entry leaves everything. Then `dispose`: `'expire'`, then `'evict'`.
 //! - **set(key, value, { ttl })**: a ttl with no clock yet calls `timing` first. A pinned key:
-//!   `replace(slot, ttl, now, changed)`, store the value, `dispose(old, 'set')` if it changed. A weak
-//!   key: `remove(slot, Set)` (the old value, or collected), then as a new key. A new key:
-//!   `insert(value, ttl, now, values, values[tail])`, record the slot, refresh the `deadlines` view if the slot is
-//!   beyond it (Rust grows the buffer before such an insert), apply the pushed entries, then
-//!   `dispose`: `'set'` for a replaced weak value, then `'evict'`.
-//! - **peek(key) / has(key)**: a pinned slot before its deadline answers in JS. Otherwise `peek(slot,
-//!   now)`: live (a weak value comes back), expired (nothing is removed), or collected (the key
-//!   leaves the index).
-//! - **delete(key)**: `remove(slot, Delete)`: removed (`dispose(value, key, 'delete')`) or collected
-//!   (the key leaves the index; `delete` returns false, the `'collect'` follows).
-//! - **clear()**: `clear()`; JS forgets every entry, then `'delete'` for each pinned entry and each
-//!   live weak one. Collected entries stay (only) in Rust until their `'collect'`.
+//!   `replace(slot, ttl, now, changed)`, store the value, `dispose(old, 'set')` if it changed. A
+//!   weak key: `remove(slot, Set)` (the old value, or collected), then as a new key. A new key:
+//!   `insert(value, ttl, now, values, values[tail])`, record the slot, refresh the `deadlines` view
+//!   if the slot is beyond it (Rust grows the buffer before such an insert), apply the pushed
+//!   entries, then `dispose`: `'set'` for a replaced weak value, then `'evict'`.
+//! - **peek(key) / has(key)**: a pinned slot before its deadline answers in JS. Otherwise
+//!   `peek(slot, now)`: live (a weak value comes back), expired (nothing is removed), or collected
+//!   (the key leaves the index).
+//! - **delete(key)**: `remove(slot, Delete)`: removed (`dispose(value, key, 'delete')`) or
+//!   collected (the key leaves the index; `delete` returns false, the `'collect'` follows).
+//! - **clear()**: `clear()`; JS forgets every entry, then `'delete'` for each pinned entry and
+//!   each live weak one. Entries found collected stay (in Rust, and their keys in JS) until their
+//!   `'collect'`.
 //! - **iteration**: `order()` gives the slots, JS turns them into keys at once (a snapshot), and
 //!   looks each key up as `peek` does when the iterator reaches it.
 //! - **collection**: the GC takes a weak value; its finalizer queues the entry id; one weak
 //!   threadsafe-function call per batch runs `take_collected` (which frees the slots) and gives JS
-//!   the slots; JS forgets them all first (the index only where it still maps the key to that slot),
-//!   then calls `dispose(undefined, key, 'collect')` for each.
+//!   the slots; JS forgets them all first (the index only where it still maps the key to that
+//!   slot), then calls `dispose(undefined, key, 'collect')` for each.
+//!
+//! # Extending it (lru-cache parity)
+//! - Keys of any type: they never cross, so only JS's validation changes.
+//! - `maxSize`/`sizeCalculation`: a size argument on `insert`/`replace`; one call may then push
+//!   out several entries, which the pushed list (with its count) already carries.
+//! - `fetch`, `memo`: values are opaque to Rust; a pending fetch is a value JS holds like any
+//!   other.
+//! - `allowStale`, `noDeleteOnStaleGet`, `updateAgeOnHas`: JS chooses what to do with an
+//!   `expired` status; keeping a stale entry is a flag on `get`.
+//! - Status objects: built in JS from the status and the pushed list of each call.
+//! - New removal causes (lru-cache's `'fetch'`): a variant of `RemovalCause`, which JS reads at
+//!   load.
 
 use super::cache_policy::{CachePolicy, Fate, Host, Lookup, PushedOut, Removed, SlotIndex};
 
