@@ -15,6 +15,7 @@ use crate::raw::{
 use napi::bindgen_prelude::{FromNapiValue, Function};
 use napi::threadsafe_function::UnknownReturnValue;
 use napi::{sys, Env};
+use std::cell::Cell;
 use std::ffi::{c_void, CString};
 use std::ptr::{self, NonNull};
 use std::rc::{Rc, Weak};
@@ -114,6 +115,9 @@ struct Native {
 
 struct CacheState {
   native: PanicFence<Native>,
+  /// Whether the cache has a clock (a ttl was used). Until then JS passes 0 for every ttl and
+  /// time, and they are not read.
+  clock: Cell<bool>,
   /// Where the finalizers of weak handles report. Outlives them (see gc_notify).
   sink: GcSink,
   io: SharedBuffer,
@@ -231,10 +235,24 @@ enum Call {
   InjectPanic,
 }
 
+/// Reads the arguments of a call; ttls and times only once the cache has a `clock`.
+///
 /// # Safety
 /// `env` and `args` must be valid for the running callback.
-unsafe fn read_call(env: sys::napi_env, args: &[sys::napi_value; 6]) -> JsResult<Call> {
+unsafe fn read_call(
+  env: sys::napi_env,
+  args: &[sys::napi_value; 6],
+  clock: bool,
+) -> JsResult<Call> {
   let [op, a, b, c, d, e] = *args;
+  let time = |value| {
+    if clock {
+      // SAFETY: the caller's contract.
+      unsafe { to_f64(env, value) }
+    } else {
+      Ok(0.0)
+    }
+  };
   // SAFETY: the caller's contract, for every conversion below.
   unsafe {
     let op = int32(env, op)?;
@@ -242,26 +260,26 @@ unsafe fn read_call(env: sys::napi_env, args: &[sys::napi_value; 6]) -> JsResult
     Ok(match op {
       Op::Insert => Call::Insert {
         value: a,
-        ttl: to_f64(env, b)?,
-        now: to_f64(env, c)?,
+        ttl: time(b)?,
+        now: time(c)?,
         values: d,
         tail_value: e,
       },
       Op::Replace => Call::Replace {
         slot: slot(env, a)?,
-        ttl: to_f64(env, b)?,
-        now: to_f64(env, c)?,
+        ttl: time(b)?,
+        now: time(c)?,
         changed: boolean(env, d)?,
       },
       Op::Get => Call::Get {
         slot: slot(env, a)?,
-        now: to_f64(env, b)?,
+        now: time(b)?,
         values: c,
         tail_value: d,
       },
       Op::Peek => Call::Peek {
         slot: slot(env, a)?,
-        now: to_f64(env, b)?,
+        now: time(b)?,
       },
       Op::Remove => Call::Remove {
         slot: slot(env, a)?,
@@ -303,8 +321,11 @@ impl CacheState {
     // SAFETY: the caller's contract, for both calls.
     let undefined = unsafe { undefined(env) }?;
     match call {
-      Call::Insert { .. } => unsafe { self.grow_deadlines(env, false) }?,
-      Call::Timing => unsafe { self.grow_deadlines(env, true) }?,
+      Call::Insert { .. } if self.clock.get() => unsafe { self.grow_deadlines(env, false) }?,
+      Call::Timing => {
+        unsafe { self.grow_deadlines(env, true) }?;
+        self.clock.set(true);
+      }
       _ => {}
     }
     let mut io = self.io();
@@ -701,6 +722,7 @@ unsafe extern "C" fn create(env: sys::napi_env, info: sys::napi_callback_info) -
           policy: CachePolicy::new(max as usize, update_age_on_get),
           deadlines: None,
         }),
+        clock: Cell::new(false),
         sink: GcSink::new(),
         io,
       });
@@ -764,7 +786,7 @@ unsafe extern "C" fn call(env: sys::napi_env, info: sys::napi_callback_info) -> 
       // SAFETY: data is the Rc<CacheState> given to napi_create_function in `create`; it lives
       // until this function is finalized, and the function is alive while it is called.
       let state: &CacheState = &*(data as *const CacheState);
-      let call = read_call(env, &argv)?;
+      let call = read_call(env, &argv, state.clock.get())?;
       state.run(env, call)
     })
   }
