@@ -54,7 +54,8 @@
 //!
 //! `values` is JS's array of pinned values by slot: Rust may read the value of a pinned entry it
 //! must demote from it, during the call (every call also publishes the tail, see above). `now` is
-//! the cache's clock (0 while it has none).
+//! the cache's clock. Until `timing` starts the clock, JS passes 0 for every ttl and time and Rust
+//! does not read them.
 //!
 //! # Sequences
 //! In every sequence JS reads the clock and validates everything before its first call, applies
