@@ -133,10 +133,12 @@ export interface WeakCacheOptions<K extends string | number, V> {
   ttl?: number
   /** Whether `get` restarts an entry's ttl. @default false */
   updateAgeOnGet?: boolean
-  /** Called when an entry leaves the cache; see {@link WeakCacheDisposeReason}. An exception it
-   * throws is reported with `process.emitWarning` (code `ERR_EPHEMERON_DISPOSE_THREW`). */
+  /** Called when an entry leaves the cache, once the cache is consistent (it may use the cache);
+   * see {@link WeakCacheDisposeReason}. Whatever it throws is reported with `process.emitWarning`
+   * (code `ERR_EPHEMERON_DISPOSE_THREW`), and later calls still arrive. */
   dispose?: (value: V | undefined, key: K, reason: WeakCacheDisposeReason) => void
-  /** The clock for ttl, in milliseconds. @default performance */
+  /** The clock for ttl, in milliseconds; read only once a ttl is in use, and `now()` must return
+   * a number (else a `TypeError` naming `options.perf.now()`). @default performance */
   perf?: { now(): number }
 }
 
@@ -181,7 +183,10 @@ export interface WeakCacheStats {
  * removed with reason `'evict'`. Keys are strings or numbers (compared as in `Map`).
  *
  * A drop-in for lru-cache's common subset. `size` counts weak entries until their collection
- * has been delivered; iteration is most recent first and skips collected and expired entries.
+ * has been noticed or delivered; iteration is most recent first and skips collected and expired
+ * entries. Every error has a stable `code` (`ERR_INVALID_ARG_TYPE`, `ERR_INVALID_ARG_VALUE`,
+ * `ERR_OUT_OF_RANGE`, `ERR_INVALID_THIS`); if an internal error ever interrupts an update, the
+ * cache throws `ERR_EPHEMERON_BROKEN` from then on.
  *
  * @example
  * const users = new WeakCache<string, User>({ max: 1000, dispose: (user, id, why) => log(id, why) })
@@ -196,7 +201,7 @@ export declare class WeakCache<K extends string | number = string | number, V = 
   constructor(options: WeakCacheOptions<K, V>)
   /** The number of pinned entries, as given. */
   readonly max: number
-  /** Pinned entries plus weak entries whose collection has not been delivered yet. */
+  /** Pinned entries plus weak entries whose collection has not been noticed or delivered yet. */
   readonly size: number
   /** The value under `key`, refreshing its recency (and its age with `updateAgeOnGet`); a weak
    * hit pins it again. `undefined` if absent, collected or expired.

@@ -181,3 +181,50 @@ test('worker threads terminated mid-operation do not crash the process or distur
   assert.equal(result.status, 0, result.stderr)
   assert.equal(result.stdout.trim(), 'done')
 })
+
+test('regression: a dispose that throws odd values in the middle of a collect batch does not lose the rest of the batch', async () => {
+  const revoked = Proxy.revocable({}, {})
+  revoked.revoke()
+  const throwables = [revoked.proxy, Object.create(null), 'a string', undefined]
+  const warnings = []
+  const onWarning = (warning) => warnings.push(warning)
+  process.on('warning', onWarning)
+  try {
+    const collected = []
+    const cache = new WeakCache({
+      max: 0,
+      dispose: (value, key, reason) => {
+        collected.push(key)
+        throw throwables[collected.length % throwables.length]
+      },
+    })
+    fillUnheld(cache, 'k', 40)
+    await eventually(() => collected.length === 40, { message: `${collected.length} of 40 collect calls` })
+    await immediate()
+    assert.deepEqual(collected.sort(), Array.from({ length: 40 }, (_, i) => `k${i}`).sort())
+    assert.equal(warnings.filter((w) => w.code === 'ERR_EPHEMERON_DISPOSE_THREW').length, 40)
+    assert.equal(cache.size, 0)
+  } finally {
+    process.off('warning', onWarning)
+  }
+})
+
+test('regression: caches whose pinned values point back at the cache are collected (1,000 of them), and a referenced one is not', async () => {
+  const gc = finalizationWatcher()
+  const count = 1000
+  let kept
+  ;(() => {
+    for (let i = 0; i < count; i++) {
+      const cache = new WeakCache({ max: 2, ttl: i % 2 ? 60_000 : 0, dispose: () => {} })
+      cache.set('field', { cache, payload: new Uint8Array(256) }) // a field pointing back
+      cache.set('closure', { read: () => cache.get('field') }) // a closure pointing back
+      cache.set('weak', { cache }) // pushes 'field' out: a weak value pointing back
+      gc.watch(cache, `cache ${i}`)
+      if (i === 0) kept = cache
+    }
+  })()
+  await eventually(() => gc.collected.size === count - 1, { timeoutMs: 20_000, message: `${gc.collected.size} of ${count - 1} caches collected` })
+  assert.equal(gc.collected.has('cache 0'), false, 'the cache still referenced is alive')
+  assert.equal(kept.peek('weak').cache, kept)
+  assert.equal(typeof kept.peek('closure').read, 'function')
+})

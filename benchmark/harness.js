@@ -11,35 +11,61 @@ const { performance } = require('node:perf_hooks')
  *   implementations (the scenario checks they do the same work).
  * @param {{ops: number, rounds?: number, baseline?: string, check?: boolean}} options
  */
-function compare(title, impls, { ops, rounds = 7, baseline = impls[0].name, check = true }) {
-  const samples = new Map(impls.map((impl) => [impl.name, []]))
-  const checksums = new Map()
-  for (let round = -1; round < rounds; round++) {
-    for (const impl of impls) {
+function compare(title, impls, options) {
+  const run = new Run(impls, options)
+  for (let round = -1; round < run.rounds; round++) run.round(round)
+  return run.report(title)
+}
+
+/**
+ * `compare`, letting the event loop turn between rounds (as it does between a server's requests),
+ * so that work an implementation defers to the event loop (finalizers, cleanup timers) is done
+ * between rounds instead of piling up over all of them.
+ */
+async function compareWithTurns(title, impls, options) {
+  const run = new Run(impls, options)
+  for (let round = -1; round < run.rounds; round++) {
+    run.round(round)
+    await new Promise((resolve) => setImmediate(resolve))
+  }
+  return run.report(title)
+}
+
+class Run {
+  constructor(impls, { ops, rounds = 7, baseline = impls[0].name, check = true }) {
+    Object.assign(this, { impls, ops, rounds, baseline, check })
+    this.samples = new Map(impls.map((impl) => [impl.name, []]))
+    this.checksums = new Map()
+  }
+
+  /** One run of each implementation; round -1 warms up and records what each one computed. */
+  round(round) {
+    for (const impl of this.impls) {
       const state = impl.setup ? impl.setup() : undefined
       const start = performance.now()
       const checksum = impl.run(state)
       const elapsed = performance.now() - start
-      if (round < 0) {
-        checksums.set(impl.name, checksum) // round -1 warms up and records what each one computed
-        continue
+      if (round < 0) this.checksums.set(impl.name, checksum)
+      else this.samples.get(impl.name).push((elapsed * 1e6) / this.ops)
+    }
+  }
+
+  report(title) {
+    const { baseline } = this
+    if (this.check) {
+      const expected = this.checksums.get(baseline)
+      for (const [name, checksum] of this.checksums) {
+        if (checksum !== expected) throw new Error(`${title}: ${name} computed ${checksum}, ${baseline} computed ${expected}`)
       }
-      samples.get(impl.name).push((elapsed * 1e6) / ops)
     }
+    const base = median(this.samples.get(baseline))
+    const rows = this.impls.map((impl) => {
+      const ns = median(this.samples.get(impl.name))
+      return { scenario: title, implementation: impl.name, 'ns/op': round2(ns), [`x ${baseline}`]: round2(ns / base) }
+    })
+    console.table(rows)
+    return rows
   }
-  if (check) {
-    const expected = checksums.get(baseline)
-    for (const [name, checksum] of checksums) {
-      if (checksum !== expected) throw new Error(`${title}: ${name} computed ${checksum}, ${baseline} computed ${expected}`)
-    }
-  }
-  const base = median(samples.get(baseline))
-  const rows = impls.map((impl) => {
-    const ns = median(samples.get(impl.name))
-    return { scenario: title, implementation: impl.name, 'ns/op': round2(ns), [`x ${baseline}`]: round2(ns / base) }
-  })
-  console.table(rows)
-  return rows
 }
 
 function median(values) {
@@ -50,4 +76,4 @@ function median(values) {
 
 const round2 = (n) => Math.round(n * 100) / 100
 
-module.exports = { compare, median }
+module.exports = { compare, compareWithTurns, median }

@@ -2,17 +2,25 @@
 // WeakCache against lru-cache@11 (what users would otherwise pick), weak-lru-cache (the same
 // idea in pure JS) and Map (the limit for a hit), side by side in one process. Run with
 // `npm run bench -- weak-cache` (needs --expose-gc, which the npm script passes).
+//
+// Each speed row is the median of interleaved rounds, with its ratio to the peer the WeakCache
+// targets compare against (lru-cache, or weak-lru-cache for weak hits). The event loop turns
+// between rounds, as between a server's requests: finalizers deferred to it (WeakCache's) run
+// there instead of piling up over every round. Memory and GC pauses are measured in a fresh
+// process per config (weak-cache-memory.js), rounds interleaved, medians.
 
-const { compare, median } = require('./harness.js')
+const { spawnSync } = require('node:child_process')
+const fs = require('node:fs')
+const path = require('node:path')
+const { compareWithTurns, median } = require('./harness.js')
 const { WeakCache } = require('../index.js')
 const { LRUCache } = require('lru-cache')
 const { WeakLRUCache, LRFUExpirer } = require('weak-lru-cache')
+const { configs: memoryConfigs } = require('./weak-cache-memory.js')
 
 const gc = globalThis.gc
 if (typeof gc !== 'function') throw new Error('run with node --expose-gc')
 
-const fs = require('node:fs')
-const path = require('node:path')
 const versionOf = (name) => JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'node_modules', name, 'package.json'), 'utf8')).version
 const versions = ['lru-cache', 'weak-lru-cache'].map((name) => `${name}@${versionOf(name)}`)
 console.log(`peers: ${versions.join(', ')}`)
@@ -52,12 +60,17 @@ function getLoop(cache, peer, keys, values, order, ops) {
   return sum
 }
 
-function setLoop(cache, set, keys) {
+function setObjectsLoop(cache, set, keys) {
   for (let i = 0; i < keys.length; i++) set(cache, keys[i], { i }) // fresh values, dropped by the caller
   return keys.length
 }
 
-function getScenario(title, keys, max, order) {
+function setNumbersLoop(cache, set, keys) {
+  for (let i = 0; i < keys.length; i++) set(cache, keys[i], i)
+  return keys.length
+}
+
+function getScenario(title, keys, max, order, baseline) {
   const values = keys.map((_, i) => ({ i })) // held here: weak entries stay alive
   const ops = 1_000_000
   const impls = Object.entries(peers).map(([name, peer]) => ({
@@ -69,13 +82,24 @@ function getScenario(title, keys, max, order) {
     },
     run: ((loop) => (cache) => loop(cache, peer, keys, values, order, ops))(specialize(getLoop)),
   }))
-  return compare(title, impls, { ops, rounds: 7, baseline: 'lru-cache' })
+  return compareWithTurns(title, impls, { ops, rounds: 9, baseline })
 }
 
-function setScenario() {
+/** Not a cache: a `Map` that indexes every key it is given (a get, then a set of a new key), as
+ * WeakCache's index does while demoted values wait for the GC. It shows what that index alone
+ * costs in the set scenarios. */
+const growingIndex = {
+  create: () => new Map(),
+  set: (c, k, v) => {
+    if (c.get(k) === undefined) c.set(k, v)
+  },
+}
+
+function setScenario(title, loop) {
   const keys = stringKeys(100_000)
   const ops = keys.length
-  const impls = Object.entries(peers).map(([name, peer]) => ({
+  const setPeers = { ...peers, 'Map index (get + set)': growingIndex }
+  const impls = Object.entries(setPeers).map(([name, peer]) => ({
     name,
     setup: () => {
       const cache = peer.create(1000)
@@ -83,58 +107,52 @@ function setScenario() {
       gc()
       return cache
     },
-    run: ((loop) => (cache) => loop(cache, peer.set, keys))(specialize(setLoop)),
+    run: ((copy) => (cache) => copy(cache, peer.set, keys))(specialize(loop)),
   }))
-  return compare('set, steady-state eviction (max 1k, 100k keys)', impls, { ops, rounds: 7, baseline: 'lru-cache' })
+  return compareWithTurns(title, impls, { ops, rounds: 9, baseline: 'lru-cache' })
 }
 
-/** V8 heap bytes per entry and full-GC pause with 1M entries cached (keys and values are held
- * by the benchmark, so only the cache's own structure counts). */
-function memoryScenario() {
-  const n = 1_000_000
-  const keys = stringKeys(n)
-  const values = keys.map((_, i) => ({ i }))
-  const configs = [
-    ['WeakCache (max 1M: all pinned)', () => peers.WeakCache.create(n), peers.WeakCache],
-    ['WeakCache (max 1k: 999k weak)', () => peers.WeakCache.create(1000), peers.WeakCache],
-    ['lru-cache (max 1M)', () => peers['lru-cache'].create(n), peers['lru-cache']],
-    ['weak-lru-cache (cacheSize 1M)', () => peers['weak-lru-cache'].create(n), peers['weak-lru-cache']],
-    ['Map', () => peers.Map.create(), peers.Map],
-  ]
-  const rows = []
-  for (const [name, create, peer] of configs) {
-    gc()
-    gc()
-    const before = process.memoryUsage()
-    let cache = create()
-    for (let i = 0; i < n; i++) peer.set(cache, keys[i], values[i])
-    gc()
-    gc()
-    const after = process.memoryUsage()
-    const pauses = []
-    for (let i = 0; i < 5; i++) {
-      const start = process.hrtime.bigint()
-      gc()
-      pauses.push(Number(process.hrtime.bigint() - start) / 1e6)
+function memoryScenario(rounds = 3) {
+  const script = path.join(__dirname, 'weak-cache-memory.js')
+  const samples = new Map(Object.keys(memoryConfigs).map((name) => [name, []]))
+  for (let round = 0; round < rounds; round++) {
+    for (const name of samples.keys()) {
+      const child = spawnSync(process.execPath, ['--expose-gc', script, name], { encoding: 'utf8' })
+      if (child.status !== 0) throw new Error(`${name}: ${child.stderr}`)
+      samples.get(name).push(JSON.parse(child.stdout))
     }
-    let hits = 0
-    for (let i = 0; i < n; i += 1000) if (peer.get(cache, keys[i]) === values[i]) hits++
-    if (hits !== n / 1000) throw new Error(`${name}: lost entries`)
-    rows.push({
-      cache: name,
-      'V8 heap B/entry': Math.round((after.heapUsed - before.heapUsed) / n),
-      'RSS B/entry': Math.round((after.rss - before.rss) / n),
-      'full GC ms (median of 5)': Math.round(median(pauses) * 10) / 10,
-    })
-    cache = undefined
   }
+  const base = medians(samples.get('lru-cache, max 1M'))
+  const rows = [...samples].map(([name, runs]) => {
+    const m = medians(runs)
+    return {
+      cache: name,
+      'V8 heap B/entry': Math.round(m.heap),
+      'RSS B/entry': Math.round(m.rss),
+      'full GC ms': Math.round(m.gcMs * 10) / 10,
+      'heap x lru': round2(m.heap / base.heap),
+      'RSS x lru': round2(m.rss / base.rss),
+      'GC x lru': round2(m.gcMs / base.gcMs),
+    }
+  })
+  console.log(`memory: 1M entries, median of ${rounds} fresh processes per config`)
   console.table(rows)
   return rows
 }
 
-const tenThousand = Array.from({ length: 10_000 }, (_, i) => (i * 7919) % 10_000)
-getScenario('get, pinned hits (10k string keys)', stringKeys(10_000), 10_000, tenThousand)
-getScenario('get, pinned hits (10k number keys)', numberKeys(10_000), 10_000, tenThousand)
-getScenario('get, 90% weak hits (max 1k of 10k held keys)', stringKeys(10_000), 1000, tenThousand)
-setScenario()
-memoryScenario()
+const medians = (runs) => ({
+  heap: median(runs.map((r) => r.heap)),
+  rss: median(runs.map((r) => r.rss)),
+  gcMs: median(runs.map((r) => r.gcMs)),
+})
+const round2 = (n) => Math.round(n * 100) / 100
+
+module.exports = async function weakCacheBench() {
+  const tenThousand = Array.from({ length: 10_000 }, (_, i) => (i * 7919) % 10_000)
+  await getScenario('get, pinned hits (10k string keys)', stringKeys(10_000), 10_000, tenThousand, 'lru-cache')
+  await getScenario('get, pinned hits (10k number keys)', numberKeys(10_000), 10_000, tenThousand, 'lru-cache')
+  await getScenario('get, 90% weak hits (max 1k of 10k held keys)', stringKeys(10_000), 1000, tenThousand, 'weak-lru-cache')
+  await setScenario('set, steady-state eviction (max 1k, 100k keys, fresh object values)', setObjectsLoop)
+  await setScenario('set, steady-state eviction (max 1k, 100k keys, number values: no weak reference)', setNumbersLoop)
+  memoryScenario()
+}

@@ -7,7 +7,7 @@
 
 use crate::error::{check, JsError, JsResult};
 use napi::sys;
-use std::ffi::CStr;
+use std::ffi::{c_void, CStr};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::ptr;
 
@@ -22,9 +22,22 @@ pub unsafe fn args<const N: usize>(
   env: sys::napi_env,
   info: sys::napi_callback_info,
 ) -> JsResult<[sys::napi_value; N]> {
+  // SAFETY: the caller's contract.
+  unsafe { args_and_data(env, info) }.map(|(argv, _)| argv)
+}
+
+/// The first `N` arguments of a call and the data pointer its function was created with.
+///
+/// # Safety
+/// `env` and `info` must be the ones Node passed to the running callback.
+pub unsafe fn args_and_data<const N: usize>(
+  env: sys::napi_env,
+  info: sys::napi_callback_info,
+) -> JsResult<([sys::napi_value; N], *mut c_void)> {
   let mut argv = [ptr::null_mut(); N];
   let mut argc = N;
-  // SAFETY: argv has room for argc values; the other out pointers may be null.
+  let mut data = ptr::null_mut();
+  // SAFETY: argv has room for argc values; `data` is a valid out pointer, `this` may be null.
   let status = unsafe {
     sys::napi_get_cb_info(
       env,
@@ -32,11 +45,11 @@ pub unsafe fn args<const N: usize>(
       &mut argc,
       argv.as_mut_ptr(),
       ptr::null_mut(),
-      ptr::null_mut(),
+      &mut data,
     )
   };
   check(status, "napi_get_cb_info")?;
-  Ok(argv)
+  Ok((argv, data))
 }
 
 /// Runs a callback body, converting an `Err` into a thrown JS error and a panic into an internal

@@ -1,51 +1,82 @@
 //! The policy of WeakCache: which entries are pinned and in what order, which are demoted to the
-//! weak tier, when entries expire, and the statistics.
+//! weak tier, when entries expire, what a collection means, and the statistics.
 //!
-//! Plain Rust: a weak handle is any `Copy` value `H` (a `napi_ref` in the binding, a number in
-//! the tests). The policy never frees a handle: every handle that leaves it is given back to the
-//! caller, who deletes it. Handles are made lazily, when an entry is first pushed out of the
-//! pinned tier (pinned values are held by the JS side), so a cache that never overflows holds
-//! no weak references at all.
+//! Entries are *slots*, numbered densely from 0; JS keeps the keys and the pinned values by slot
+//! (see cache_protocol.rs), so this side holds no key and no value: only order, tiers, timing and
+//! the weak handles. Plain Rust: everything that touches a value goes through a [`Host`] (Node-API
+//! in the binding, a fake in the tests), so the weak-tier rules and the collection races are
+//! tested here without Node.
 //!
-//! Entries live in one slab of slots. A slot's generation grows whenever it gets a new value or
-//! is freed, and `(generation, slot)` is the entry id a handle's finalizer reports, so a late
-//! collection event never matches an entry that was set again. Pinned entries also get a
-//! *position* below `max + 1`: the JS side indexes its arrays by position, so they stay as small
-//! as the pinned tier however large the weak tier grows.
+//! Tiers: *pinned* entries (at most `max`, most recent first; JS holds their values) and *weak*
+//! entries (object values pushed out of the pinned tier, held only by a weak handle; most recently
+//! demoted first). A weak entry whose handle reads as collected before its finalizer's event
+//! arrived is *collected*: invisible, kept only so that the event finds it. A slot's generation
+//! grows whenever it gets a new entry or value, and `(generation, slot)` is the id a handle's
+//! finalizer reports, so a late event never matches an entry that was set again.
 
-use super::cache_key::CacheKey;
-use std::collections::HashMap;
+use super::removal_cause::RemovalCause;
 
-/// foldhash: several times faster than the default SipHash on short keys, and still seeded per
-/// map, so colliding keys cannot be precomputed.
-type KeyIndex = HashMap<CacheKey, SlotIndex, foldhash::fast::RandomState>;
-
-pub type Position = u32;
 pub type SlotIndex = u32;
+/// `generation << 32 | slot`: what a weak handle's finalizer reports.
 pub type EntryId = u64;
 
 const NIL: u32 = u32::MAX;
+const TIER_BITS: u32 = 2;
+const TIER_MASK: u32 = (1 << TIER_BITS) - 1;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Tier {
-  Free,
-  Pinned,
-  Weak,
-  /// Found collected before its finalizer event: invisible, kept only until the event is delivered.
-  Collected,
+pub enum Tier {
+  Free = 0,
+  Pinned = 1,
+  Weak = 2,
+  /// Found collected before its finalizer's event arrived: invisible, waiting for that event.
+  Collected = 3,
 }
 
-struct Slot<H> {
-  generation: u32,
-  tier: Tier,
-  key: Option<CacheKey>,
-  handle: Option<H>,
+/// One entry: its links in the list of its tier (the free list for a free slot) and its tag,
+/// `generation << 2 | tier`. 12 bytes: a million pinned entries cost 12 MB here.
+#[derive(Clone, Copy)]
+struct Slot {
+  prev: u32,
+  next: u32,
+  tag: u32,
+}
+
+impl Slot {
+  fn tier(self) -> Tier {
+    match self.tag & TIER_MASK {
+      0 => Tier::Free,
+      1 => Tier::Pinned,
+      2 => Tier::Weak,
+      _ => Tier::Collected,
+    }
+  }
+
+  fn generation(self) -> u32 {
+    self.tag >> TIER_BITS
+  }
+
+  fn set_tier(&mut self, tier: Tier) {
+    self.tag = (self.tag & !TIER_MASK) | tier as u32;
+  }
+
+  /// A new generation: the entry's id changes, so events of its old handle no longer match.
+  fn renew(&mut self) {
+    self.tag = self.tag.wrapping_add(1 << TIER_BITS);
+  }
+}
+
+/// The ttl of an entry and when it expires (infinity: never).
+#[derive(Clone, Copy)]
+struct Timing {
   ttl: f64,
   expires: f64,
-  position: Position,
-  prev: SlotIndex,
-  next: SlotIndex,
 }
+
+const NO_TTL: Timing = Timing {
+  ttl: 0.0,
+  expires: f64::INFINITY,
+};
 
 /// An intrusive doubly linked list of slots, most recent first.
 #[derive(Clone, Copy)]
@@ -55,42 +86,82 @@ struct List {
   len: usize,
 }
 
-impl List {
-  const EMPTY: List = List {
-    head: NIL,
-    tail: NIL,
-    len: 0,
-  };
-}
+const EMPTY: List = List {
+  head: NIL,
+  tail: NIL,
+  len: 0,
+};
 
-/// Why an entry left the cache through an explicit operation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Removal {
-  Delete,
-  Expire,
-  /// Overwritten by `set`.
-  Replace,
-}
-
-/// A pinned entry without a weak handle is being pushed out: the caller makes a handle for its
-/// value (demotion) or returns None (a primitive: eviction).
+/// A pinned entry without a weak handle is being pushed out; the host makes a handle for its
+/// value, or says it cannot (a primitive), and then the entry is evicted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Demotion {
-  pub position: Position,
+  pub slot: SlotIndex,
   /// The id the handle's finalizer must report.
   pub id: EntryId,
-  /// True when the victim is the entry being inserted (only with `max` 0).
+  /// True when the entry is the one being inserted (only with `max` 0): JS does not hold its value
+  /// yet, the host got it with the call.
   pub is_new: bool,
 }
 
-/// The pinned entry pushed out by an insert or a promotion.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Victim {
-  pub position: Position,
-  /// True when the value had no weak handle (a primitive): it left the cache. Otherwise it was
-  /// demoted to the weak tier.
-  pub evicted: bool,
+/// Where the policy meets values: weak handles, the GC's reports and the published deadlines.
+pub trait Host {
+  type Handle: Copy;
+  type Value;
+  /// A weak handle to the value of the demoted entry (see [`Demotion`]); None when the value
+  /// cannot be held weakly, or the handle cannot be made: the entry is evicted then.
+  fn watch(&mut self, demotion: Demotion) -> Option<Self::Handle>;
+  /// The value behind a handle; None once the GC has taken it.
+  fn read(&mut self, handle: Self::Handle) -> Option<Self::Value>;
+  /// Deletes a handle that left the policy. Deleting cancels its finalizer.
+  fn release(&mut self, handle: Self::Handle);
+  /// Reports the collection of entry `id` found by a read: its finalizer was cancelled by the
+  /// release, so this report takes its place (and reaches [`CachePolicy::take_collected`]).
+  fn report_collected(&mut self, id: EntryId);
+  /// Tells JS when the pinned entry in `slot` expires, so that a pinned hit before that time
+  /// needs no call.
+  fn publish_deadline(&mut self, slot: SlotIndex, deadline: f64);
 }
+
+/// What happened to an entry pushed out of the pinned tier.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fate {
+  /// Moved to the weak tier (JS lets go of its value).
+  Demoted,
+  /// Left the cache (`Evict` for a primitive value).
+  Removed(RemovalCause),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PushedOut {
+  pub slot: SlotIndex,
+  pub fate: Fate,
+}
+
+/// The answer to a lookup of an entry.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Lookup<V> {
+  /// Live. For a weak entry, its value (JS holds pinned ones).
+  Live(Option<V>),
+  /// Past its ttl (a get removed it: the weak value comes with it for `dispose`).
+  Expired(Option<V>),
+  /// The GC took the value: the entry is gone, and its `'collect'` follows through
+  /// `take_collected`.
+  Collected,
+}
+
+/// The answer to a removal.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Removed<V> {
+  Pinned,
+  Weak(V),
+  /// The GC had taken the value: nothing was removed, and the `'collect'` follows.
+  Collected,
+}
+
+/// A slot number that does not name a live entry of the expected tier: a bug on the JS side.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NotAnEntry(pub SlotIndex);
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Stats {
@@ -98,36 +169,61 @@ pub struct Stats {
   pub weak_hits: u64,
   pub misses: u64,
   pub sets: u64,
-  pub evictions: u64,
   pub demotions: u64,
-  pub collected: u64,
-  pub expired: u64,
-  pub deleted: u64,
+  /// Removals by cause (`RemovalCause as usize`).
+  pub removals: [u64; 5],
   pub pinned: usize,
   pub weak: usize,
 }
 
-pub struct CachePolicy<H> {
-  max: usize,
-  update_age_on_get: bool,
-  slots: Vec<Slot<H>>,
-  free_slots: Vec<SlotIndex>,
-  /// position -> slot of the pinned entry there (NIL when free).
-  positions: Vec<SlotIndex>,
-  free_positions: Vec<Position>,
-  pinned: List,
-  weak: List,
-  weak_index: KeyIndex,
-  stats: Stats,
+impl Stats {
+  /// The figures `stats()` reports, named and ordered as JS shows them.
+  pub fn named(&self) -> [(&'static str, f64); 11] {
+    let removed = |cause: RemovalCause| self.removals[cause as usize] as f64;
+    [
+      ("hits", self.hits as f64),
+      ("weakHits", self.weak_hits as f64),
+      ("misses", self.misses as f64),
+      ("sets", self.sets as f64),
+      (stat(RemovalCause::Evict), removed(RemovalCause::Evict)),
+      ("demotions", self.demotions as f64),
+      (stat(RemovalCause::Collect), removed(RemovalCause::Collect)),
+      (stat(RemovalCause::Expire), removed(RemovalCause::Expire)),
+      (stat(RemovalCause::Delete), removed(RemovalCause::Delete)),
+      ("pinned", self.pinned as f64),
+      ("weak", self.weak as f64),
+    ]
+  }
 }
 
-/// `now + ttl`, or never when the entry has no ttl. The JS mirror computes the same.
-pub fn expiry(ttl: f64, now: f64) -> f64 {
+fn stat(cause: RemovalCause) -> &'static str {
+  cause.stat_name().unwrap_or("")
+}
+
+/// `now + ttl`, or never when the entry has no ttl.
+fn expiry(ttl: f64, now: f64) -> f64 {
   if ttl > 0.0 {
     now + ttl
   } else {
     f64::INFINITY
   }
+}
+
+pub struct CachePolicy<H> {
+  max: usize,
+  update_age_on_get: bool,
+  slots: Vec<Slot>,
+  /// Free slots, linked through `next`.
+  free: SlotIndex,
+  /// Weak handles by slot; allocated at the first demotion (a cache that never overflows has none).
+  handles: Vec<Option<H>>,
+  /// Timing by slot; allocated when the first entry with a ttl arrives.
+  timing: Option<Vec<Timing>>,
+  pinned: List,
+  weak: List,
+  /// Entries the current operation pushed out of the pinned tier.
+  pushed: Vec<PushedOut>,
+  stats: Stats,
 }
 
 impl<H: Copy> CachePolicy<H> {
@@ -136,12 +232,12 @@ impl<H: Copy> CachePolicy<H> {
       max,
       update_age_on_get,
       slots: Vec::new(),
-      free_slots: Vec::new(),
-      positions: Vec::new(),
-      free_positions: Vec::new(),
-      pinned: List::EMPTY,
-      weak: List::EMPTY,
-      weak_index: KeyIndex::default(),
+      free: NIL,
+      handles: Vec::new(),
+      timing: None,
+      pinned: EMPTY,
+      weak: EMPTY,
+      pushed: Vec::new(),
       stats: Stats::default(),
     }
   }
@@ -154,338 +250,419 @@ impl<H: Copy> CachePolicy<H> {
     }
   }
 
-  pub fn weak_len(&self) -> usize {
-    self.weak.len
+  /// The slot the next insert will use.
+  pub fn next_slot(&self) -> SlotIndex {
+    if self.free != NIL {
+      self.free
+    } else {
+      self.slots.len() as SlotIndex
+    }
   }
 
-  fn id(&self, slot: SlotIndex) -> EntryId {
-    (u64::from(self.slots[slot as usize].generation) << 32) | u64::from(slot)
+  pub fn tier(&self, slot: SlotIndex) -> Option<Tier> {
+    self.slots.get(slot as usize).map(|s| s.tier())
   }
 
-  /// A pinned hit recorded by the JS side: the entry becomes the most recent.
-  pub fn touch(&mut self, position: Position, now: f64) {
-    let Some(&slot) = self.positions.get(position as usize) else {
-      return;
-    };
-    if slot == NIL {
+  /// The least recent pinned entry: the next one to be pushed out.
+  pub fn tail(&self) -> Option<SlotIndex> {
+    Some(self.pinned.tail).filter(|&slot| slot != NIL)
+  }
+
+  /// The entries the last insert or get pushed out of the pinned tier.
+  pub fn pushed_out(&self) -> &[PushedOut] {
+    &self.pushed
+  }
+
+  /// Turns on ttl bookkeeping (before the first entry with a ttl). Existing entries never expire.
+  pub fn start_timing(&mut self) {
+    if self.timing.is_none() {
+      self.timing = Some(vec![NO_TTL; self.slots.len()]);
+    }
+  }
+
+  /// The deadline of every slot (infinity for entries without a ttl), for a fresh copy in JS.
+  pub fn deadlines(&self) -> impl Iterator<Item = (SlotIndex, f64)> + '_ {
+    self
+      .timing
+      .iter()
+      .flatten()
+      .enumerate()
+      .map(|(slot, t)| (slot as SlotIndex, t.expires))
+  }
+
+  /// Adds a pinned entry as the most recent one and pushes out the least recent if there are more
+  /// than `max`. Returns its slot.
+  pub fn insert(&mut self, ttl: f64, now: f64, host: &mut impl Host<Handle = H>) -> SlotIndex {
+    self.pushed.clear();
+    let slot = self.alloc_slot();
+    self.set_timing(slot, ttl, now, host);
+    self.link_front(slot, Tier::Pinned);
+    self.stats.sets += 1;
+    self.enforce_max(slot, host);
+    slot
+  }
+
+  /// A new value (`changed`) or only a new ttl for the pinned entry in `slot`, which becomes the
+  /// most recent.
+  pub fn replace(
+    &mut self,
+    slot: SlotIndex,
+    ttl: f64,
+    now: f64,
+    changed: bool,
+    host: &mut impl Host<Handle = H>,
+  ) -> Result<(), NotAnEntry> {
+    self.expect_tier(slot, &[Tier::Pinned])?;
+    if changed {
+      if let Some(handle) = self.take_handle(slot) {
+        host.release(handle);
+      }
+      self.slots[slot as usize].renew();
+    }
+    self.set_timing(slot, ttl, now, host);
+    self.unlink(slot);
+    self.link_front(slot, Tier::Pinned);
+    self.stats.sets += 1;
+    Ok(())
+  }
+
+  /// A read JS logged for a pinned entry (at time `at`): it becomes the most recent, and with
+  /// `updateAgeOnGet` its age restarts. Anything but a pinned slot is ignored.
+  pub fn touch(&mut self, slot: SlotIndex, at: f64, host: &mut impl Host<Handle = H>) {
+    if self.tier(slot) != Some(Tier::Pinned) {
       return;
     }
     self.stats.hits += 1;
     self.unlink(slot);
-    self.push_front(slot, Tier::Pinned);
-    if self.update_age_on_get {
-      let s = &mut self.slots[slot as usize];
-      s.expires = expiry(s.ttl, now);
-    }
+    self.link_front(slot, Tier::Pinned);
+    self.restart_age(slot, at, host);
   }
 
+  /// A miss JS found in its own index.
   pub fn record_miss(&mut self) {
     self.stats.misses += 1;
   }
 
-  /// Adds a pinned entry for `key`, which must not be in the cache (the caller removed a weak
-  /// entry of that key first). `handle_for` is called if the overflow victim needs a handle.
-  pub fn insert(
-    &mut self,
-    key: CacheKey,
-    ttl: f64,
-    now: f64,
-    handle_for: impl FnOnce(Demotion) -> Option<H>,
-  ) -> (Position, Option<Victim>) {
-    let slot = self.alloc_slot();
-    let position = self.alloc_position(slot);
-    let s = &mut self.slots[slot as usize];
-    s.key = Some(key);
-    s.ttl = ttl;
-    s.expires = expiry(ttl, now);
-    s.position = position;
-    self.push_front(slot, Tier::Pinned);
-    self.stats.sets += 1;
-    (position, self.enforce_max(slot, handle_for))
-  }
-
-  /// Sets a new value (or only a new ttl, when `same_value`) for the pinned entry at `position`
-  /// and makes it the most recent. Returns the handle of the old value, which the caller frees.
-  pub fn replace(&mut self, position: Position, ttl: f64, now: f64, same_value: bool) -> Option<H> {
-    let slot = self.pinned_slot(position);
-    let mut old = None;
-    if !same_value {
-      // A new value gets a new id: an event of the old value's handle still queued must not match.
-      let s = &mut self.slots[slot as usize];
-      s.generation = s.generation.wrapping_add(1);
-      old = s.handle.take();
-    }
-    let s = &mut self.slots[slot as usize];
-    s.ttl = ttl;
-    s.expires = expiry(ttl, now);
-    self.unlink(slot);
-    self.push_front(slot, Tier::Pinned);
-    self.stats.sets += 1;
-    old
-  }
-
-  /// Removes the pinned entry at `position`; gives back its key and handle.
-  pub fn remove_pinned(&mut self, position: Position, why: Removal) -> (CacheKey, Option<H>) {
-    let slot = self.pinned_slot(position);
-    self.count_removal(why);
-    self.unlink(slot);
-    self.release_position(slot);
-    self.free_slot(slot)
-  }
-
-  /// The weak entry of `key`, if any.
-  pub fn find_weak(&self, key: &CacheKey) -> Option<SlotIndex> {
-    self.weak_index.get(key).copied()
-  }
-
-  pub fn handle(&self, slot: SlotIndex) -> Option<H> {
-    self.slots[slot as usize].handle
-  }
-
-  /// The entry's ttl and expiry time.
-  pub fn timing(&self, slot: SlotIndex) -> (f64, f64) {
-    let s = &self.slots[slot as usize];
-    (s.ttl, s.expires)
-  }
-
-  pub fn is_expired(&self, slot: SlotIndex, now: f64) -> bool {
-    self.slots[slot as usize].expires <= now
-  }
-
-  /// A weak hit: the weak entry `slot` (whose value the caller has just read) is pinned again as
-  /// the most recent entry. It keeps its handle, ready for its next demotion.
-  pub fn promote(
+  /// `get`: a live pinned entry becomes the most recent; a live weak entry is pinned again (a
+  /// weak hit) and may push out the least recent pinned one; an expired entry is removed; an
+  /// entry whose value the GC took is marked collected.
+  pub fn get<X: Host<Handle = H>>(
     &mut self,
     slot: SlotIndex,
     now: f64,
-    handle_for: impl FnOnce(Demotion) -> Option<H>,
-  ) -> (Position, Option<Victim>) {
+    host: &mut X,
+  ) -> Result<Lookup<X::Value>, NotAnEntry> {
+    self.pushed.clear();
+    match self.expect_tier(slot, &[Tier::Pinned, Tier::Weak])? {
+      Tier::Pinned if self.is_expired(slot, now) => {
+        self.remove_entry(slot, RemovalCause::Expire, host);
+        self.stats.misses += 1;
+        Ok(Lookup::Expired(None))
+      }
+      Tier::Pinned => {
+        self.touch(slot, now, host);
+        Ok(Lookup::Live(None))
+      }
+      _ => match self.read_weak(slot, host) {
+        None => {
+          self.stats.misses += 1;
+          Ok(Lookup::Collected)
+        }
+        Some(value) if self.is_expired(slot, now) => {
+          self.remove_entry(slot, RemovalCause::Expire, host);
+          self.stats.misses += 1;
+          Ok(Lookup::Expired(Some(value)))
+        }
+        Some(value) => {
+          self.promote(slot, now, host);
+          Ok(Lookup::Live(Some(value)))
+        }
+      },
+    }
+  }
+
+  /// `peek` and `has`: like `get`, but nothing moves and nothing expired is removed. A weak entry
+  /// whose value the GC took is still marked collected (it is gone either way).
+  pub fn peek<X: Host<Handle = H>>(
+    &mut self,
+    slot: SlotIndex,
+    now: f64,
+    host: &mut X,
+  ) -> Result<Lookup<X::Value>, NotAnEntry> {
+    let tier = self.expect_tier(slot, &[Tier::Pinned, Tier::Weak])?;
+    let value = match tier {
+      Tier::Pinned => None,
+      _ => match self.read_weak(slot, host) {
+        None => return Ok(Lookup::Collected),
+        value => value,
+      },
+    };
+    Ok(if self.is_expired(slot, now) {
+      Lookup::Expired(None)
+    } else {
+      Lookup::Live(value)
+    })
+  }
+
+  /// `delete` (cause Delete) and `set` over a weak entry (cause Set): removes the entry. A weak
+  /// entry whose value the GC took is marked collected instead.
+  pub fn remove<X: Host<Handle = H>>(
+    &mut self,
+    slot: SlotIndex,
+    cause: RemovalCause,
+    host: &mut X,
+  ) -> Result<Removed<X::Value>, NotAnEntry> {
+    match self.expect_tier(slot, &[Tier::Pinned, Tier::Weak])? {
+      Tier::Pinned => {
+        self.remove_entry(slot, cause, host);
+        Ok(Removed::Pinned)
+      }
+      _ => match self.read_weak(slot, host) {
+        None => Ok(Removed::Collected),
+        Some(value) => {
+          self.remove_entry(slot, cause, host);
+          Ok(Removed::Weak(value))
+        }
+      },
+    }
+  }
+
+  /// Removes every entry (cause Delete). Returns the weak entries whose values were alive, most
+  /// recently demoted first; weak entries whose values the GC took are marked collected.
+  pub fn clear<X: Host<Handle = H>>(&mut self, host: &mut X) -> Vec<(SlotIndex, X::Value)> {
+    while self.pinned.head != NIL {
+      self.remove_entry(self.pinned.head, RemovalCause::Delete, host);
+    }
+    let mut alive = Vec::new();
+    for slot in self.walk(self.weak.head).collect::<Vec<_>>() {
+      if let Some(value) = self.read_weak(slot, host) {
+        self.remove_entry(slot, RemovalCause::Delete, host);
+        alive.push((slot, value));
+      }
+    }
+    alive
+  }
+
+  /// Collection events (ids reported by finalizers or by `report_collected`): each one that still
+  /// names a weak or collected entry frees it. Returns the freed slots, whose keys JS reports with
+  /// `'collect'`. Late events (the entry was removed, set again or pinned again) change nothing.
+  pub fn take_collected(
+    &mut self,
+    ids: impl IntoIterator<Item = EntryId>,
+    host: &mut impl Host<Handle = H>,
+  ) -> Vec<SlotIndex> {
+    let mut freed = Vec::new();
+    for id in ids {
+      let slot = id as SlotIndex;
+      let Some(&entry) = self.slots.get(slot as usize) else {
+        continue;
+      };
+      if u64::from(entry.generation()) != id >> 32 {
+        continue;
+      }
+      match entry.tier() {
+        Tier::Weak => {
+          self.unlink(slot);
+          if let Some(handle) = self.take_handle(slot) {
+            host.release(handle);
+          }
+        }
+        Tier::Collected => {}
+        Tier::Pinned | Tier::Free => continue,
+      }
+      self.free_slot(slot);
+      self.stats.removals[RemovalCause::Collect as usize] += 1;
+      freed.push(slot);
+    }
+    freed
+  }
+
+  /// Live entries: pinned ones most recent first, then weak ones most recently demoted first.
+  pub fn order(&self) -> impl Iterator<Item = SlotIndex> + '_ {
+    self.walk(self.pinned.head).chain(self.walk(self.weak.head))
+  }
+
+  /// Every weak handle still held, for teardown (which must not rely on any other invariant).
+  pub fn drain_handles(&mut self) -> impl Iterator<Item = H> + '_ {
+    self.handles.drain(..).flatten()
+  }
+
+  fn expect_tier(&self, slot: SlotIndex, allowed: &[Tier]) -> Result<Tier, NotAnEntry> {
+    match self.tier(slot) {
+      Some(tier) if allowed.contains(&tier) => Ok(tier),
+      _ => Err(NotAnEntry(slot)),
+    }
+  }
+
+  fn id(&self, slot: SlotIndex) -> EntryId {
+    (u64::from(self.slots[slot as usize].generation()) << 32) | u64::from(slot)
+  }
+
+  fn handle(&self, slot: SlotIndex) -> Option<H> {
+    self.handles.get(slot as usize).copied().flatten()
+  }
+
+  fn take_handle(&mut self, slot: SlotIndex) -> Option<H> {
+    self.handles.get_mut(slot as usize).and_then(Option::take)
+  }
+
+  fn set_handle(&mut self, slot: SlotIndex, handle: H) {
+    if self.handles.len() <= slot as usize {
+      self.handles.resize(self.slots.len(), None);
+    }
+    self.handles[slot as usize] = Some(handle);
+  }
+
+  fn is_expired(&self, slot: SlotIndex, now: f64) -> bool {
+    self
+      .timing
+      .as_ref()
+      .is_some_and(|timing| timing[slot as usize].expires <= now)
+  }
+
+  fn set_timing(&mut self, slot: SlotIndex, ttl: f64, now: f64, host: &mut impl Host<Handle = H>) {
+    if ttl > 0.0 {
+      self.start_timing();
+    }
+    if let Some(timing) = self.timing.as_mut() {
+      let expires = expiry(ttl, now);
+      timing[slot as usize] = Timing { ttl, expires };
+      host.publish_deadline(slot, expires);
+    }
+  }
+
+  fn restart_age(&mut self, slot: SlotIndex, now: f64, host: &mut impl Host<Handle = H>) {
+    if !self.update_age_on_get {
+      return;
+    }
+    if let Some(timing) = self.timing.as_mut() {
+      let t = &mut timing[slot as usize];
+      if t.ttl > 0.0 {
+        t.expires = expiry(t.ttl, now);
+        host.publish_deadline(slot, t.expires);
+      }
+    }
+  }
+
+  /// Reads a weak entry's value. If the GC took it, the entry becomes collected now: its handle is
+  /// released (which cancels the finalizer that would have reported it) and the collection is
+  /// reported in the finalizer's place.
+  fn read_weak<X: Host<Handle = H>>(&mut self, slot: SlotIndex, host: &mut X) -> Option<X::Value> {
+    if let Some(value) = self.handle(slot).and_then(|handle| host.read(handle)) {
+      return Some(value);
+    }
+    self.unlink(slot);
+    self.slots[slot as usize].set_tier(Tier::Collected);
+    if let Some(handle) = self.take_handle(slot) {
+      host.release(handle);
+    }
+    host.report_collected(self.id(slot));
+    None
+  }
+
+  /// A weak hit: the entry is pinned again as the most recent. It keeps its handle, ready for its
+  /// next demotion.
+  fn promote(&mut self, slot: SlotIndex, now: f64, host: &mut impl Host<Handle = H>) {
     self.stats.weak_hits += 1;
     self.unlink(slot);
-    let key = self.slots[slot as usize]
-      .key
-      .as_ref()
-      .expect("a weak entry has a key");
-    self.weak_index.remove(key);
-    let position = self.alloc_position(slot);
-    let s = &mut self.slots[slot as usize];
-    s.position = position;
-    if self.update_age_on_get {
-      s.expires = expiry(s.ttl, now);
-    }
-    self.push_front(slot, Tier::Pinned);
-    (position, self.enforce_max(slot, handle_for))
+    self.link_front(slot, Tier::Pinned);
+    self.restart_age(slot, now, host);
+    self.enforce_max(slot, host);
   }
 
-  /// Removes the weak entry `slot`; gives back its key and handle.
-  pub fn remove_weak(&mut self, slot: SlotIndex, why: Removal) -> (CacheKey, Option<H>) {
-    self.count_removal(why);
-    self.unlink_weak(slot);
-    self.free_slot(slot)
-  }
-
-  /// The weak entry `slot` was found collected before its finalizer ran. It disappears now; its
-  /// handle goes back to the caller (deleting it cancels the finalizer), and the returned id must
-  /// be reported through the same path as a finalizer's, so that `take_collected` delivers it.
-  pub fn mark_collected(&mut self, slot: SlotIndex) -> (Option<H>, EntryId) {
-    self.unlink_weak(slot);
-    let s = &mut self.slots[slot as usize];
-    s.tier = Tier::Collected;
-    (s.handle.take(), self.id(slot))
-  }
-
-  /// A collection event: if `id` still names a weak (or collected) entry, it is removed and its key
-  /// and handle are given back. Late events (the entry was removed, set again or promoted) give None.
-  pub fn take_collected(&mut self, id: EntryId) -> Option<(CacheKey, Option<H>)> {
-    let slot = (id & 0xffff_ffff) as SlotIndex;
-    let s = self.slots.get(slot as usize)?;
-    if u64::from(s.generation) != id >> 32 {
-      return None;
-    }
-    match s.tier {
-      Tier::Weak => self.unlink_weak(slot),
-      Tier::Collected => {}
-      Tier::Pinned | Tier::Free => return None,
-    }
-    self.stats.collected += 1;
-    Some(self.free_slot(slot))
-  }
-
-  /// Removes every pinned entry (for `clear`); gives back their positions and handles.
-  pub fn clear_pinned(&mut self) -> Vec<(Position, Option<H>)> {
-    let mut removed = Vec::with_capacity(self.pinned.len);
-    while self.pinned.head != NIL {
-      let slot = self.pinned.head;
-      let position = self.slots[slot as usize].position;
-      let (_, handle) = self.remove_pinned(position, Removal::Delete);
-      removed.push((position, handle));
-    }
-    removed
-  }
-
-  /// Every weak entry, most recently demoted first.
-  pub fn weak_slots(&self) -> Vec<SlotIndex> {
-    self.walk(self.weak.head).collect()
-  }
-
-  /// The keys of every live entry: pinned ones most recent first, then weak ones most recently
-  /// demoted first.
-  pub fn keys(&self) -> impl Iterator<Item = &CacheKey> {
-    self
-      .walk(self.pinned.head)
-      .chain(self.walk(self.weak.head))
-      .map(|slot| {
-        self.slots[slot as usize]
-          .key
-          .as_ref()
-          .expect("a live entry has a key")
-      })
-  }
-
-  fn walk(&self, head: SlotIndex) -> impl Iterator<Item = SlotIndex> + '_ {
-    std::iter::successors(Some(head).filter(|&s| s != NIL), |&s| {
-      Some(self.slots[s as usize].next).filter(|&n| n != NIL)
-    })
-  }
-
-  fn pinned_slot(&self, position: Position) -> SlotIndex {
-    let slot = self.positions[position as usize];
-    debug_assert!(
-      slot != NIL && self.slots[slot as usize].tier == Tier::Pinned,
-      "position {position} is not pinned"
-    );
-    slot
-  }
-
-  fn count_removal(&mut self, why: Removal) {
-    match why {
-      Removal::Delete => self.stats.deleted += 1,
-      Removal::Expire => self.stats.expired += 1,
-      Removal::Replace => {}
+  /// Pushes the least recent pinned entries out while there are more than `max`: an entry whose
+  /// value can be held weakly is demoted, any other is evicted. `newest` is the entry the
+  /// operation just pinned.
+  fn enforce_max(&mut self, newest: SlotIndex, host: &mut impl Host<Handle = H>) {
+    while self.pinned.len > self.max {
+      let slot = self.pinned.tail;
+      if self.handle(slot).is_none() {
+        let demotion = Demotion {
+          slot,
+          id: self.id(slot),
+          is_new: slot == newest,
+        };
+        if let Some(handle) = host.watch(demotion) {
+          self.set_handle(slot, handle);
+        }
+      }
+      if self.handle(slot).is_some() {
+        self.unlink(slot);
+        self.link_front(slot, Tier::Weak);
+        self.stats.demotions += 1;
+        self.pushed.push(PushedOut {
+          slot,
+          fate: Fate::Demoted,
+        });
+      } else {
+        self.remove_entry(slot, RemovalCause::Evict, host);
+        self.pushed.push(PushedOut {
+          slot,
+          fate: Fate::Removed(RemovalCause::Evict),
+        });
+      }
     }
   }
 
-  /// Demotes or evicts the least recent pinned entry when there are more than `max` (one
-  /// operation adds at most one). `newest` is the entry the operation just pinned.
-  fn enforce_max(
+  /// Unlinks and frees a pinned or weak entry, releasing its handle, and counts the removal.
+  fn remove_entry(
     &mut self,
-    newest: SlotIndex,
-    handle_for: impl FnOnce(Demotion) -> Option<H>,
-  ) -> Option<Victim> {
-    if self.pinned.len <= self.max {
-      return None;
-    }
-    let slot = self.pinned.tail;
-    let position = self.slots[slot as usize].position;
-    if self.slots[slot as usize].handle.is_none() {
-      let demotion = Demotion {
-        position,
-        id: self.id(slot),
-        is_new: slot == newest,
-      };
-      self.slots[slot as usize].handle = handle_for(demotion);
-    }
+    slot: SlotIndex,
+    cause: RemovalCause,
+    host: &mut impl Host<Handle = H>,
+  ) {
     self.unlink(slot);
-    self.release_position(slot);
-    if self.slots[slot as usize].handle.is_none() {
-      self.stats.evictions += 1;
-      self.free_slot(slot);
-      return Some(Victim {
-        position,
-        evicted: true,
-      });
+    if let Some(handle) = self.take_handle(slot) {
+      host.release(handle);
     }
-    self.stats.demotions += 1;
-    let key = self.slots[slot as usize]
-      .key
-      .clone()
-      .expect("a pinned entry has a key");
-    self.weak_index.insert(key, slot);
-    self.push_front(slot, Tier::Weak);
-    Some(Victim {
-      position,
-      evicted: false,
-    })
+    self.free_slot(slot);
+    self.stats.removals[cause as usize] += 1;
   }
 
   fn alloc_slot(&mut self) -> SlotIndex {
-    let slot = match self.free_slots.pop() {
-      Some(slot) => slot,
-      None => {
-        self.slots.push(Slot {
-          generation: 0,
-          tier: Tier::Free,
-          key: None,
-          handle: None,
-          ttl: 0.0,
-          expires: f64::INFINITY,
-          position: NIL,
-          prev: NIL,
-          next: NIL,
-        });
-        (self.slots.len() - 1) as SlotIndex
+    let slot = if self.free != NIL {
+      let slot = self.free;
+      self.free = self.slots[slot as usize].next;
+      slot
+    } else {
+      self.slots.push(Slot {
+        prev: NIL,
+        next: NIL,
+        tag: Tier::Free as u32,
+      });
+      if let Some(timing) = self.timing.as_mut() {
+        timing.push(NO_TTL);
       }
+      (self.slots.len() - 1) as SlotIndex
     };
-    let s = &mut self.slots[slot as usize];
-    s.generation = s.generation.wrapping_add(1);
+    self.slots[slot as usize].renew();
     slot
   }
 
-  fn free_slot(&mut self, slot: SlotIndex) -> (CacheKey, Option<H>) {
+  fn free_slot(&mut self, slot: SlotIndex) {
     let s = &mut self.slots[slot as usize];
-    s.generation = s.generation.wrapping_add(1);
-    s.tier = Tier::Free;
-    s.position = NIL;
-    let key = s.key.take().expect("a used slot has a key");
-    let handle = s.handle.take();
-    self.free_slots.push(slot);
-    (key, handle)
-  }
-
-  fn alloc_position(&mut self, slot: SlotIndex) -> Position {
-    match self.free_positions.pop() {
-      Some(position) => {
-        self.positions[position as usize] = slot;
-        position
-      }
-      None => {
-        self.positions.push(slot);
-        (self.positions.len() - 1) as Position
-      }
-    }
-  }
-
-  fn release_position(&mut self, slot: SlotIndex) {
-    let position = std::mem::replace(&mut self.slots[slot as usize].position, NIL);
-    self.positions[position as usize] = NIL;
-    self.free_positions.push(position);
-  }
-
-  fn unlink_weak(&mut self, slot: SlotIndex) {
-    let key = self.slots[slot as usize]
-      .key
-      .as_ref()
-      .expect("a weak entry has a key");
-    self.weak_index.remove(key);
-    self.unlink(slot);
+    s.renew();
+    s.set_tier(Tier::Free);
+    s.prev = NIL;
+    s.next = self.free;
+    self.free = slot;
   }
 
   fn list(&mut self, tier: Tier) -> &mut List {
     match tier {
       Tier::Pinned => &mut self.pinned,
-      Tier::Weak => &mut self.weak,
-      Tier::Free | Tier::Collected => unreachable!("only pinned and weak entries are listed"),
+      _ => &mut self.weak,
     }
   }
 
-  fn push_front(&mut self, slot: SlotIndex, tier: Tier) {
-    let list = *self.list(tier);
+  fn link_front(&mut self, slot: SlotIndex, tier: Tier) {
+    let head = self.list(tier).head;
     let s = &mut self.slots[slot as usize];
-    s.tier = tier;
+    s.set_tier(tier);
     s.prev = NIL;
-    s.next = list.head;
-    if list.head != NIL {
-      self.slots[list.head as usize].prev = slot;
+    s.next = head;
+    if head != NIL {
+      self.slots[head as usize].prev = slot;
     }
     let list = self.list(tier);
     list.head = slot;
@@ -495,11 +672,14 @@ impl<H: Copy> CachePolicy<H> {
     list.len += 1;
   }
 
+  /// Takes a pinned or weak entry out of its list.
   fn unlink(&mut self, slot: SlotIndex) {
-    let (tier, prev, next) = {
-      let s = &self.slots[slot as usize];
-      (s.tier, s.prev, s.next)
-    };
+    let Slot { prev, next, tag: _ } = self.slots[slot as usize];
+    let tier = self.slots[slot as usize].tier();
+    debug_assert!(
+      matches!(tier, Tier::Pinned | Tier::Weak),
+      "slot {slot} is not listed"
+    );
     if prev != NIL {
       self.slots[prev as usize].next = next;
     }
@@ -518,259 +698,535 @@ impl<H: Copy> CachePolicy<H> {
     s.prev = NIL;
     s.next = NIL;
   }
+
+  fn walk(&self, head: SlotIndex) -> impl Iterator<Item = SlotIndex> + '_ {
+    std::iter::successors(Some(head).filter(|&s| s != NIL), |&s| {
+      Some(self.slots[s as usize].next).filter(|&n| n != NIL)
+    })
+  }
 }
 
 #[cfg(test)]
 mod tests {
   use super::*;
+  use std::collections::{HashMap, HashSet};
 
-  /// A policy plus what the JS side knows: which positions hold objects. A demoted object's
-  /// handle is its entry id, so tests can match handles and events.
-  struct Cache {
-    p: CachePolicy<u64>,
-    object_at: Vec<bool>,
+  /// A value as the fake JS side holds it: an object (can be held weakly, can be collected) or a
+  /// primitive.
+  #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+  enum Value {
+    Object(u32),
+    Primitive(u32),
+  }
+  use Value::{Object, Primitive};
+
+  /// The host of the tests: JS's values by slot, weak handles that are plain numbers, a GC that
+  /// kills objects, and the queue that finalizers (and `report_collected`) feed.
+  #[derive(Default)]
+  struct Fake {
+    pinned_values: HashMap<SlotIndex, Value>,
+    inserting: Option<Value>,
+    handles: HashMap<u32, (Value, EntryId)>,
+    next_handle: u32,
+    watched: usize,
+    dead: HashSet<Value>,
+    finalized: HashSet<u32>,
+    events: Vec<EntryId>,
+    deadlines: HashMap<SlotIndex, f64>,
   }
 
-  fn key(s: &str) -> CacheKey {
-    CacheKey::string(&s.encode_utf16().collect::<Vec<_>>())
+  impl Host for Fake {
+    type Handle = u32;
+    type Value = Value;
+
+    fn watch(&mut self, demotion: Demotion) -> Option<u32> {
+      let value = if demotion.is_new {
+        self.inserting?
+      } else {
+        *self.pinned_values.get(&demotion.slot)?
+      };
+      if let Primitive(_) = value {
+        return None;
+      }
+      self.watched += 1;
+      self.next_handle += 1;
+      self.handles.insert(self.next_handle, (value, demotion.id));
+      Some(self.next_handle)
+    }
+
+    fn read(&mut self, handle: u32) -> Option<Value> {
+      let (value, _) = self.handles[&handle];
+      (!self.dead.contains(&value)).then_some(value)
+    }
+
+    fn release(&mut self, handle: u32) {
+      assert!(
+        self.handles.remove(&handle).is_some(),
+        "handle {handle} released twice"
+      );
+    }
+
+    fn report_collected(&mut self, id: EntryId) {
+      self.events.push(id);
+    }
+
+    fn publish_deadline(&mut self, slot: SlotIndex, deadline: f64) {
+      self.deadlines.insert(slot, deadline);
+    }
+  }
+
+  impl Fake {
+    /// The GC takes `value` (nobody else holds it).
+    fn collect(&mut self, value: Value) {
+      self.dead.insert(value);
+    }
+
+    /// Deferred finalizers run: each handle still held whose value is dead queues its id once. A
+    /// released handle's finalizer was cancelled.
+    fn run_finalizers(&mut self) {
+      let mut due: Vec<_> = self
+        .handles
+        .iter()
+        .filter(|(h, (v, _))| self.dead.contains(v) && !self.finalized.contains(h))
+        .map(|(h, (_, id))| (*h, *id))
+        .collect();
+      due.sort();
+      for (handle, id) in due {
+        self.finalized.insert(handle);
+        self.events.push(id);
+      }
+    }
+
+    fn take_events(&mut self) -> Vec<EntryId> {
+      std::mem::take(&mut self.events)
+    }
+  }
+
+  /// A policy plus the fake host, with the bookkeeping JS does after each call.
+  struct Cache {
+    p: CachePolicy<u32>,
+    host: Fake,
   }
 
   impl Cache {
-    fn new(max: usize, update_age_on_get: bool) -> Self {
+    fn new(max: usize) -> Self {
       Cache {
-        p: CachePolicy::new(max, update_age_on_get),
-        object_at: vec![false; max + 1],
+        p: CachePolicy::new(max, false),
+        host: Fake::default(),
       }
     }
 
-    fn handle_for(
-      object_at: &[bool],
-      new_is_object: bool,
-    ) -> impl FnOnce(Demotion) -> Option<u64> + '_ {
-      move |d| {
-        let object = if d.is_new {
-          new_is_object
-        } else {
-          object_at[d.position as usize]
-        };
-        object.then_some(d.id)
+    fn with_age_on_get(max: usize) -> Self {
+      Cache {
+        p: CachePolicy::new(max, true),
+        host: Fake::default(),
       }
     }
 
-    fn put_ttl(&mut self, k: &str, object: bool, ttl: f64, now: f64) -> (Position, Option<Victim>) {
-      let (position, victim) =
-        self
-          .p
-          .insert(key(k), ttl, now, Self::handle_for(&self.object_at, object));
-      self.object_at[position as usize] = object;
-      (position, victim)
+    /// As JS does after a call: a demoted or removed entry's value is no longer held by slot.
+    fn settle(&mut self) -> Vec<PushedOut> {
+      let pushed = self.p.pushed_out().to_vec();
+      for out in &pushed {
+        self.host.pinned_values.remove(&out.slot);
+      }
+      pushed
     }
 
-    fn put(&mut self, k: &str, object: bool) -> (Position, Option<Victim>) {
-      self.put_ttl(k, object, 0.0, 0.0)
+    fn insert_ttl(&mut self, value: Value, ttl: f64, now: f64) -> (SlotIndex, Vec<PushedOut>) {
+      self.host.inserting = Some(value);
+      let slot = self.p.insert(ttl, now, &mut self.host);
+      self.host.inserting = None;
+      self.host.pinned_values.insert(slot, value);
+      (slot, self.settle())
     }
 
-    fn promote(&mut self, k: &str, now: f64) -> (Position, Option<Victim>) {
-      let slot = self.p.find_weak(&key(k)).expect("a weak entry");
-      let (position, victim) = self
-        .p
-        .promote(slot, now, Self::handle_for(&self.object_at, true));
-      self.object_at[position as usize] = true;
-      (position, victim)
+    fn insert(&mut self, value: Value) -> (SlotIndex, Vec<PushedOut>) {
+      self.insert_ttl(value, 0.0, 0.0)
     }
 
-    /// The id a weak entry's handle reports.
-    fn weak_id(&self, k: &str) -> u64 {
-      self
-        .p
-        .handle(self.p.find_weak(&key(k)).expect("a weak entry"))
-        .expect("a handle")
+    fn get_at(&mut self, slot: SlotIndex, now: f64) -> Lookup<Value> {
+      let lookup = self.p.get(slot, now, &mut self.host).expect("an entry");
+      if let Lookup::Live(Some(value)) = lookup {
+        self.host.pinned_values.insert(slot, value);
+      }
+      self.settle();
+      lookup
     }
 
-    fn keys(&self) -> Vec<String> {
-      self
-        .p
-        .keys()
-        .map(|k| String::from_utf16_lossy(k.units().unwrap_or_default()))
-        .collect()
+    fn get(&mut self, slot: SlotIndex) -> Lookup<Value> {
+      self.get_at(slot, 0.0)
+    }
+
+    fn order(&self) -> Vec<SlotIndex> {
+      self.p.order().collect()
+    }
+
+    fn tier(&self, slot: SlotIndex) -> Tier {
+      self.p.tier(slot).unwrap()
+    }
+
+    fn collect_events(&mut self) -> Vec<SlotIndex> {
+      let events = self.host.take_events();
+      self.p.take_collected(events, &mut self.host)
+    }
+  }
+
+  fn demoted(slot: SlotIndex) -> PushedOut {
+    PushedOut {
+      slot,
+      fate: Fate::Demoted,
+    }
+  }
+
+  fn evicted(slot: SlotIndex) -> PushedOut {
+    PushedOut {
+      slot,
+      fate: Fate::Removed(RemovalCause::Evict),
     }
   }
 
   #[test]
   fn overflow_demotes_objects_and_evicts_primitives_least_recent_first() {
-    let mut c = Cache::new(2, false);
-    let (a, _) = c.put("a", true);
-    c.put("b", false);
-    c.p.touch(a, 0.0);
-    let (_, victim) = c.put("c", true);
-    assert_eq!(
-      victim.map(|v| v.evicted),
-      Some(true),
-      "b is least recent and primitive"
-    );
-    let (_, victim) = c.put("d", true);
-    assert_eq!(
-      victim,
-      Some(Victim {
-        position: a,
-        evicted: false
-      })
-    );
-    assert_eq!(c.keys(), ["d", "c", "a"]);
+    let mut c = Cache::new(2);
+    let (a, _) = c.insert(Object(1));
+    let (b, _) = c.insert(Primitive(2));
+    c.p.touch(a, 0.0, &mut c.host);
+    let (x, pushed) = c.insert(Object(3));
+    assert_eq!(pushed, [evicted(b)], "b is least recent and a primitive");
+    let (y, pushed) = c.insert(Object(4));
+    assert_eq!(pushed, [demoted(a)]);
+    assert_eq!(c.order(), [y, x, a]);
+    assert_eq!(c.p.tail(), Some(x), "the next to be pushed out");
+    assert_eq!(c.tier(a), Tier::Weak);
     let s = c.p.stats();
     assert_eq!(
-      (s.pinned, s.weak, s.evictions, s.demotions, s.hits, s.sets),
-      (2, 1, 1, 1, 1, 4)
+      (s.pinned, s.weak, s.demotions, s.hits, s.sets),
+      (2, 1, 1, 1, 4)
     );
+    assert_eq!(s.removals[RemovalCause::Evict as usize], 1);
   }
 
   #[test]
-  fn pinned_entries_hold_no_handle_until_demoted() {
-    let mut c = Cache::new(2, false);
-    let mut asked = 0;
-    c.p.insert(key("a"), 0.0, 0.0, |_| {
-      asked += 1;
-      None
-    });
-    c.p.insert(key("b"), 0.0, 0.0, |_| {
-      asked += 1;
-      None
-    });
-    assert_eq!(asked, 0, "no handle is made while the entries fit");
+  fn a_cache_that_fits_makes_no_handle_and_allocates_no_handle_table() {
+    let mut c = Cache::new(3);
+    for i in 0..3 {
+      c.insert(Object(i));
+    }
+    assert_eq!(c.host.watched, 0);
+    assert!(c.p.handles.is_empty());
+    assert!(c.p.timing.is_none(), "no ttl, no timing table");
+    assert_eq!(std::mem::size_of::<Slot>(), 12);
   }
 
   #[test]
-  fn a_weak_hit_repins_and_demotes_the_least_recent() {
-    let mut c = Cache::new(1, false);
-    c.put("a", true);
-    c.put("b", true);
-    let (_, victim) = c.promote("a", 0.0);
-    assert!(victim.is_some_and(|v| !v.evicted));
-    assert_eq!(c.keys(), ["a", "b"]);
-    assert!(c.p.find_weak(&key("a")).is_none());
-    assert!(c.p.find_weak(&key("b")).is_some());
-    assert_eq!(c.p.stats().weak_hits, 1);
+  fn a_weak_hit_repins_and_keeps_its_handle_for_the_next_demotion() {
+    let mut c = Cache::new(1);
+    let (a, _) = c.insert(Object(1));
+    let (b, _) = c.insert(Object(2));
+    assert_eq!(c.host.watched, 1);
+    assert_eq!(c.get(a), Lookup::Live(Some(Object(1))));
+    assert_eq!((c.tier(a), c.tier(b)), (Tier::Pinned, Tier::Weak));
+    assert_eq!(c.p.pushed_out(), [demoted(b)]);
+    assert_eq!(
+      c.get(b),
+      Lookup::Live(Some(Object(2))),
+      "a is demoted again"
+    );
+    assert_eq!(
+      c.host.watched, 2,
+      "a kept its handle: only b needed one, once"
+    );
+    assert_eq!(c.p.stats().weak_hits, 2);
+    assert_eq!(c.order(), [b, a]);
   }
 
   #[test]
   fn max_zero_is_a_pure_weak_map() {
-    let mut c = Cache::new(0, false);
-    let (position, victim) = c.put("a", true);
+    let mut c = Cache::new(0);
+    let (a, pushed) = c.insert(Object(1));
     assert_eq!(
-      victim,
-      Some(Victim {
-        position,
-        evicted: false
-      })
+      pushed,
+      [demoted(a)],
+      "the new entry itself is demoted, from the value passed in"
     );
-    let (_, victim) = c.put("n", false);
-    assert!(victim.is_some_and(|v| v.evicted));
-    assert_eq!(c.keys(), ["a"]);
-    let (_, victim) = c.promote("a", 0.0);
-    assert!(
-      victim.is_some_and(|v| !v.evicted),
+    let (n, pushed) = c.insert(Primitive(2));
+    assert_eq!(pushed, [evicted(n)]);
+    assert_eq!(c.p.tail(), None, "nothing is pinned");
+    assert_eq!(c.tier(n), Tier::Free);
+    assert_eq!(c.get(a), Lookup::Live(Some(Object(1))));
+    assert_eq!(
+      c.p.pushed_out(),
+      [demoted(a)],
       "re-pinned and at once demoted again"
     );
-    assert_eq!((c.p.stats().pinned, c.p.stats().weak), (0, 1));
+    let s = c.p.stats();
+    assert_eq!((s.pinned, s.weak, s.weak_hits), (0, 1, 1));
   }
 
   #[test]
-  fn a_late_collection_event_never_removes_a_key_set_again() {
-    let mut c = Cache::new(0, false);
-    c.put("k", true);
-    let first = c.weak_id("k");
-    let slot = c.p.find_weak(&key("k")).unwrap();
+  fn a_finalizer_event_frees_an_unnoticed_weak_entry_once() {
+    let mut c = Cache::new(0);
+    let (a, _) = c.insert(Object(1));
+    c.host.collect(Object(1));
+    c.host.run_finalizers();
+    let events = c.host.events.clone();
+    assert_eq!(c.collect_events(), [a]);
+    assert!(c.host.handles.is_empty(), "its handle was deleted");
     assert_eq!(
-      c.p.remove_weak(slot, Removal::Replace),
-      (key("k"), Some(first))
+      c.p.take_collected(events, &mut c.host),
+      [] as [SlotIndex; 0],
+      "a repeated event changes nothing"
     );
-    c.put("k", true);
+    let s = c.p.stats();
+    assert_eq!((s.weak, s.removals[RemovalCause::Collect as usize]), (0, 1));
+  }
+
+  #[test]
+  fn race_found_collected_before_the_finalizer_ran() {
+    let mut c = Cache::new(0);
+    let (a, _) = c.insert(Object(1));
+    c.host.collect(Object(1)); // GC done; the deferred finalizer has not run
+    assert_eq!(c.get(a), Lookup::Collected);
+    assert_eq!(c.tier(a), Tier::Collected);
+    assert_eq!(c.p.stats().weak, 0, "gone at once");
+    assert_eq!(c.p.stats().misses, 1);
+    c.host.run_finalizers();
     assert_eq!(
-      c.p.take_collected(first),
-      None,
-      "the old value's event arrives late"
+      c.host.events.len(),
+      1,
+      "the release cancelled the finalizer; the report replaces it"
     );
-    assert!(c.p.find_weak(&key("k")).is_some());
-    assert_eq!(c.p.stats().collected, 0);
+    let (b, _) = c.insert(Object(2)); // the key is set again before the event is delivered
+    assert_ne!(a, b, "a collected slot is not reused before its event");
+    assert_eq!(c.collect_events(), [a]);
+    assert_eq!(c.tier(b), Tier::Weak, "the new entry is untouched");
   }
 
   #[test]
-  fn a_collection_event_removes_the_weak_entry_once() {
-    let mut c = Cache::new(0, false);
-    c.put("k", true);
-    let id = c.weak_id("k");
-    assert_eq!(c.p.take_collected(id), Some((key("k"), Some(id))));
-    assert_eq!(c.p.take_collected(id), None);
-    assert_eq!((c.p.stats().collected, c.p.stats().weak), (1, 0));
+  fn race_the_finalizer_ran_then_the_entry_was_read_before_delivery() {
+    let mut c = Cache::new(0);
+    let (a, _) = c.insert(Object(1));
+    c.host.collect(Object(1));
+    c.host.run_finalizers(); // queued, not delivered
+    assert_eq!(c.get(a), Lookup::Collected); // reports the id a second time
+    assert_eq!(c.host.events.len(), 2);
+    assert_eq!(c.collect_events(), [a], "delivered once");
+    assert_eq!(c.p.stats().removals[RemovalCause::Collect as usize], 1);
   }
 
   #[test]
-  fn found_collected_disappears_at_once_and_is_delivered_by_its_id() {
-    let mut c = Cache::new(0, false);
-    c.put("k", true);
-    let slot = c.p.find_weak(&key("k")).unwrap();
-    let (handle, id) = c.p.mark_collected(slot);
-    assert_eq!(handle, Some(id));
-    assert!(c.p.find_weak(&key("k")).is_none());
-    assert_eq!(c.p.stats().weak, 0);
-    c.put("k", true); // set again before the event is delivered
-    assert_eq!(c.p.take_collected(id), Some((key("k"), None)));
-    assert!(
-      c.p.find_weak(&key("k")).is_some(),
-      "the new entry is untouched"
-    );
-  }
-
-  #[test]
-  fn a_new_value_gets_a_new_id_so_old_events_miss() {
-    let mut c = Cache::new(1, false);
-    let (position, _) = c.put("k", true);
-    c.put("other", true); // demotes k: it gets a handle
-    let old_id = c.weak_id("k");
-    let (position_again, _) = c.promote("k", 0.0); // pinned again, other demoted
+  fn race_a_late_event_never_frees_a_reused_slot() {
+    let mut c = Cache::new(0);
+    let (a, _) = c.insert(Object(1));
+    let stale = c.p.id(a);
     assert_eq!(
-      c.p.replace(position_again, 0.0, 0.0, false),
-      Some(old_id),
-      "the old value's handle goes back"
+      c.p.remove(a, RemovalCause::Delete, &mut c.host),
+      Ok(Removed::Weak(Object(1)))
     );
-    c.put("third", true); // demotes k with its new value
-    assert_eq!(c.p.take_collected(old_id), None);
-    assert!(c.p.find_weak(&key("k")).is_some());
-    assert_ne!(c.weak_id("k"), old_id);
-    let _ = position;
+    let (b, _) = c.insert(Object(2));
+    assert_eq!(a, b, "the slot is reused");
+    assert_eq!(
+      c.p.take_collected([stale], &mut c.host),
+      [] as [SlotIndex; 0]
+    );
+    assert_eq!(c.tier(b), Tier::Weak);
   }
 
   #[test]
-  fn ttl_expiry_and_update_age_on_get() {
-    let mut c = Cache::new(2, true);
-    let (position, _) = c.put_ttl("k", true, 10.0, 100.0);
-    c.p.touch(position, 105.0); // age reset: expires at 115
-    c.put("x", true);
-    c.put("y", true); // demotes k
-    let slot = c.p.find_weak(&key("k")).unwrap();
-    assert_eq!(c.p.timing(slot), (10.0, 115.0));
-    assert!(!c.p.is_expired(slot, 114.0));
-    assert!(c.p.is_expired(slot, 115.0));
-    c.p.remove_weak(slot, Removal::Expire);
-    assert_eq!(c.p.stats().expired, 1);
+  fn race_an_event_for_an_entry_pinned_again_is_ignored() {
+    let mut c = Cache::new(1);
+    let (a, _) = c.insert(Object(1));
+    c.insert(Object(2)); // a is demoted: it has a handle and an id
+    let id = c.p.id(a);
+    assert_eq!(c.get(a), Lookup::Live(Some(Object(1)))); // pinned again, same id
+    assert_eq!(c.p.take_collected([id], &mut c.host), [] as [SlotIndex; 0]);
+    assert_eq!(c.tier(a), Tier::Pinned);
   }
 
   #[test]
-  fn positions_are_reused_and_bounded_by_max_plus_one() {
-    let mut c = Cache::new(3, false);
+  fn a_new_value_gets_a_new_id_so_events_of_the_old_one_miss() {
+    let mut c = Cache::new(1);
+    let (a, _) = c.insert(Object(1));
+    c.insert(Object(2));
+    c.get(a); // pinned again, with its handle
+    let old = c.p.id(a);
+    c.p.replace(a, 0.0, 0.0, true, &mut c.host).unwrap();
+    c.host.pinned_values.insert(a, Object(3));
+    assert_eq!(
+      c.host.handles.len(),
+      1,
+      "the old value's handle was deleted"
+    );
+    c.insert(Object(4)); // demotes a with its new value
+    assert_eq!(c.p.take_collected([old], &mut c.host), [] as [SlotIndex; 0]);
+    assert_eq!(c.tier(a), Tier::Weak);
+    assert_ne!(c.p.id(a), old);
+  }
+
+  #[test]
+  fn ttl_expiry_update_age_on_get_and_published_deadlines() {
+    let mut c = Cache::with_age_on_get(2);
+    let (k, _) = c.insert_ttl(Object(1), 10.0, 100.0);
+    assert_eq!(c.host.deadlines[&k], 110.0);
+    c.p.touch(k, 105.0, &mut c.host); // a logged read at 105 restarts the age
+    assert_eq!(c.host.deadlines[&k], 115.0);
+    let (x, _) = c.insert(Object(2));
+    assert_eq!(c.host.deadlines[&x], f64::INFINITY, "no ttl: never");
+    c.insert(Object(3)); // demotes k
+    assert_eq!(
+      c.p.peek(k, 114.0, &mut c.host),
+      Ok(Lookup::Live(Some(Object(1))))
+    );
+    assert_eq!(c.p.peek(k, 115.0, &mut c.host), Ok(Lookup::Expired(None)));
+    assert_eq!(c.tier(k), Tier::Weak, "peek removes nothing");
+    assert_eq!(c.get_at(k, 115.0), Lookup::Expired(Some(Object(1))));
+    assert_eq!(c.tier(k), Tier::Free);
+    let s = c.p.stats();
+    assert_eq!(
+      (s.removals[RemovalCause::Expire as usize], s.misses),
+      (1, 1)
+    );
+  }
+
+  #[test]
+  fn a_pinned_entry_past_its_published_deadline_expires_on_get() {
+    let mut c = Cache::new(2);
+    let (k, _) = c.insert_ttl(Primitive(1), 10.0, 0.0);
+    assert_eq!(c.get_at(k, 9.0), Lookup::Live(None));
+    assert_eq!(c.get_at(k, 10.0), Lookup::Expired(None));
+    assert_eq!(c.tier(k), Tier::Free);
+  }
+
+  #[test]
+  fn a_weak_hit_restarts_the_age_with_update_age_on_get() {
+    let mut c = Cache::with_age_on_get(1);
+    let (k, _) = c.insert_ttl(Object(1), 10.0, 0.0);
+    c.insert(Object(2));
+    assert_eq!(c.get_at(k, 8.0), Lookup::Live(Some(Object(1))));
+    assert_eq!(c.host.deadlines[&k], 18.0);
+  }
+
+  #[test]
+  fn peek_moves_nothing_but_still_notices_a_collection() {
+    let mut c = Cache::new(1);
+    let (a, _) = c.insert(Object(1));
+    let (b, _) = c.insert(Object(2));
+    assert_eq!(
+      c.p.peek(a, 0.0, &mut c.host),
+      Ok(Lookup::Live(Some(Object(1))))
+    );
+    assert_eq!(c.order(), [b, a]);
+    c.host.collect(Object(1));
+    assert_eq!(c.p.peek(a, 0.0, &mut c.host), Ok(Lookup::Collected));
+    assert_eq!(c.order(), [b]);
+    assert_eq!(c.p.stats().misses, 0, "peek counts nothing");
+  }
+
+  #[test]
+  fn remove_pinned_weak_and_collected() {
+    let mut c = Cache::new(1);
+    let (a, _) = c.insert(Object(1));
+    let (b, _) = c.insert(Object(2));
+    let (d, _) = c.insert(Object(3));
+    assert_eq!(
+      c.p.remove(d, RemovalCause::Delete, &mut c.host),
+      Ok(Removed::Pinned)
+    );
+    assert_eq!(
+      c.p.remove(b, RemovalCause::Set, &mut c.host),
+      Ok(Removed::Weak(Object(2)))
+    );
+    c.host.collect(Object(1));
+    assert_eq!(
+      c.p.remove(a, RemovalCause::Delete, &mut c.host),
+      Ok(Removed::Collected)
+    );
+    assert_eq!(c.tier(a), Tier::Collected);
+    assert_eq!(
+      c.p.remove(d, RemovalCause::Delete, &mut c.host),
+      Err(NotAnEntry(d))
+    );
+    let s = c.p.stats();
+    assert_eq!(s.removals[RemovalCause::Delete as usize], 1);
+    assert_eq!(s.removals[RemovalCause::Set as usize], 1);
+    assert!(c.host.handles.is_empty());
+  }
+
+  #[test]
+  fn clear_removes_everything_live_and_leaves_collected_entries_to_their_events() {
+    let mut c = Cache::new(1);
+    let (a, _) = c.insert(Object(1));
+    let (b, _) = c.insert(Object(2));
+    let (d, _) = c.insert(Object(3));
+    c.host.collect(Object(1));
+    assert_eq!(
+      c.p.clear(&mut c.host),
+      [(b, Object(2))],
+      "live weak values, for dispose"
+    );
+    assert_eq!(
+      (c.tier(d), c.tier(b), c.tier(a)),
+      (Tier::Free, Tier::Free, Tier::Collected)
+    );
+    assert_eq!(c.order(), [] as [SlotIndex; 0]);
+    assert_eq!(c.collect_events(), [a]);
+    let s = c.p.stats();
+    assert_eq!(
+      (s.pinned, s.weak, s.removals[RemovalCause::Delete as usize]),
+      (0, 0, 2)
+    );
+    assert!(c.host.handles.is_empty());
+  }
+
+  #[test]
+  fn slots_are_reused_so_the_slab_stays_as_large_as_the_live_entries() {
+    let mut c = Cache::new(3);
     for i in 0..1000 {
-      let (position, _) = c.put(&format!("k{i}"), i % 2 == 0);
-      assert!(position <= 3);
+      let value = if i % 2 == 0 { Object(i) } else { Primitive(i) };
+      c.insert(value);
+      if i % 2 == 0 && i >= 100 {
+        c.host.collect(Object(i - 100)); // demoted values die later
+        c.host.run_finalizers();
+        c.collect_events();
+      }
     }
+    assert!(c.p.slots.len() < 60, "{} slots", c.p.slots.len());
     assert_eq!(c.p.stats().pinned, 3);
-    let removed = c.p.clear_pinned();
-    assert_eq!(removed.len(), 3);
-    assert_eq!(c.p.stats().pinned, 0);
-    assert_eq!(c.p.weak_slots().len(), c.p.stats().weak);
+  }
+
+  #[test]
+  fn slot_numbers_of_free_or_unknown_entries_are_refused() {
+    let mut c = Cache::new(1);
+    let (a, _) = c.insert(Primitive(1));
+    c.p.remove(a, RemovalCause::Delete, &mut c.host).unwrap();
+    assert_eq!(c.p.get(a, 0.0, &mut c.host), Err(NotAnEntry(a)));
+    assert_eq!(c.p.peek(99, 0.0, &mut c.host), Err(NotAnEntry(99)));
     assert_eq!(
-      c.p.stats().weak,
-      500 - 1,
-      "objects demoted, minus those still pinned at the end"
+      c.p.replace(a, 0.0, 0.0, true, &mut c.host),
+      Err(NotAnEntry(a))
+    );
+    c.p.touch(a, 0.0, &mut c.host); // a stale logged read is ignored
+    assert_eq!(c.p.stats().hits, 0);
+  }
+
+  #[test]
+  fn stats_are_named_in_the_order_js_shows_them() {
+    let names: Vec<_> = Stats::default().named().iter().map(|(n, _)| *n).collect();
+    assert_eq!(
+      names,
+      [
+        "hits",
+        "weakHits",
+        "misses",
+        "sets",
+        "evictions",
+        "demotions",
+        "collected",
+        "expired",
+        "deleted",
+        "pinned",
+        "weak"
+      ]
     );
   }
 }

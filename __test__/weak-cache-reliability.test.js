@@ -1,0 +1,235 @@
+'use strict'
+// WeakCache against hostile and careless use (issue 9): callbacks that throw odd values, clocks
+// that throw or lie, re-entrant dispose callbacks, a panic inside the native policy, hostile keys,
+// replaced globals, and the error contract. Each test is named after the bug it pins down.
+
+const { test } = require('node:test')
+const assert = require('node:assert/strict')
+const { WeakCache } = require('..')
+const { forSpecs } = require('../lib/weak-cache.js')
+const { CODES } = require('../lib/errors.js')
+
+/** Collects process warnings while `body` runs (and one turn of the event loop after it). */
+async function warningsDuring(body) {
+  const warnings = []
+  const onWarning = (warning) => warnings.push(warning)
+  process.on('warning', onWarning)
+  try {
+    await body()
+    await new Promise((resolve) => setImmediate(resolve))
+  } finally {
+    process.off('warning', onWarning)
+  }
+  return warnings
+}
+
+/** Values that broke the old warning path when thrown. */
+function oddThrowables() {
+  const revoked = Proxy.revocable({}, {})
+  revoked.revoke()
+  const hostileError = new Error('hostile')
+  Object.defineProperty(hostileError, 'stack', {
+    get() {
+      throw new Error('stack getter')
+    },
+  })
+  Object.defineProperty(hostileError, 'message', {
+    get() {
+      throw new Error('message getter')
+    },
+  })
+  return { 'a revoked Proxy': revoked.proxy, 'Object.create(null)': Object.create(null), 'an Error whose message and stack getters throw': hostileError }
+}
+
+test('regression: a dispose that throws a revoked Proxy, Object.create(null) or an Error with throwing getters becomes a warning, and later disposes still run', async () => {
+  for (const [what, thrown] of Object.entries(oddThrowables())) {
+    const seen = []
+    const warnings = await warningsDuring(() => {
+      const cache = new WeakCache({
+        max: 1,
+        dispose: (value, key, reason) => {
+          seen.push(`${reason} ${key}`)
+          throw thrown
+        },
+      })
+      cache.set('a', 1).set('b', 2).set('c', 3) // two evictions, each dispose throws
+      cache.delete('c')
+      cache.set('d', 4)
+      cache.clear()
+    })
+    assert.deepEqual(seen, ['evict a', 'evict b', 'delete c', 'delete d'], what)
+    const ours = warnings.filter((w) => w.code === 'ERR_EPHEMERON_DISPOSE_THREW')
+    assert.equal(ours.length, 4, what)
+    assert.equal(ours[0].name, 'WeakCacheWarning')
+    assert.match(ours[0].message, /dispose threw for key the string "a" \(reason 'evict'\)/)
+  }
+})
+
+test('regression: a dispose(set) that calls set() does not turn a later eviction value into undefined', () => {
+  const log = []
+  const weakValue = { weak: true }
+  const cache = new WeakCache({
+    max: 1,
+    dispose(value, key, reason) {
+      log.push([reason, key, value])
+      if (reason === 'set') cache.set('q', 2).set('r', 3) // an eviction of its own in the middle
+    },
+  })
+  cache.set('a', weakValue).set('p', 1) // a is demoted; p (a primitive) is pinned
+  cache.set('a', { fresh: true }) // replaces the weak a ('set'), pushes out p ('evict')
+  assert.deepEqual(log, [
+    ['set', 'a', weakValue],
+    ['evict', 'q', 2],
+    ['evict', 'p', 1],
+  ])
+})
+
+test('regression: a perf.now() that throws leaves JS and native state agreeing (delete, set, get)', () => {
+  let failing = false
+  const clock = {
+    t: 1000,
+    now() {
+      if (failing) throw new Error('clock failed')
+      return this.t
+    },
+  }
+  const cache = new WeakCache({ max: 2, ttl: 100, perf: clock })
+  const held = { held: true }
+  cache.set('a', held).set('b', 2).set('c', 3) // a is demoted
+  const before = { size: cache.size, sets: cache.stats().sets }
+  failing = true
+  assert.equal(cache.delete('b'), true, 'delete needs no clock')
+  assert.throws(() => cache.set('d', 4), /clock failed/)
+  assert.throws(() => cache.get('a'), /clock failed/)
+  assert.throws(() => cache.peek('c'), /clock failed/)
+  failing = false
+  assert.equal(cache.size, before.size - 1)
+  assert.deepEqual([...cache.keys()], ['c', 'a'])
+  const { pinned, weak, sets, deleted } = cache.stats()
+  assert.deepEqual({ pinned, weak, sets, deleted }, { pinned: 1, weak: 1, sets: before.sets, deleted: 1 })
+  assert.equal(cache.get('a'), held, 'the weak entry is intact')
+})
+
+test('regression: a perf.now() that returns a non-number is a TypeError that names perf', () => {
+  for (const bad of ['soon', undefined, { valueOf: () => 1 }, 1n]) {
+    const cache = new WeakCache({ max: 2, ttl: 100, perf: { now: () => bad } })
+    assert.throws(() => cache.set('k', 1), { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE', message: /options\.perf\.now\(\) must be a number/ })
+    assert.equal(cache.size, 0)
+  }
+  const nan = new WeakCache({ max: 2, ttl: 100, perf: { now: () => NaN } })
+  assert.throws(() => nan.set('k', 1), { name: 'TypeError', code: 'ERR_INVALID_ARG_VALUE', message: /options\.perf\.now\(\)/ })
+})
+
+test('regression: a panic caught inside a policy update marks the cache broken, and every later call throws ERR_EPHEMERON_BROKEN', () => {
+  const cache = new WeakCache({ max: 2 })
+  cache.set('a', 1).set('b', { b: true })
+  assert.throws(() => forSpecs.injectPanic(cache), { name: 'Error', code: 'ERR_EPHEMERON_BROKEN' })
+  const uses = {
+    'get (a pinned hit)': () => cache.get('a'),
+    'get (a miss)': () => cache.get('zzz'),
+    peek: () => cache.peek('a'),
+    has: () => cache.has('a'),
+    set: () => cache.set('c', 3),
+    delete: () => cache.delete('a'),
+    clear: () => cache.clear(),
+    size: () => cache.size,
+    stats: () => cache.stats(),
+    keys: () => [...cache.keys()],
+  }
+  for (const [what, use] of Object.entries(uses)) {
+    assert.throws(use, { name: 'Error', code: 'ERR_EPHEMERON_BROKEN', message: /this cache is broken/ }, what)
+  }
+  const other = new WeakCache({ max: 1 })
+  other.set('fine', 1)
+  assert.equal(other.get('fine'), 1, 'other caches are unaffected')
+})
+
+test('regression: has() names has in its errors, not peek()', () => {
+  const cache = new WeakCache({ max: 1 })
+  assert.throws(() => cache.has({}), { code: 'ERR_INVALID_ARG_TYPE', message: /^WeakCache\.prototype\.has: key must be a string or a number/ })
+  assert.throws(() => WeakCache.prototype.has.call({}, 'k'), { code: 'ERR_INVALID_THIS', message: /WeakCache\.prototype\.has called on/ })
+})
+
+test("regression: a Proxy key's traps never run while its error is built", () => {
+  const trapped = []
+  const handler = Object.fromEntries(
+    ['get', 'has', 'ownKeys', 'getOwnPropertyDescriptor', 'getPrototypeOf', 'apply'].map((trap) => [
+      trap,
+      (...args) => {
+        trapped.push(trap)
+        return Reflect[trap](...args)
+      },
+    ]),
+  )
+  const cache = new WeakCache({ max: 1 })
+  for (const key of [new Proxy({}, handler), new Proxy(function f() {}, handler)]) {
+    for (const method of ['get', 'peek', 'has', 'delete', 'set']) {
+      assert.throws(() => cache[method](key, 1), { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE', message: /got a Proxy/ })
+    }
+  }
+  assert.deepEqual(trapped, [])
+})
+
+test('regression: every WeakCache error has a stable code from the one list, and no message says "got undefined undefined"', () => {
+  const cache = new WeakCache({ max: 1 })
+  const misuses = [
+    () => new WeakCache(),
+    () => new WeakCache(null),
+    () => new WeakCache({}),
+    () => new WeakCache({ max: -1 }),
+    () => new WeakCache({ max: 1, ttl: 'x' }),
+    () => new WeakCache({ max: 1, ttl: Infinity }),
+    () => new WeakCache({ max: 1, updateAgeOnGet: 'yes' }),
+    () => new WeakCache({ max: 1, dispose: 1 }),
+    () => new WeakCache({ max: 1, perf: { now: 1 } }),
+    () => cache.get(undefined),
+    () => cache.set(undefined, undefined),
+    () => cache.set('k', 1, null),
+    () => cache.set('k', 1, { ttl: -1 }),
+    () => cache.forEach(undefined),
+    () => WeakCache.prototype.stats.call(undefined),
+    () => Reflect.get(WeakCache.prototype, 'max', 1),
+  ]
+  for (const misuse of misuses) {
+    let error
+    try {
+      misuse()
+    } catch (thrown) {
+      error = thrown
+    }
+    assert.ok(error, `${misuse} threw`)
+    const entry = CODES[error.code]
+    assert.ok(entry, `${misuse}: code ${error.code} is in CODES`)
+    assert.equal(error.name, entry.class, `${misuse}: thrown as ${entry.class}`)
+    assert.doesNotMatch(error.message, /undefined undefined/, String(misuse))
+  }
+})
+
+test('regression: WeakCache uses the built-ins captured at load, not globals replaced later', () => {
+  const names = ['Map', 'Array', 'ArrayBuffer', 'Int32Array', 'Float64Array', 'WeakRef', 'performance', 'Reflect', 'Number', 'Object']
+  const { defineProperty, getOwnPropertyDescriptor, fromEntries } = Object
+  const saved = fromEntries(names.map((name) => [name, getOwnPropertyDescriptor(globalThis, name)]))
+  const touched = []
+  try {
+    for (const name of names) {
+      const trap = new Proxy(function () {}, {
+        get: () => touched.push(name),
+        apply: () => touched.push(name),
+        construct: () => touched.push(name),
+      })
+      defineProperty(globalThis, name, { value: trap, configurable: true, writable: true })
+    }
+    const log = []
+    const cache = new WeakCache({ max: 2, ttl: 1000, dispose: (value, key, reason) => log.push(reason) })
+    const held = { held: true }
+    cache.set('a', held).set('b', 2).set('c', 3, { ttl: 5 })
+    const results = [cache.get('a') === held, cache.has('b'), [...cache.keys()].length, cache.size, cache.stats().sets]
+    cache.clear()
+    for (const name of names) defineProperty(globalThis, name, saved[name])
+    assert.deepEqual(results, [true, false, 2, 2, 3])
+    assert.deepEqual(log, ['evict', 'delete', 'delete'])
+    assert.deepEqual(touched, [])
+  } finally {
+    for (const name of names) defineProperty(globalThis, name, saved[name])
+  }
+})
