@@ -74,7 +74,7 @@ class Model {
   }
 
   #expired(entry) {
-    return entry.expires <= this.clock.t
+    return entry.ttl > 0 && this.clock.t - entry.start > entry.ttl // stale once older than its ttl
   }
 
   #pinFront(entry) {
@@ -108,7 +108,7 @@ class Model {
     }
     if (tier === this.pinned) this.stats.hits++
     else this.stats.weakHits++
-    if (this.updateAgeOnGet && entry.ttl > 0) entry.expires = this.clock.t + entry.ttl
+    if (this.updateAgeOnGet && entry.ttl > 0) entry.start = this.clock.t
     this.#pinFront(entry)
     return value
   }
@@ -129,7 +129,7 @@ class Model {
       return
     }
     this.stats.sets++
-    const entry = { key, value, ttl, expires: ttl > 0 ? this.clock.t + ttl : Infinity }
+    const entry = { key, value, ttl, start: this.clock.t }
     const found = this.#findLive(key)
     if (found !== undefined && !found.collected) {
       found.tier.splice(found.index, 1)
