@@ -32,7 +32,7 @@ const group = (name, names) => Object.freeze(Object.fromEntries(names.map((n) =>
 module.exports = Object.freeze({
   protocol,
   REASONS,
-  IO: group('io', ['bytes', 'status', 'tail', 'pushedCount', 'pushed', 'pushedCapacity', 'readCount', 'reads', 'readCapacity', 'calculated', 'demoted']),
+  IO: group('io', ['bytes', 'status', 'tail', 'pushedCount', 'pushed', 'pushedCapacity', 'readCount', 'reads', 'readCapacity', 'calculated', 'demoted', 'opFlagsShift']),
   FACTS: group('facts', ['stride', 'start', 'ttl', 'size']),
   STATUS: group('status', ['live', 'stale', 'expired', 'collected']),
   FLAG: group('flag', ['changed', 'updateTtl', 'strong', 'updateAge', 'keepStale', 'allowStale', 'reverse', 'clock', 'trackSizes', 'weak']),

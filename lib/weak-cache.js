@@ -27,6 +27,8 @@ const { floor } = Math
 const weakRefDeref = WeakRef.prototype.deref
 const NO_REMOVALS = Object.freeze([])
 const { stride: STRIDE, start: START, ttl: TTL, size: SIZE } = FACTS
+/** Flags travel in the op number, above this many bits. */
+const SHIFT = IO.opFlagsShift
 const noop = () => {}
 
 let indexOf // (cache, method) => its index; throws a clear TypeError on a foreign receiver
@@ -79,6 +81,11 @@ class WeakCache {
   #facts = null
   /** Whether the clock has started (the first ttl). */
   #timed = false
+  /** Whether a new key's set may skip ttls, sizes and fetches (#addPlain): no clock, no sizes, no
+   * fetchMethod. */
+  #plainAdds = false
+  /** Whether a get may skip staleness and fetches (#weakHit): no clock, no fetchMethod. */
+  #plainGets = false
   #native
   #clock
   /** The `Date`, `setTimeout` and `clearTimeout` of the environment when the cache was made. */
@@ -88,6 +95,8 @@ class WeakCache {
   #tracksSizes
   #weak
   #disposal
+  /** Whether `disposeAfter` is set (its queue needs flushing). */
+  #hasDisposeAfter
   #onInsert
   #fetchMethod
   #memoMethod
@@ -134,6 +143,7 @@ class WeakCache {
     this.#memoMethod = config.memoMethod
     const disposal = new Disposal(this, config.dispose, config.disposeAfter)
     this.#disposal = disposal
+    this.#hasDisposeAfter = config.disposeAfter !== undefined
     this.#options = {}
     for (const name of Object.keys(MUTABLE)) this.#options[name] = config[name]
     if (config.fetchMethod !== undefined) {
@@ -151,7 +161,9 @@ class WeakCache {
     this.#calculated = new Float64Array(buffer, IO.calculated * 8, 1)
     const flags = (this.#tracksSizes ? FLAG.trackSizes : 0) | (config.weak ? FLAG.weak : 0)
     this.#native = weakCacheCreate(buffer, config.max ?? -1, config.maxSize, flags, collectedSlotsHandler(new WeakRef(this)))
-    if (this.#tracksSizes) this.#facts = new Float64Array(this.#call(OP.facts, 0))
+    if (this.#tracksSizes) this.#facts = new Float64Array(this.#call(OP.facts))
+    this.#plainAdds = !this.#tracksSizes && this.#fetches === null
+    this.#plainGets = this.#fetches === null
     if (config.ttl > 0) this.#startClock()
     warnIfUnbounded(config, WeakCache)
   }
@@ -245,8 +257,9 @@ class WeakCache {
         this.#logRead(slot)
         return value
       }
+      if (this.#plainGets) return this.#weakHit(slot)
       const o = this.#options
-      return this.#get(key, o.allowStale, o.updateAgeOnGet, o.noDeleteOnStaleGet, undefined)
+      return this.#getAt(slot, key, o.allowStale, o.updateAgeOnGet, o.noDeleteOnStaleGet, undefined)
     }
     let status
     let { allowStale, updateAgeOnGet, noDeleteOnStaleGet } = this.#options
@@ -309,7 +322,11 @@ class WeakCache {
   }
 
   set(key, value, options = undefined) {
-    indexOf(this, 'set')
+    const index = indexOf(this, 'set')
+    if (options === undefined && value !== undefined && this.#plainAdds && this.#options.ttl === 0 && !metrics.hasSubscribers && index.get(key) === undefined) {
+      this.#addPlain(key, value)
+      return this
+    }
     let status
     if (options !== undefined) {
       checkCallOptions(options, 'set')
@@ -433,7 +450,7 @@ class WeakCache {
   dump() {
     indexOf(this, 'dump')
     const entries = []
-    for (const slot of this.#call(OP.order, 0, FLAG.allowStale | FLAG.reverse)) {
+    for (const slot of this.#call(OP.order | ((FLAG.allowStale | FLAG.reverse) << SHIFT), 0)) {
       const key = this.#keys[slot]
       const value = this.#valueAt(slot)
       if (value === undefined) continue
@@ -709,8 +726,8 @@ class WeakCache {
     }
     const values = this.#values
     const weak = forceRefresh
-      ? this.#call(OP.peek, slot, now, this.#clock.last, 0)
-      : this.#call(OP.get, slot, now, this.#clock.last, (updateAgeOnGet ? FLAG.updateAge : 0) | FLAG.keepStale, values, values[this.#io[IO.tail]])
+      ? this.#call(OP.peek, slot, now, this.#clock.last)
+      : this.#call(OP.get | (((updateAgeOnGet ? FLAG.updateAge : 0) | FLAG.keepStale) << SHIFT), slot, now, this.#clock.last, values, values[this.#io[IO.tail]])
     const status = this.#io[IO.status]
     if (status === STATUS.collected) {
       this.#forget(slot, true)
@@ -735,7 +752,7 @@ class WeakCache {
       return fetch
     }
     const values = this.#values
-    this.#call(OP.hold, slot, FLAG.strong, values, values[this.#io[IO.tail]])
+    this.#call(OP.hold | (FLAG.strong << SHIFT), slot, values, values[this.#io[IO.tail]])
     if (this.#io[IO.status] === STATUS.collected) {
       // Only a weak value can be collected, and fetch() holds it: this cannot happen.
       throw makeError('ERR_EPHEMERON_INTERNAL', 'WeakCache.prototype.fetch: the value being refreshed was collected')
@@ -752,7 +769,7 @@ class WeakCache {
   #restoreStale(fetch) {
     if (fetch.stale === undefined) return this.#deleteFor(fetch.key, CAUSE.fetch)
     const slot = fetch.slot
-    this.#call(OP.hold, slot, 0, this.#values, undefined)
+    this.#call(OP.hold, slot, this.#values, undefined)
     this.#fetches[slot] = undefined
     this.#values[slot] = fetch.stale
     return true
@@ -765,6 +782,32 @@ class WeakCache {
       this.#logMiss()
       return undefined
     }
+    return this.#getAt(slot, key, allowStale, updateAgeOnGet, noDeleteOnStaleGet, status)
+  }
+
+  /** A get of a weak entry where nothing can be stale or fetching (no clock, no fetchMethod):
+   * a weak hit, or a value the GC took. */
+  #weakHit(slot) {
+    const values = this.#values
+    const weak = this.#call(OP.get, slot, 0, 0, values, values[this.#io[IO.tail]])
+    if (this.#io[IO.status] !== STATUS.live) {
+      this.#forget(slot, true)
+      return undefined
+    }
+    values[slot] = weak
+    const io = this.#io
+    if (io[IO.pushedCount] === 1 && io[IO.pushed + 1] === IO.demoted) {
+      values[io[IO.pushed]] = undefined // the usual case: the least recent pinned entry demoted
+    } else {
+      const removals = this.#applyPushed(NO_REMOVALS)
+      if (removals !== NO_REMOVALS) this.#report(removals)
+      this.#flush()
+    }
+    return weak
+  }
+
+  /** lru-cache's #get for the entry of `key` in `slot`. */
+  #getAt(slot, key, allowStale, updateAgeOnGet, noDeleteOnStaleGet, status) {
     const fetch = this.#fetches?.[slot]
     const pinned = this.#values[slot]
     const now = this.#now()
@@ -776,7 +819,7 @@ class WeakCache {
     }
     const values = this.#values
     const flags = (updateAgeOnGet ? FLAG.updateAge : 0) | (noDeleteOnStaleGet || fetch !== undefined ? FLAG.keepStale : 0)
-    const weak = this.#call(OP.get, slot, now, this.#clock.last, flags, values, values[this.#io[IO.tail]])
+    const weak = this.#call(OP.get | (flags << SHIFT), slot, now, this.#clock.last, values, values[this.#io[IO.tail]])
     switch (this.#io[IO.status]) {
       case STATUS.live: {
         if (pinned === undefined && fetch === undefined) values[slot] = weak
@@ -829,7 +872,7 @@ class WeakCache {
     if ((pinned !== undefined || fetch !== undefined) && (!this.#timed || allowStale || this.#freshInJs(slot, this.#now()))) {
       value = fetch === undefined ? pinned : fetch.stale
     } else {
-      const weak = this.#call(OP.peek, slot, this.#now(), this.#clock.last, 0)
+      const weak = this.#call(OP.peek, slot, this.#now(), this.#clock.last)
       const found = this.#io[IO.status]
       if (found === STATUS.collected) {
         this.#forget(slot, true)
@@ -868,7 +911,7 @@ class WeakCache {
       }
       return true
     }
-    this.#call(OP.peek, slot, this.#now(), this.#clock.last, updateAgeOnHas ? FLAG.updateAge : 0)
+    this.#call(updateAgeOnHas ? OP.peek | (FLAG.updateAge << SHIFT) : OP.peek, slot, this.#now(), this.#clock.last)
     const found = this.#io[IO.status]
     if (found === STATUS.collected) {
       this.#forget(slot, true)
@@ -881,6 +924,23 @@ class WeakCache {
       this.#statusTTL(status, slot)
     }
     return found === STATUS.live
+  }
+
+  /** #set's work for a new key in a cache that has no ttl in use, no sizes and no fetchMethod:
+   * the common case, without the options that do not apply. */
+  #addPlain(key, value) {
+    if (key === 0) key = 0 // as in Map, -0 is stored (and reported) as 0
+    const slot = this.#call(OP.insert, value, 0, 0, 0, this.#values, this.#values[this.#io[IO.tail]])
+    if (slot >= this.#keys.length) this.#grow(slot)
+    this.#keys[slot] = key
+    this.#values[slot] = value
+    this.#index.set(key, slot)
+    if (this.#io[IO.pushedCount] !== 0) {
+      const removals = this.#applyPushed(NO_REMOVALS)
+      if (removals !== NO_REMOVALS) this.#report(removals)
+    }
+    if (this.#onInsert !== undefined) this.#callOnInsert(value, key, 'add')
+    if (this.#hasDisposeAfter && !this.#options.noDisposeOnSet) this.#flush()
   }
 
   /** lru-cache's #set: adds, replaces or (for undefined) deletes; `value` may be a fetch that
@@ -940,7 +1000,7 @@ class WeakCache {
       const flags = (changed ? FLAG.changed : 0) | (noUpdateTTL ? 0 : FLAG.updateTtl) | (fetch !== undefined ? FLAG.strong : 0)
       // Stored first: Rust reads it there if the entry is demoted at once (max 0).
       if (fetch === undefined) values[slot] = value
-      const weak = this.#call(OP.replace, slot, ttl, start ?? 0, size, flags, values, values[this.#io[IO.tail]])
+      const weak = this.#call(OP.replace | (flags << SHIFT), slot, ttl, start ?? 0, size, values, values[this.#io[IO.tail]])
       if (this.#io[IO.status] === STATUS.collected) {
         this.#forget(slot, true)
         added = true
@@ -949,11 +1009,12 @@ class WeakCache {
       }
     }
     if (added) {
-      slot = this.#call(OP.insert, fetch === undefined ? value : undefined, ttl, start ?? 0, size, fetch !== undefined ? FLAG.strong : 0, values, values[this.#io[IO.tail]])
+      const op = fetch === undefined ? OP.insert : OP.insert | (FLAG.strong << SHIFT)
+      slot = this.#call(op, fetch === undefined ? value : undefined, ttl, start ?? 0, size, values, values[this.#io[IO.tail]])
       if (slot >= this.#keys.length) this.#grow(slot)
       this.#keys[slot] = key
       this.#index.set(key, slot)
-      if (this.#facts !== null && (slot + 1) * STRIDE > this.#facts.length) this.#facts = new Float64Array(this.#call(OP.facts, 0))
+      if (this.#facts !== null && (slot + 1) * STRIDE > this.#facts.length) this.#facts = new Float64Array(this.#call(OP.facts))
     }
     if (fetch === undefined) {
       this.#values[slot] = value
@@ -1033,7 +1094,7 @@ class WeakCache {
    * value (if any) when `withFetches`, and is yielded with isFetch otherwise.
    */
   *#walk(reverse, allowStale, withFetches, index) {
-    const slots = this.#call(OP.order, 0, FLAG.allowStale | (reverse ? FLAG.reverse : 0))
+    const slots = this.#call(OP.order | ((FLAG.allowStale | (reverse ? FLAG.reverse : 0)) << SHIFT), 0)
     const keys = new Array(slots.length)
     for (let i = 0; i < slots.length; i++) keys[i] = this.#keys[slots[i]]
     for (let i = 0; i < keys.length; i++) {
@@ -1065,13 +1126,13 @@ class WeakCache {
     if (!this.#timed || allowStale) return true
     const now = this.#now()
     if (this.#freshInJs(slot, now)) return true
-    this.#call(OP.peek, slot, now, this.#clock.last, 0)
+    this.#call(OP.peek, slot, now, this.#clock.last)
     return this.#io[IO.status] === STATUS.live
   }
 
   /** A weak entry's value (undefined if collected, or stale without `allowStale`). */
   #lookupWeak(slot, allowStale) {
-    const weak = this.#call(OP.peek, slot, this.#now(), this.#clock.last, 0)
+    const weak = this.#call(OP.peek, slot, this.#now(), this.#clock.last)
     const status = this.#io[IO.status]
     if (status === STATUS.collected) {
       this.#forget(slot, true)
@@ -1117,6 +1178,7 @@ class WeakCache {
   /** Tells of removals [value, key, cause, fetch, ...]: dispose, or abort the fetch that held the
    * entry. */
   #report(removals) {
+    if (!this.#disposal.listening && this.#fetches === null) return
     for (let i = 0; i < removals.length; i += 4) {
       this.#report1(removals[i], removals[i + 1], removals[i + 2], removals[i + 3], removals[i + 2] === CAUSE.evict ? 'evicted' : 'deleted')
     }
@@ -1128,7 +1190,7 @@ class WeakCache {
   }
 
   #flush() {
-    if (this.#disposal.pending) this.#disposal.flush()
+    if (this.#hasDisposeAfter && this.#disposal.pending) this.#disposal.flush()
   }
 
   #callOnInsert(value, key, reason) {
@@ -1195,8 +1257,10 @@ class WeakCache {
 
   /** Turns on the clock, for the first entry with a ttl. */
   #startClock() {
-    this.#facts = new Float64Array(this.#call(OP.facts, FLAG.clock))
+    this.#facts = new Float64Array(this.#call(OP.facts | (FLAG.clock << SHIFT)))
     this.#timed = true
+    this.#plainAdds = false
+    this.#plainGets = false
   }
 
   /** ttlAutopurge: removes the entry in `slot` once its ttl has passed (lru-cache's timer). */
@@ -1221,7 +1285,7 @@ class WeakCache {
     const index = this.#index
     if (index === null || index.get(key) !== slot) return
     try {
-      this.#call(OP.peek, slot, this.#now(), this.#clock.last, 0)
+      this.#call(OP.peek, slot, this.#now(), this.#clock.last)
       const status = this.#io[IO.status]
       if (status === STATUS.stale) this.#deleteFor(key, CAUSE.expire)
       else if (status === STATUS.collected) this.#forget(slot, true)
@@ -1268,9 +1332,9 @@ class WeakCache {
 
   /** Calls the native side (see the protocol). If it reports the cache broken (a caught panic
    * interrupted an update), JS breaks too, so that every later call fails the same way. */
-  #call(op, a, b, c, d, e, f, g) {
+  #call(op, a, b, c, d, e, f) {
     try {
-      return this.#native(op, a, b, c, d, e, f, g)
+      return this.#native(op, a, b, c, d, e, f)
     } catch (error) {
       if (error?.code === 'ERR_EPHEMERON_BROKEN') this.#index = null
       throw error

@@ -277,81 +277,74 @@ enum Call {
 /// `env` and `args` must be valid for the running callback.
 unsafe fn read_call(
   env: sys::napi_env,
-  args: &[sys::napi_value; 8],
+  args: &[sys::napi_value; 7],
   clock: bool,
   track_sizes: bool,
 ) -> JsResult<Call> {
-  let [op, a, b, c, d, e, f, g] = *args;
+  let [op, a, b, c, d, e, f] = *args;
+  // SAFETY (every conversion below): the caller's contract.
   let time = |value| {
     if clock {
-      // SAFETY: the caller's contract.
       unsafe { to_f64(env, value) }
     } else {
       Ok(0.0)
     }
   };
-  let size = |value| {
-    if track_sizes {
-      // SAFETY: the caller's contract.
-      unsafe { to_f64(env, value) }
-    } else {
-      Ok(0.0)
-    }
-  };
-  // SAFETY: the caller's contract, for every conversion below.
   unsafe {
-    let op = int32(env, op)?;
-    let op = Op::from_number(op).ok_or_else(|| protocol_error(format!("unknown op {op}")))?;
-    let entry = |flags: i32| -> JsResult<NewEntry> {
-      Ok(NewEntry {
-        ttl: time(b)?,
-        start: time(c)?,
-        size: size(d)?,
-        strong: flags & flag::STRONG != 0,
-      })
+    let word = int32(env, op)?;
+    let (op, flags) =
+      Op::with_flags(word).ok_or_else(|| protocol_error(format!("unknown op {word}")))?;
+    let has = |bit: i32| flags & bit != 0;
+    // An insert's or replace's ttl, start and size (ttls and times only with a clock).
+    let mut entry = NewEntry {
+      strong: has(flag::STRONG),
+      ..NewEntry::PLAIN
     };
+    if matches!(op, Op::Insert | Op::Replace) {
+      if clock {
+        entry.ttl = to_f64(env, b)?;
+        entry.start = to_f64(env, c)?;
+      }
+      if track_sizes {
+        entry.size = to_f64(env, d)?;
+      }
+    }
     Ok(match op {
       Op::Insert => Call::Insert {
         value: a,
-        entry: entry(int32(env, e)?)?,
-        values: f,
-        tail_value: g,
+        entry,
+        values: e,
+        tail_value: f,
       },
-      Op::Replace => {
-        let flags = int32(env, e)?;
-        Call::Replace {
-          slot: slot(env, a)?,
-          entry: entry(flags)?,
-          flags,
-          values: f,
-          tail_value: g,
-        }
-      }
-      Op::Get => {
-        let flags = int32(env, d)?;
-        Call::Get {
-          slot: slot(env, a)?,
-          now: time(b)?,
-          fresh: time(c)?,
-          access: Access {
-            update_age: flags & flag::UPDATE_AGE != 0,
-            keep_stale: flags & flag::KEEP_STALE != 0,
-          },
-          values: e,
-          tail_value: f,
-        }
-      }
+      Op::Replace => Call::Replace {
+        slot: slot(env, a)?,
+        entry,
+        flags,
+        values: e,
+        tail_value: f,
+      },
+      Op::Get => Call::Get {
+        slot: slot(env, a)?,
+        now: time(b)?,
+        fresh: time(c)?,
+        access: Access {
+          update_age: has(flag::UPDATE_AGE),
+          keep_stale: has(flag::KEEP_STALE),
+        },
+        values: d,
+        tail_value: e,
+      },
       Op::Peek => Call::Peek {
         slot: slot(env, a)?,
         now: time(b)?,
         fresh: time(c)?,
-        update_age: int32(env, d)? & flag::UPDATE_AGE != 0,
+        update_age: has(flag::UPDATE_AGE),
       },
       Op::Hold => Call::Hold {
         slot: slot(env, a)?,
-        strong: int32(env, b)? & flag::STRONG != 0,
-        values: c,
-        tail_value: d,
+        strong: has(flag::STRONG),
+        values: b,
+        tail_value: c,
       },
       Op::Remove => Call::Remove {
         slot: slot(env, a)?,
@@ -361,19 +354,16 @@ unsafe fn read_call(
       Op::Pop => Call::Pop,
       Op::Purge => Call::Purge { now: time(a)? },
       Op::Clear => Call::Clear,
-      Op::Order => {
-        let flags = int32(env, b)?;
-        Call::Order {
-          now: time(a)?,
-          allow_stale: flags & flag::ALLOW_STALE != 0,
-          reverse: flags & flag::REVERSE != 0,
-        }
-      }
+      Op::Order => Call::Order {
+        now: time(a)?,
+        allow_stale: has(flag::ALLOW_STALE),
+        reverse: has(flag::REVERSE),
+      },
       Op::Pushed => Call::Pushed,
       Op::Stats => Call::Stats,
       Op::Sync => Call::Sync,
       Op::Facts => Call::Facts {
-        clock: int32(env, a)? & flag::CLOCK != 0,
+        clock: has(flag::CLOCK),
       },
       Op::InjectPanic => Call::InjectPanic,
     })
@@ -402,7 +392,10 @@ impl CacheState {
     // SAFETY: the caller's contract, for both calls.
     let undefined = unsafe { undefined(env) }?;
     match call {
-      Call::Insert { .. } => unsafe { self.grow_facts(env, false) }?,
+      // Facts exist only once the clock started or in a cache that tracks sizes.
+      Call::Insert { .. } if self.clock.get() || self.track_sizes => {
+        unsafe { self.grow_facts(env, false) }?
+      }
       Call::Facts { clock } => {
         unsafe { self.grow_facts(env, true) }?;
         if clock {
@@ -513,48 +506,8 @@ impl CacheState {
             Removed::Pinned | Removed::Collected => undefined,
           }
         }
-        Call::Pop => match policy.pop(&mut host) {
-          // SAFETY: the caller's contract.
-          Some(popped) => made(unsafe { slot_value_pairs(env, &[popped], undefined) }),
-          None => undefined,
-        },
-        Call::Purge { now } => {
-          let removed = policy.purge_stale(now, &mut host);
-          // SAFETY: the caller's contract.
-          made(unsafe { slot_value_pairs(env, &removed, undefined) })
-        }
-        Call::Clear => {
-          let removed = policy.clear(&mut host);
-          // SAFETY: the caller's contract.
-          made(unsafe { slot_value_pairs(env, &removed, undefined) })
-        }
-        // SAFETY: the caller's contract, for the arms below.
-        Call::Order {
-          now,
-          allow_stale,
-          reverse,
-        } => unsafe { int_array(env, policy.order(now, allow_stale, reverse))? },
-        Call::Pushed => unsafe {
-          let pairs = policy
-            .pushed_out()
-            .iter()
-            .flat_map(|out| [out.slot as i32, fate_number(out.fate)]);
-          int_array(env, pairs)?
-        },
-        Call::Stats => unsafe { stats_object(env, policy)? },
-        Call::Sync => undefined,
-        Call::Facts { clock } => {
-          if clock {
-            policy.start_timing();
-          }
-          for (slot, entry) in policy.all_facts() {
-            host.publish(slot, entry);
-          }
-          let buffer = host.facts.as_ref().expect("made before the update");
-          // SAFETY: the caller's contract.
-          unsafe { buffer.0.value(env)? }
-        }
-        Call::InjectPanic => inject_panic(policy),
+        // SAFETY: the caller's contract.
+        other => unsafe { run_rare(env, policy, &mut host, other, undefined)? },
       };
       // A hint only (see Host::watch): an early error return leaves the last one, still safe.
       io.set_state(policy);
@@ -607,6 +560,70 @@ impl CacheState {
       Err(refused_now) => Err(refused(refused_now)),
     }
   }
+}
+
+/// The operations that are not on a hot path (a separate function keeps the hot ones small
+/// enough to be inlined into the call).
+///
+/// # Safety
+/// `env` must be the environment of the cache, in a native call on its JS thread.
+#[cold]
+#[inline(never)]
+unsafe fn run_rare(
+  env: sys::napi_env,
+  policy: &mut CachePolicy<Handle>,
+  host: &mut NapiHost<'_>,
+  call: Call,
+  undefined: sys::napi_value,
+) -> JsResult<sys::napi_value> {
+  // Results are made after the update: Node-API calls that cannot fail. If one does, the panic
+  // breaks the fence: the cache changed and JS cannot be told how.
+  let made = |result: JsResult<sys::napi_value>| result.expect("a Node-API call failed mid-update");
+  Ok(match call {
+    Call::Pop => match policy.pop(host) {
+      // SAFETY: the caller's contract.
+      Some(popped) => made(unsafe { slot_value_pairs(env, &[popped], undefined) }),
+      None => undefined,
+    },
+    Call::Purge { now } => {
+      let removed = policy.purge_stale(now, host);
+      // SAFETY: the caller's contract.
+      made(unsafe { slot_value_pairs(env, &removed, undefined) })
+    }
+    Call::Clear => {
+      let removed = policy.clear(host);
+      // SAFETY: the caller's contract.
+      made(unsafe { slot_value_pairs(env, &removed, undefined) })
+    }
+    // SAFETY: the caller's contract, for the arms below.
+    Call::Order {
+      now,
+      allow_stale,
+      reverse,
+    } => unsafe { int_array(env, policy.order(now, allow_stale, reverse))? },
+    Call::Pushed => unsafe {
+      let pairs = policy
+        .pushed_out()
+        .iter()
+        .flat_map(|out| [out.slot as i32, fate_number(out.fate)]);
+      int_array(env, pairs)?
+    },
+    Call::Stats => unsafe { stats_object(env, policy)? },
+    Call::Sync => undefined,
+    Call::Facts { clock } => {
+      if clock {
+        policy.start_timing();
+      }
+      for (slot, entry) in policy.all_facts() {
+        host.publish(slot, entry);
+      }
+      let buffer = host.facts.as_ref().expect("made before the update");
+      // SAFETY: the caller's contract.
+      unsafe { buffer.0.value(env)? }
+    }
+    Call::InjectPanic => inject_panic(policy),
+    _ => return Err(protocol_error("a hot operation reached run_rare")),
+  })
 }
 
 /// The value a lookup returns to JS: a weak entry's value, or undefined.
@@ -923,7 +940,7 @@ unsafe extern "C" fn call(env: sys::napi_env, info: sys::napi_callback_info) -> 
   // and panics from crossing the FFI boundary.
   unsafe {
     guard(env, || {
-      let (argv, data) = args_and_data::<8>(env, info)?;
+      let (argv, data) = args_and_data::<7>(env, info)?;
       // SAFETY: data is the Rc<CacheState> given to napi_create_function in `create`; it lives
       // until this function is finalized, and the function is alive while it is called.
       let state: &CacheState = &*(data as *const CacheState);

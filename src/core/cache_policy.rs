@@ -383,8 +383,12 @@ impl<H: Copy> CachePolicy<H> {
   pub fn insert(&mut self, entry: NewEntry, host: &mut impl Host<Handle = H>) -> SlotIndex {
     self.pushed.clear();
     let slot = self.alloc_slot();
-    self.slots[slot as usize].set_strong(entry.strong);
-    self.set_timing(slot, entry.ttl, entry.start);
+    if entry.strong {
+      self.slots[slot as usize].set_strong(true);
+    }
+    if entry.ttl > 0.0 || self.timing.is_some() {
+      self.set_timing(slot, entry.ttl, entry.start);
+    }
     self.set_size(slot, entry.size);
     self.link_front(slot, Tier::Pinned);
     self.stats.sets += 1;
@@ -926,9 +930,8 @@ impl<H: Copy> CachePolicy<H> {
     }
     self.set_size(slot, 0.0);
     let s = &mut self.slots[slot as usize];
-    s.renew();
-    s.set_tier(Tier::Free);
-    s.set_strong(false);
+    // A new generation, free and not strong.
+    s.tag = (s.tag & !(TIER_MASK | STRONG)).wrapping_add(1 << GENERATION_SHIFT) | Tier::Free as u32;
     s.prev = NIL;
     s.next = self.free;
     self.free = slot;
@@ -950,8 +953,8 @@ impl<H: Copy> CachePolicy<H> {
 
   /// Links an entry at the front of its tier's list; a pinned entry's size joins `calculated`.
   fn link_front(&mut self, slot: SlotIndex, tier: Tier) {
-    if tier == Tier::Pinned {
-      self.calculated += self.size(slot);
+    if let (Tier::Pinned, Some(sizes)) = (tier, &self.sizes) {
+      self.calculated += sizes[slot as usize];
     }
     let head = self.list(tier).head;
     let s = &mut self.slots[slot as usize];
@@ -977,8 +980,8 @@ impl<H: Copy> CachePolicy<H> {
       matches!(tier, Tier::Pinned | Tier::Weak),
       "slot {slot} is not listed"
     );
-    if tier == Tier::Pinned {
-      self.calculated -= self.size(slot);
+    if let (Tier::Pinned, Some(sizes)) = (tier, &self.sizes) {
+      self.calculated -= sizes[slot as usize];
     }
     if prev != NIL {
       self.slots[prev as usize].next = next;

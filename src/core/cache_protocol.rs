@@ -46,23 +46,26 @@
 //! cache has a weak tier. `deliver(slots)` is called on the event loop with the slots of entries
 //! whose values the GC collected.
 //!
-//! | op | arguments | returns | reply |
-//! |---|---|---|---|
-//! | `insert` | value, ttl, start, size, flags (strong), values, tail value | the new slot | pushed |
-//! | `replace` | slot, ttl, start, size, flags (changed, updateTtl, strong), values, tail value | a weak entry's old value | status, pushed |
-//! | `get` | slot, now, fresh, flags (updateAge, keepStale), values, tail value | a weak value | status, pushed |
-//! | `peek` | slot, now, fresh, flags (updateAge) | a weak value | status |
-//! | `hold` | slot, flags (strong), values, tail value | a weak value | status, pushed |
-//! | `remove` | slot, cause | a weak value | status |
-//! | `pop` | - | `[slot, weak value]`, or undefined when empty | - |
-//! | `purge` | now | `[slot, weak value, ...]` of the stale entries it removed | - |
-//! | `clear` | - | `[slot, weak value, ...]` of every entry it removed, least recent first | - |
-//! | `order` | now, flags (allowStale, reverse) | slots, most recent first (or least) | - |
-//! | `pushed` | - | `[slot, fate, ...]`: every entry the last call pushed out | - |
-//! | `stats` | - | the `stats()` object | - |
-//! | `sync` | - | - (replays the read log) | - |
-//! | `facts` | flags (clock) | the `facts` ArrayBuffer (made if missing; the clock starts with the flag) | - |
-//! | `injectPanic` | - | never (a panic in the middle of an update, for the fence's spec) | - |
+//! The first argument is the op, with its [`flag`]s above its low [`OP_FLAGS_SHIFT`] bits (one
+//! number to convert instead of two, on every call):
+//!
+//! | op | flags | arguments | returns | reply |
+//! |---|---|---|---|---|
+//! | `insert` | strong | value, ttl, start, size, values, tail value | the new slot | pushed |
+//! | `replace` | changed, updateTtl, strong | slot, ttl, start, size, values, tail value | a weak entry's old value | status, pushed |
+//! | `get` | updateAge, keepStale | slot, now, fresh, values, tail value | a weak value | status, pushed |
+//! | `peek` | updateAge | slot, now, fresh | a weak value | status |
+//! | `hold` | strong | slot, values, tail value | a weak value | status, pushed |
+//! | `remove` | - | slot, cause | a weak value | status |
+//! | `pop` | - | - | `[slot, weak value]`, or undefined when empty | - |
+//! | `purge` | - | now | `[slot, weak value, ...]` of the stale entries it removed | - |
+//! | `clear` | - | - | `[slot, weak value, ...]` of every entry it removed, least recent first | - |
+//! | `order` | allowStale, reverse | now | slots, most recent first (or least) | - |
+//! | `pushed` | - | - | `[slot, fate, ...]`: every entry the last call pushed out | - |
+//! | `stats` | - | - | the `stats()` object | - |
+//! | `sync` | - | - | - (replays the read log) | - |
+//! | `facts` | clock | - | the `facts` ArrayBuffer (made if missing; the clock starts with the flag) | - |
+//! | `injectPanic` | - | - | never (a panic in the middle of an update, for the fence's spec) | - |
 //!
 //! Every call leaves the calculated size and the tail in the reply. `values` is JS's array of
 //! pinned values by slot: Rust may read the value of a pinned entry it must demote from it, during
@@ -168,7 +171,10 @@ pub mod status {
   pub const COLLECTED: i32 = 3;
 }
 
-/// Bits of the flags arguments.
+/// The op number's low bits are the op; the bits above are its flags.
+pub const OP_FLAGS_SHIFT: u32 = 8;
+
+/// The flags of a call (shifted by [`OP_FLAGS_SHIFT`] in the op number), and of `weakCacheCreate`.
 pub mod flag {
   /// `replace`: a new value (its weak handle, if any, goes).
   pub const CHANGED: i32 = 1;
@@ -237,6 +243,11 @@ impl Op {
   pub fn from_number(n: i32) -> Option<Op> {
     Op::ALL.iter().map(|(op, _)| *op).find(|op| *op as i32 == n)
   }
+
+  /// The op and its flags, from the number JS passes.
+  pub fn with_flags(n: i32) -> Option<(Op, i32)> {
+    Op::from_number(n & ((1 << OP_FLAGS_SHIFT) - 1)).map(|op| (op, n >> OP_FLAGS_SHIFT))
+  }
 }
 
 /// The named numbers JS reads at load, grouped as `weakCacheProtocol()` returns them.
@@ -253,6 +264,7 @@ pub fn numbers() -> [(&'static str, Vec<(&'static str, i32)>); 5] {
     ("readCapacity", io::READ_CAPACITY as i32),
     ("calculated", io::CALCULATED as i32),
     ("demoted", DEMOTED),
+    ("opFlagsShift", OP_FLAGS_SHIFT as i32),
   ];
   let facts = vec![
     ("stride", facts::STRIDE as i32),
@@ -410,7 +422,7 @@ mod tests {
   }
 
   #[test]
-  fn flags_are_distinct_bits() {
+  fn flags_are_distinct_bits_and_travel_above_the_op() {
     let [.., (_, flags), _] = numbers();
     let mut seen = 0;
     for (name, bit) in flags {
@@ -509,5 +521,11 @@ mod tests {
       assert_eq!(Op::from_number(op as i32), Some(op));
     }
     assert_eq!(Op::from_number(99), None);
+    let word = Op::Get as i32 | (flag::KEEP_STALE | flag::UPDATE_AGE) << OP_FLAGS_SHIFT;
+    assert_eq!(
+      Op::with_flags(word),
+      Some((Op::Get, flag::KEEP_STALE | flag::UPDATE_AGE))
+    );
+    assert!(Op::ALL.len() < 1 << OP_FLAGS_SHIFT);
   }
 }
