@@ -35,8 +35,11 @@ class BackgroundFetch {
     this.#hooks = hooks
     const controller = this.#controller
     const { signal } = options
-    // When the caller's signal aborts, so does this fetch; once this fetch is aborted, stop listening.
-    signal?.addEventListener('abort', () => controller.abort(signal.reason), { signal: controller.signal })
+    // When the caller's signal aborts, so does this fetch; once this fetch is aborted, stop
+    // listening. One aborted already aborts it at once (lru-cache would wait for an 'abort' event
+    // that never comes).
+    if (signal?.aborted) controller.abort(signal.reason)
+    else signal?.addEventListener('abort', () => controller.abort(signal.reason), { signal: controller.signal })
     if (options.status) options.status.fetchDispatched = true
     const fetcherOptions = { signal: controller.signal, options, context }
     this.promise = new Promise((resolve, reject) => this.#dispatch(fetchMethod, fetcherOptions, resolve, reject)).then(
@@ -58,12 +61,15 @@ class BackgroundFetch {
     else onValue(result) // lru-cache waits forever for a fetchMethod that returns a plain value
     // Aborting gives up on the result, unless it is ignored; with allowStaleOnFetchAbort the
     // caller gets the stale value now and a late result still updates the cache.
-    this.#controller.signal.addEventListener('abort', () => {
+    const onAbort = () => {
       if (!options.ignoreFetchAbort || options.allowStaleOnFetchAbort) {
         onValue(undefined)
         if (options.allowStaleOnFetchAbort) onValue = (value) => this.#settled(value, true)
       }
-    })
+    }
+    const { signal } = this.#controller
+    if (signal.aborted) onAbort()
+    else signal.addEventListener('abort', onAbort)
   }
 
   /** fetchMethod resolved (or the fetch was aborted: `value` undefined). `late`: after an abort. */

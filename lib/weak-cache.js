@@ -379,13 +379,10 @@ class WeakCache {
         const fetch = this.#fetches?.[slot]
         const value = this.#values[slot] ?? popped[1]
         const key = this.#forget(slot, false)
-        if (fetch !== undefined) {
-          fetch.abort(new Error('evicted'))
-          if (fetch.stale !== undefined) return fetch.stale
-          continue // a fetch without a value: pop the next entry, as lru-cache does
-        }
-        this.#disposal.removed(value, key, 'evict')
-        return value
+        this.#report1(value, key, CAUSE.evict, fetch, 'evicted')
+        if (fetch === undefined) return value
+        if (fetch.stale !== undefined) return fetch.stale
+        // A fetch without a value: pop the next entry, as lru-cache does.
       }
     } finally {
       this.#flush()
@@ -1184,9 +1181,15 @@ class WeakCache {
     }
   }
 
+  /** An entry left for `cause`: its fetch in flight, if any, is aborted (with lru-cache's reason),
+   * and its value (a fetch's stale value) disposed. */
   #report1(value, key, cause, fetch, abortReason) {
-    if (fetch !== undefined) fetch.abort(new Error(abortReason))
-    else this.#disposal.removed(value, key, REASONS[cause])
+    if (fetch !== undefined) {
+      fetch.abort(new Error(abortReason))
+      value = fetch.stale
+      if (value === undefined) return
+    }
+    this.#disposal.removed(value, key, REASONS[cause])
   }
 
   #flush() {
