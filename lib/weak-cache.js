@@ -644,17 +644,30 @@ class WeakCache {
 
   async #fetch(key, fetchOptions, status) {
     const o = this.#options
-    const given = fetchOptions ?? {}
+    const given = fetchOptions ?? NO_OPTIONS
     const pick = (name) => booleanOption(given[name], `fetch options.${name}`, o[name])
-    const allowStale = pick('allowStale')
-    const updateAgeOnGet = pick('updateAgeOnGet')
-    const noDeleteOnStaleGet = pick('noDeleteOnStaleGet')
     const forceRefresh = booleanOption(given.forceRefresh, 'fetch options.forceRefresh')
+    const updateAgeOnGet = pick('updateAgeOnGet')
     if (status) {
       status.op = 'fetch'
       status.key = key
       if (forceRefresh) status.forceRefresh = true
     }
+    if (this.#fetchMethod !== undefined && !forceRefresh) {
+      // A fresh pinned value: a hit, answered before anything for a load is made.
+      const slot = this.#index.get(key)
+      const pinned = slot === undefined ? undefined : this.#values[slot]
+      if (pinned !== undefined && (!this.#timed || (!updateAgeOnGet && this.#freshInJs(slot, this.#now())))) {
+        this.#logRead(slot)
+        if (status) {
+          status.fetch = 'hit'
+          this.#statusTTL(status, slot)
+        }
+        return pinned
+      }
+    }
+    const allowStale = pick('allowStale')
+    const noDeleteOnStaleGet = pick('noDeleteOnStaleGet')
     if (this.#fetchMethod === undefined) {
       if (status) status.fetch = 'get'
       return this.#get(key, allowStale, updateAgeOnGet, noDeleteOnStaleGet, status)
@@ -1349,6 +1362,7 @@ const KEYS = 0
 const VALUES = 1
 const ENTRIES = 2
 const COLLECTED_ENTRY = Object.freeze({ value: undefined, stale: false })
+const NO_OPTIONS = Object.freeze({})
 
 function isWeakCache(value) {
   try {
