@@ -206,54 +206,92 @@ export interface WeakCacheOptions<K = any, V = any, FC = unknown> {
  * also posted on the `'lru-cache:metrics'` diagnostics channel, and traced on `'lru-cache'`.
  */
 export interface WeakCacheStatus<K = any, V = any> {
+  /** The operation. */
   op?: 'get' | 'set' | 'memo' | 'fetch' | 'delete' | 'has' | 'peek'
+  /** What `set` did: a new key, the same value again, a new value, not stored (too large), or a delete. */
   set?: 'add' | 'update' | 'replace' | 'miss' | 'deleted'
+  /** Why a `{ op: 'delete' }` message's entry left (posted for deletes, expiries and failed fetches). */
   delete?: WeakCacheDisposeReason
+  /** What `peek` found. */
   peek?: 'hit' | 'miss' | 'stale'
+  /** Whether `memo` found the value or computed it. */
   memo?: 'hit' | 'miss'
+  /** What `has` found. */
   has?: 'hit' | 'stale' | 'miss'
+  /** What `get` found (`fetching`: a fetch in flight holds the entry). */
   get?: 'stale' | 'hit' | 'miss' | 'fetching' | 'stale-fetching'
+  /** How `fetch` answered: without a fetchMethod (`get`), joining a fetch in flight, loading a
+   * missing or stale value, a fresh hit, or a forced refresh. */
   fetch?: 'get' | 'inflight' | 'miss' | 'hit' | 'stale' | 'refresh'
+  /** The `context` given to `fetch` or `memo`. */
   context?: unknown
+  /** The entry's ttl, when it has one. */
   ttl?: number
+  /** When its ttl started, on the cache's clock. */
   start?: number
+  /** The time the operation judged staleness at. */
   now?: number
+  /** Milliseconds left before the entry is stale (negative: stale). */
   remainingTTL?: number
+  /** The size `set` stored. */
   entrySize?: number
+  /** The cache's `calculatedSize` after `set`. */
   totalCalculatedSize?: number
+  /** `set` did not store a value larger than `maxEntrySize`. */
   maxEntrySizeExceeded?: true
+  /** The key of the operation. */
   key?: K
+  /** The value set, found or returned. */
   value?: V
+  /** The value `set` replaced. */
   oldValue?: V
+  /** `fetch` or `memo` was called with `forceRefresh`. */
   forceRefresh?: boolean
+  /** `fetchMethod` was called. */
   fetchDispatched?: true
+  /** The value `fetchMethod` gave was stored. */
   fetchUpdated?: true
+  /** Why the fetch failed: what `fetchMethod` rejected with, or the signal's reason. */
   fetchError?: Error
+  /** The fetch was aborted. */
   fetchAborted?: true
+  /** The fetch was aborted, and its result used anyway (`ignoreFetchAbort`). */
   fetchAbortIgnored?: true
+  /** `fetchMethod` resolved. */
   fetchResolved?: true
+  /** `fetchMethod` rejected. */
   fetchRejected?: true
+  /** A stale value was returned. */
   returnedStale?: true
+  /** `fetch` was traced on the `'lru-cache'` tracing channel. */
   trace?: boolean
 }
 
 /** Options of `get` and `find`: the cache's, for this call. */
 export interface WeakCacheGetOptions<K = any, V = any> {
+  /** See {@link WeakCacheOptions.allowStale}. */
   allowStale?: boolean
+  /** See {@link WeakCacheOptions.updateAgeOnGet}. */
   updateAgeOnGet?: boolean
+  /** See {@link WeakCacheOptions.noDeleteOnStaleGet}. */
   noDeleteOnStaleGet?: boolean
+  /** Filled in with what the call did. */
   status?: WeakCacheStatus<K, V>
 }
 
 /** Options of `peek`. */
 export interface WeakCachePeekOptions<K = any, V = any> {
+  /** See {@link WeakCacheOptions.allowStale}. */
   allowStale?: boolean
+  /** Filled in with what the call did. */
   status?: WeakCacheStatus<K, V>
 }
 
 /** Options of `has`. */
 export interface WeakCacheHasOptions<K = any, V = any> {
+  /** See {@link WeakCacheOptions.updateAgeOnHas}. */
   updateAgeOnHas?: boolean
+  /** Filled in with what the call did. */
   status?: WeakCacheStatus<K, V>
 }
 
@@ -265,17 +303,25 @@ export interface WeakCacheSetOptions<K = any, V = any> {
   start?: number
   /** Its size (instead of `sizeCalculation`). */
   size?: number
+  /** See {@link WeakCacheOptions.sizeCalculation}. */
   sizeCalculation?: (value: V, key: K) => number
+  /** See {@link WeakCacheOptions.noDisposeOnSet}. */
   noDisposeOnSet?: boolean
+  /** See {@link WeakCacheOptions.noUpdateTTL}. */
   noUpdateTTL?: boolean
+  /** Filled in with what the call did. */
   status?: WeakCacheStatus<K, V>
 }
 
 /** Options of `fetch` and `forceFetch`: get, set and fetch options for this call. */
 export interface WeakCacheFetchOptions<K = any, V = any, FC = unknown> extends WeakCacheGetOptions<K, V>, WeakCacheSetOptions<K, V> {
+  /** See {@link WeakCacheOptions.noDeleteOnFetchRejection}. */
   noDeleteOnFetchRejection?: boolean
+  /** See {@link WeakCacheOptions.allowStaleOnFetchRejection}. */
   allowStaleOnFetchRejection?: boolean
+  /** See {@link WeakCacheOptions.allowStaleOnFetchAbort}. */
   allowStaleOnFetchAbort?: boolean
+  /** See {@link WeakCacheOptions.ignoreFetchAbort}. */
   ignoreFetchAbort?: boolean
   /** Fetch even if the value is fresh. */
   forceRefresh?: boolean
@@ -299,22 +345,27 @@ export interface WeakCacheFetcherOptions<K = any, V = any, FC = unknown> {
   signal: AbortSignal
   /** The options the value will be stored with; `fetchMethod` may change them (e.g. `ttl`). */
   options: WeakCacheFetchOptions<K, V, FC>
+  /** The `context` given to `fetch`. */
   context: FC
 }
 
 /** The third argument of `memoMethod`. */
 export interface WeakCacheMemoizerOptions<K = any, V = any, FC = unknown> {
+  /** The options of the `memo` call (without `context`, `status` and `forceRefresh`). */
   options: WeakCacheMemoOptions<K, V, FC>
+  /** The `context` given to `memo`. */
   context: FC
 }
 
 /** An entry as `info` and `dump` give it and `load` takes it. */
 export interface WeakCacheEntry<V = any> {
+  /** The entry's value (a fetch in flight: its stale value). */
   value: V
   /** `info`: milliseconds left (negative: stale); `dump`: the entry's ttl. */
   ttl?: number
   /** A `Date.now()` time: when its ttl started (`dump`), or now (`info`). */
   start?: number
+  /** The entry's size (in a cache that tracks sizes). */
   size?: number
 }
 
@@ -487,6 +538,7 @@ export declare class WeakCache<K = any, V = any, FC = unknown> {
   rforEach(callback: (value: V, key: K, cache: this) => void, thisArg?: any): void
   /** Same as `entries()`. */
   [Symbol.iterator](): Generator<[K, V], void, void>
+  /** `'WeakCache'`. */
   readonly [Symbol.toStringTag]: 'WeakCache'
 }
 
