@@ -165,4 +165,4 @@ function warnIfUnbounded(config, constructor) {
   else console.error(`[LRU_CACHE_UNBOUNDED] UnboundedCacheWarning: ${message}`)
 }
 
-module.exports = { configure, checkCallOptions, ttlOption, booleanOption, isPositiveInteger, warnIfUnbounded, MAX_LIMIT }
+module.exports = { configure, checkCallOptions, ttlOption, booleanOption, isPositiveInteger, warnIfUnbounded }

@@ -12,7 +12,7 @@
 // src/core/cache_protocol.rs; every number used here comes from the native side at load.
 
 const { weakCacheCreate } = require('./native.js')
-const { Array, ArrayBuffer, Error, Float64Array, Int32Array, Map, Math, Number, Object, Reflect, Symbol, WeakRef } = require('./primordials.js')
+const { Array, ArrayBuffer, Error, Float64Array, Int32Array, Map, Math, Object, Reflect, Symbol, WeakRef } = require('./primordials.js')
 const { incompatibleReceiver, invalidType, invalidValue, makeError, warn } = require('./errors.js')
 const { IO, FACTS, STATUS, FLAG, OP, CAUSE, REASONS, protocol } = require('./weak-cache-protocol.js')
 const { environment, resolutionOf, TtlClock } = require('./weak-cache-clock.js')
@@ -34,7 +34,7 @@ const noop = () => {}
 let indexOf // (cache, method) => its index; throws a clear TypeError on a foreign receiver
 let deliverCollected // (cache, slots) => reports collected entries to dispose
 let injectPanic // (cache) => makes the native side panic in the middle of an update (specs only)
-let optionsOf // (cache) => its mutable options
+let optionsOf // (cache, name) => its mutable options, after the receiver check for `name`
 
 /** The options lru-cache lets its users change on a cache, with how each is validated. */
 const MUTABLE = {
@@ -598,7 +598,9 @@ class WeakCache {
     if (memoMethod === undefined) {
       throw makeError('ERR_EPHEMERON_NO_MEMO_METHOD', 'WeakCache.prototype.memo: the cache has no memoMethod (no memoMethod provided to constructor)')
     }
-    const { context, status: _status, forceRefresh = false, ...rest } = memoOptions ?? {}
+    // `rest` is what memoMethod gets as `options`: the call's options but these three.
+    const { context, status: _status, forceRefresh: _forceRefresh, ...rest } = memoOptions ?? NO_OPTIONS
+    const forceRefresh = booleanOption(memoOptions?.forceRefresh, 'memo options.forceRefresh')
     if (status && forceRefresh) status.forceRefresh = true
     const o = this.#options
     const allowStale = booleanOption(rest.allowStale, 'memo options.allowStale', o.allowStale)
