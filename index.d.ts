@@ -313,8 +313,8 @@ export interface WeakCacheSetOptions<K = any, V = any> {
   status?: WeakCacheStatus<K, V>
 }
 
-/** Options of `fetch` and `forceFetch`: get, set and fetch options for this call. */
-export interface WeakCacheFetchOptions<K = any, V = any, FC = unknown> extends WeakCacheGetOptions<K, V>, WeakCacheSetOptions<K, V> {
+/** Options of `fetch` and `forceFetch`: get, set (but `start`) and fetch options for this call. */
+export interface WeakCacheFetchOptions<K = any, V = any, FC = unknown> extends WeakCacheGetOptions<K, V>, Omit<WeakCacheSetOptions<K, V>, 'start'> {
   /** See {@link WeakCacheOptions.noDeleteOnFetchRejection}. */
   noDeleteOnFetchRejection?: boolean
   /** See {@link WeakCacheOptions.allowStaleOnFetchRejection}. */

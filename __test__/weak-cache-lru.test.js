@@ -320,12 +320,26 @@ test('pop() takes the least recent entry: weak entries first, then the pinned ti
 
 test('dump() and load() carry entries, ttls and sizes to another cache; info(); new WeakCache(cache) copies its options', () => {
   const clock = fakeClock()
-  const source = new WeakCache({ max: 5, ttl: 100, maxSize: 50, sizeCalculation: (v) => v.length, perf: clock })
+  // dump() and load() also read the wall clock (Date.now(), captured when a cache is made): stop it,
+  // so no millisecond passes between the dump and the load.
+  const { Date: RealDate } = globalThis
+  globalThis.Date = class extends RealDate {
+    static now() {
+      return 1_700_000_000_000
+    }
+  }
+  let source
+  let copy
+  try {
+    source = new WeakCache({ max: 5, ttl: 100, maxSize: 50, sizeCalculation: (v) => v.length, perf: clock })
+    copy = new WeakCache(source)
+  } finally {
+    globalThis.Date = RealDate
+  }
   source.set('a', 'aa').set('b', 'bbb', { ttl: 0 })
   clock.t += 40
   const dump = source.dump()
   assert.deepEqual(dump.map(([key, entry]) => [key, entry.value, entry.ttl, entry.size]), [['a', 'aa', 100, 2], ['b', 'bbb', 0, 3]])
-  const copy = new WeakCache(source)
   assert.equal(copy.size, 0, 'an empty cache')
   assert.deepEqual([copy.max, copy.maxSize, copy.ttl, copy.perf], [5, 50, 100, clock])
   copy.load(dump)
@@ -366,6 +380,9 @@ test('find, r* iterators and rforEach; fetches in flight are skipped by entries(
 test('options: unknown ones are errors, per call too; writable options are validated; perf may be Date', () => {
   assert.throws(() => new WeakCache({ max: 1, maxAge: 100 }), { name: 'TypeError', code: 'ERR_INVALID_ARG_VALUE', message: /options\.maxAge is not an option.*renamed maxAge to ttl/ })
   assert.throws(() => new WeakCache({ max: 1 }).get('k', { ttl: 5 }), { code: 'ERR_INVALID_ARG_VALUE', message: /get options\.ttl is not an option/ })
+  const fetching = new WeakCache({ max: 1, fetchMethod: async () => 'v' })
+  assert.throws(() => fetching.fetch('k', { start: 5 }), { code: 'ERR_INVALID_ARG_VALUE', message: /fetch options\.start is not an option/ }, 'a fetched value starts when it arrives')
+  assert.throws(() => fetching.forceFetch('k', { start: 5 }), { code: 'ERR_INVALID_ARG_VALUE', message: /options\.start is not an option/ })
   assert.throws(() => new WeakCache({ max: 1, fetchMethod: 'x' }), { name: 'TypeError', message: /fetchMethod must be a function/ })
   assert.throws(() => new WeakCache({ max: 1, perf: {} }), { name: 'TypeError', message: /perf option must have a now\(\) method/ })
   const cache = new WeakCache({ max: 2, ttl: 5, perf: Date })

@@ -47,8 +47,9 @@ const CALL = {
   peek: new Set(['allowStale', 'status']),
   has: new Set(['updateAgeOnHas', 'status']),
   set: new Set(SET),
-  fetch: new Set([...GET, ...SET, ...FETCH_ONLY, 'signal']),
-  forceFetch: new Set([...GET, ...SET, ...FETCH_ONLY, 'signal']),
+  // lru-cache's fetch takes no `start`: its value starts when it arrives.
+  fetch: new Set([...GET, ...SET.filter((name) => name !== 'start'), ...FETCH_ONLY, 'signal']),
+  forceFetch: new Set([...GET, ...SET.filter((name) => name !== 'start'), ...FETCH_ONLY, 'signal']),
   memo: new Set([...GET, ...SET, ...FETCH_ONLY]),
 }
 

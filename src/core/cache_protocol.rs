@@ -70,10 +70,10 @@
 //! Every call leaves the calculated size and the tail in the reply. `values` is JS's array of
 //! pinned values by slot: Rust may read the value of a pinned entry it must demote from it, during
 //! the call (JS stores a `replace`'s new value there before the call, for a cache that demotes it
-//! at once: `max` 0). `now` is the time staleness is judged at (lru-cache's `ttlResolution` may hold it
-//! back), `fresh` the clock's current reading, where a restarted age starts. Until the clock
-//! starts, JS passes 0 for every ttl and time and Rust does not read them; sizes are read only in
-//! a cache that tracks them.
+//! at once: `max` 0). `now` is the time staleness is judged at (lru-cache's `ttlResolution` may
+//! hold it back), `fresh` the clock's current reading, where a restarted age starts. Until the
+//! clock starts, JS passes 0 for every ttl and time and Rust does not read them; sizes are read
+//! only in a cache that tracks them.
 //!
 //! # Sequences
 //! In every sequence JS reads the clock, computes sizes (`sizeCalculation`) and validates
@@ -81,28 +81,30 @@
 //! user code (`dispose`, `onInsert`, `disposeAfter`, an `AbortSignal`'s listeners), in
 //! lru-cache's order: a callback always sees a consistent cache, and may use it.
 //! - **get(key)**: `slot = index.get(key)`. No slot: log a miss. A pinned slot (not fetching) that
-//!   is strictly fresh, without `updateAgeOnGet` or a status: log the read, return
-//!   `values[slot]`. Otherwise `get(slot, now, fresh, flags, values, values[tail])` (keepStale for
-//!   `noDeleteOnStaleGet` and for a fetch in flight): Rust replays the log, then a fresh pinned
+//!   is strictly fresh, without `updateAgeOnGet`: log the read, return `values[slot]`. Otherwise
+//!   `get(slot, now, fresh, values, values[tail])` (keepStale for `noDeleteOnStaleGet` and for a
+//!   fetch in flight; updateAge for `updateAgeOnGet`): Rust replays the log, then a fresh pinned
 //!   entry is touched, a fresh weak entry is pinned again (its value returned; it may push out the
 //!   least recent pinned entries), a stale entry is removed or kept, and a collected one marked.
 //!   JS applies the reply: the value of a weak hit goes to `values[slot]`; a removed or collected
 //!   entry leaves the index (a collected one keeps `keys[slot]` for its `'collect'`); a demoted
 //!   entry's value leaves `values`; an evicted entry leaves everything. Then user code:
 //!   `'expire'`, then `'evict'`.
-//! - **set(key, value, options)**: a ttl with no clock yet calls `facts` (clock) first. A pinned
-//!   key: `replace(slot, ttl, start, size, flags)`, store the value. A weak key: `remove(slot,
-//!   Set)` (the old value, or collected), then as a new key. A new key: `insert(value, ttl, start,
-//!   size, flags, values, values[tail])`, record the slot, refresh the `facts` view if the slot is
-//!   beyond it (Rust grows the buffer before such an insert), apply the pushed entries. Then user
-//!   code: `'set'` for the replaced value, then `'evict'`s, then `onInsert`, then `disposeAfter`.
-//!   An entry larger than `maxEntrySize` is never sent: the key's entry is deleted (`'set'`).
+//! - **set(key, value, options)**: a ttl with no clock yet calls `facts` (clock) first. A key
+//!   that has an entry: store the value in `values[slot]`, then `replace(slot, ttl, start, size,
+//!   values, values[tail])` (changed, and updateTtl unless `noUpdateTTL`): a weak entry is pinned
+//!   again in its slot and its old value comes back, a collected one answers collected and the key
+//!   is set as a new one. A new key: `insert(value, ttl, start, size, values, values[tail])`,
+//!   record the slot, refresh the `facts` view if the slot is beyond it (Rust grows the buffer
+//!   before such an insert). Then apply the pushed entries, and user code: `'set'` for the
+//!   replaced value, then `'evict'`s, then `onInsert`, then `disposeAfter`. An entry larger than
+//!   `maxEntrySize` is never sent: the key's entry is deleted (`'set'`).
 //! - **peek(key) / has(key)**: a strictly fresh pinned slot answers in JS (unless `has` restarts
-//!   ages). Otherwise `peek(slot, now, fresh, flags)`: live (a weak value comes back), stale
-//!   (nothing is removed), or collected (the key leaves the index).
-//! - **delete(key)**: `remove(slot, Delete)`: removed (`dispose(value, key, 'delete')`, or the
-//!   fetch in flight is aborted) or collected (the key leaves the index; `delete` returns false,
-//!   the `'collect'` follows).
+//!   ages). Otherwise `peek(slot, now, fresh)` (updateAge for `updateAgeOnHas`): live (a weak value
+//!   comes back), stale (nothing is removed), or collected (the key leaves the index).
+//! - **delete(key)**: `remove(slot, Delete)`: removed (`dispose(value, key, 'delete')`; a fetch
+//!   in flight is aborted and its stale value disposed) or collected (the key leaves the index;
+//!   `delete` returns false, the `'collect'` follows).
 //! - **fetch(key)**: a fresh entry is a `get` (keepStale). Otherwise the fetch holds the entry:
 //!   a new key is an `insert` with the strong flag (`fetches[slot]` is the fetch, `values[slot]`
 //!   stays empty); an existing one is `hold(slot, strong)`, which pins a weak entry again. A
@@ -113,12 +115,13 @@
 //!   it finds only fetches without a stale value, as lru-cache does.
 //! - **purgeStale() / ttlAutopurge**: `purge(now)` removes every stale entry at once; a timer
 //!   asks `peek` and then removes one entry with `remove(slot, Expire)`.
-//! - **clear()**: `clear()`; JS forgets every entry, then `'delete'` for each pinned entry and
-//!   each live weak one (a fetch in flight is aborted instead). Entries found collected stay (in
-//!   Rust, and their keys in JS) until their `'collect'`.
-//! - **iteration**: `order(now, flags)` gives the slots (stale ones only with allowStale), JS turns
-//!   them into keys at once (a snapshot), and looks each key up when the iterator reaches it (a
-//!   weak entry with `peek`).
+//! - **clear()**: `clear()`; JS forgets every entry, then `'delete'` for each one that was live,
+//!   least recent first (a fetch in flight is aborted and its stale value disposed). Entries found
+//!   collected stay (in Rust, and their keys in JS) until their `'collect'`.
+//! - **iteration**: `order()` (allowStale: every entry; reverse for the `r*` methods) gives the
+//!   slots, JS turns them into keys at once (a snapshot), and looks each key up when the iterator
+//!   reaches it (a pinned entry by its facts, a weak one with `peek`), skipping what is gone or
+//!   stale.
 //! - **collection**: the GC takes a weak value; its finalizer queues the entry id; one weak
 //!   threadsafe-function call per batch runs `take_collected` (which frees the slots) and gives JS
 //!   the slots; JS forgets them all first (the index only where it still maps the key to that
