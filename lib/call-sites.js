@@ -6,12 +6,10 @@
 // into text once and then found by file and line in a cache (most services track resources from
 // a few dozen lines).
 //
-// For the site alone, the capture is kept unread (`captureSite`) and read later
-// (`SiteCache.idOfCapture`), only for resources that live long enough or leak: reading the frames
-// costs half as much again as capturing them, and most resources are released soon. An unread
-// capture holds the receiver and function of its two frames (`this` of a constructor that tracks
-// itself), which can keep the resource alive until it is read: the registry reads them within a
-// second and before every delivery. Full stacks are read at once and never kept.
+// Frames are read as soon as they are captured and never kept: a capture holds the receivers of
+// its frames (`this` of a constructor that tracks itself), and reading it later (as this module
+// once did) both kept such resources alive for a while and put the reading cost, about as much
+// again as the capture, on the delivery of a leak storm.
 
 const path = require('node:path')
 const { fileURLToPath } = require('node:url')
@@ -44,7 +42,7 @@ function captureFrames(above) {
   return readFrames(holder)
 }
 
-/** Captures the caller's frames above `above` without reading them (see the top of this file). */
+/** Captures and reads the caller's frames above `above` (two: see SITE_FRAMES), as captureFrames. */
 function captureSite(above) {
   const { stackTraceLimit } = Error
   Error.stackTraceLimit = SITE_FRAMES
@@ -54,7 +52,7 @@ function captureSite(above) {
   } finally {
     Error.stackTraceLimit = stackTraceLimit
   }
-  return holder
+  return readFrames(holder)
 }
 
 /** The structured frames of a capture, read once. */
@@ -113,11 +111,6 @@ class SiteCache {
       return id
     }
     return this.#intern(this.#handle, UNKNOWN_SITE_JSON)
-  }
-
-  /** The site id of a capture from `captureSite`. */
-  idOfCapture(holder) {
-    return this.idOf(readFrames(holder))
   }
 }
 

@@ -57,7 +57,8 @@ impl LogCounters {
 }
 
 enum Message {
-  Lines(Vec<String>, Arc<LogCounters>),
+  /// Complete lines (each ending with a newline), how many, and who sent them.
+  Lines(String, usize, Arc<LogCounters>),
   /// Lines that did not fit the queue: to announce in the log.
   Dropped(u64),
   /// Write everything queued before this message, then answer.
@@ -123,32 +124,41 @@ impl LeakLog {
     &self.counters
   }
 
-  /// Queues lines; never blocks. Lines beyond the queue's bound are dropped and counted.
-  pub fn write(&self, mut lines: Vec<String>) {
-    if lines.is_empty() {
+  /// Queues `text`, `lines` complete lines (each ending with a newline); never blocks. Lines
+  /// beyond the queue's bound are dropped and counted.
+  pub fn write(&self, mut text: String, mut lines: usize) {
+    if lines == 0 {
       return;
     }
     let queued = &self.destination.queued;
     let room = QUEUE_LINES.saturating_sub(queued.load(Ordering::Relaxed));
-    if lines.len() > room {
-      let dropped = (lines.len() - room) as u64;
+    if lines > room {
+      let dropped = (lines - room) as u64;
       self.counters.drop_lines(dropped, None);
       let _ = self.destination.messages.send(Message::Dropped(dropped));
-      lines.truncate(room);
-      if lines.is_empty() {
+      let kept = if room == 0 {
+        0
+      } else {
+        text
+          .match_indices('\n')
+          .nth(room - 1)
+          .map_or(text.len(), |(at, _)| at + 1)
+      };
+      text.truncate(kept);
+      lines = room;
+      if lines == 0 {
         return;
       }
     }
-    queued.fetch_add(lines.len(), Ordering::Relaxed);
-    let count = lines.len();
+    queued.fetch_add(lines, Ordering::Relaxed);
     if self
       .destination
       .messages
-      .send(Message::Lines(lines, self.counters.clone()))
+      .send(Message::Lines(text, lines, self.counters.clone()))
       .is_err()
     {
-      queued.fetch_sub(count, Ordering::Relaxed);
-      self.counters.drop_lines(count as u64, None);
+      queued.fetch_sub(lines, Ordering::Relaxed);
+      self.counters.drop_lines(lines as u64, None);
     }
   }
 
@@ -235,11 +245,7 @@ impl Writer {
     // Ends when every registry let go of the destination; what is queued is written first.
     while let Ok(message) = inbox.recv() {
       match message {
-        Message::Lines(lines, from) => {
-          for line in lines {
-            self.push(line, &from);
-          }
-        }
+        Message::Lines(text, lines, from) => self.push(&text, lines as u64, &from),
         Message::Dropped(lines) => self.dropped += lines,
         Message::Flush(done) => {
           self.write_batch();
@@ -257,16 +263,15 @@ impl Writer {
     self.write_batch();
   }
 
-  /// Adds a line to the batch, writing the batch first if the line would overflow it.
-  fn push(&mut self, line: String, from: &Arc<LogCounters>) {
-    if !self.batch.is_empty() && self.batch.len() + line.len() + 1 > BATCH_BYTES {
+  /// Adds complete lines to the batch, writing the batch first if they would overflow it.
+  fn push(&mut self, text: &str, lines: u64, from: &Arc<LogCounters>) {
+    if !self.batch.is_empty() && self.batch.len() + text.len() > BATCH_BYTES {
       self.write_batch();
     }
-    self.batch.extend_from_slice(line.as_bytes());
-    self.batch.push(b'\n');
+    self.batch.extend_from_slice(text.as_bytes());
     match self.senders.last_mut() {
-      Some((sender, lines)) if Arc::ptr_eq(sender, from) => *lines += 1,
-      _ => self.senders.push((from.clone(), 1)),
+      Some((sender, count)) if Arc::ptr_eq(sender, from) => *count += lines,
+      _ => self.senders.push((from.clone(), lines)),
     }
   }
 
@@ -384,6 +389,12 @@ mod tests {
     }
   }
 
+  /// Queues each of `lines` as one line.
+  fn write_lines(log: &LeakLog, lines: Vec<String>) {
+    let count = lines.len();
+    log.write(lines.into_iter().map(|line| line + "\n").collect(), count);
+  }
+
   fn dropped_in_notices(lines: &[String]) -> u64 {
     lines
       .iter()
@@ -401,7 +412,7 @@ mod tests {
     let out = Shared::default();
     let log = out.log();
     for i in 0..50 {
-      log.write(vec![format!(r#"{{"n":{i}}}"#)]);
+      write_lines(&log, vec![format!(r#"{{"n":{i}}}"#)]);
     }
     assert!(log.flush(Duration::from_secs(5)));
     let lines = out.lines();
@@ -415,7 +426,7 @@ mod tests {
     let log = out.log();
     let held = out.bytes.lock().unwrap(); // the writer blocks on its first write
     for i in 0..(QUEUE_LINES + 5_000) {
-      log.write(vec![format!("{i}")]);
+      write_lines(&log, vec![format!("{i}")]);
     }
     drop(held);
     assert!(log.flush(Duration::from_secs(10)));
@@ -450,8 +461,8 @@ mod tests {
       ..b
     };
     out.failing.store(true, Ordering::Relaxed);
-    a.write(vec!["a1".into(), "a2".into()]);
-    b.write(vec!["b1".into()]);
+    write_lines(&a, vec!["a1".into(), "a2".into()]);
+    write_lines(&b, vec!["b1".into()]);
     assert!(a.flush(Duration::from_secs(5)));
     assert_eq!((a.counters().dropped(), b.counters().dropped()), (2, 1));
     let failure = a
@@ -461,7 +472,7 @@ mod tests {
     assert!(failure.contains("No space left"), "{failure}");
     assert!(a.counters().take_failure().is_none(), "once");
     out.failing.store(false, Ordering::Relaxed);
-    a.write(vec!["a3".into()]);
+    write_lines(&a, vec!["a3".into()]);
     assert!(a.flush(Duration::from_secs(5)));
     let lines = out.lines();
     assert_eq!(dropped_in_notices(&lines), 3, "{lines:?}");
@@ -480,10 +491,13 @@ mod tests {
         };
         std::thread::spawn(move || {
           for i in 0..200 {
-            log.write(vec![format!(
-              r#"{{"from":{n},"i":{i},"pad":"{}"}}"#,
-              "x".repeat(9_000 + n * 1000)
-            )]);
+            write_lines(
+              &log,
+              vec![format!(
+                r#"{{"from":{n},"i":{i},"pad":"{}"}}"#,
+                "x".repeat(9_000 + n * 1000)
+              )],
+            );
           }
         })
       })
@@ -519,12 +533,12 @@ mod tests {
       Arc::ptr_eq(&a.destination, &b.destination),
       "one writer per destination, however it is spelled"
     );
-    a.write(vec!["1".into()]);
-    b.write(vec!["2".into()]);
+    write_lines(&a, vec!["1".into()]);
+    write_lines(&b, vec!["2".into()]);
     assert!(b.flush(Duration::from_secs(5)));
     std::fs::rename(&path, dir.join("rotated.jsonl")).unwrap();
     a.reopen().unwrap();
-    b.write(vec!["3".into()]);
+    write_lines(&b, vec!["3".into()]);
     flush_all(Duration::from_secs(5));
     assert_eq!(
       std::fs::read_to_string(dir.join("rotated.jsonl")).unwrap(),

@@ -3,10 +3,10 @@
 //!
 //! Each tracked resource has one `watch` reference (weak, with a finalizer carrying the record
 //! id). `release` deletes it, which cancels the finalizer. A finalizer that runs pushes the id;
-//! the weak batched threadsafe function then wakes the JS side on the event loop, which names the
-//! sites it has not read yet (`leakSetSite`) and calls `leakDeliver`: that turns the collected
-//! records, and the suspected and released reports made since the last call, into JSON lines
-//! for the log and returns them, as one JSON array text, for `onLeak`.
+//! the weak batched threadsafe function then wakes the JS side on the event loop, which calls
+//! `leakDeliver`: that turns the collected records, and the suspected and released reports made
+//! since the last call, into JSON lines for the log and returns them, as one JSON array text, for
+//! `onLeak`.
 //! Deadlines (`suspectAfter`) live in the table; the JS side keeps one timer per registry and
 //! calls `leakDue` when it fires, which answers when to fire next.
 //! At process exit and worker termination the env cleanup hooks run first: they close the sink
@@ -135,17 +135,20 @@ impl Registry {
     if reports.is_empty() || (self.log.is_none() && !self.wants_reports) {
       return String::new();
     }
-    let lines: Vec<String> = reports
-      .iter()
-      .map(|report| report.to_json_line(&self.origin))
-      .collect();
+    // One text of lines for the log; the same text with commas between the lines is the JSON
+    // array for onLeak (JSON text never holds a raw newline).
+    let mut lines = String::with_capacity(reports.len() * 256);
+    for report in &reports {
+      report.write_json_line(&self.origin, &mut lines);
+      lines.push('\n');
+    }
     let array = if self.wants_reports {
-      format!("[{}]", lines.join(","))
+      format!("[{}]", lines[..lines.len() - 1].replace('\n', ","))
     } else {
       String::new()
     };
     if let Some(log) = &self.log {
-      log.write(lines);
+      log.write(lines, reports.len());
     }
     array
   }
@@ -385,28 +388,6 @@ unsafe extern "C" fn due(env: sys::napi_env, info: sys::napi_callback_info) -> s
       let suspected = table.due(now_ms());
       registry.pending.borrow_mut().extend(suspected);
       number(env, table.next_deadline().unwrap_or(-1.0))
-    })
-  }
-}
-
-/// `leakSetSite(handle, id, siteId)`: names the site of a record tracked with site 0 (unknown).
-unsafe extern "C" fn set_site(
-  env: sys::napi_env,
-  info: sys::napi_callback_info,
-) -> sys::napi_value {
-  // SAFETY: Node calls this on the JS thread with a valid env and callback info; every raw call
-  // below uses those handles and checks its status.
-  unsafe {
-    guard(env, || {
-      let [handle, id, site_id] = args::<3>(env, info)?;
-      let registry = open_registry(env, handle)?;
-      let (id, site_id) = (to_f64(env, id)? as EntryId, to_f64(env, site_id)? as SiteId);
-      registry
-        .table
-        .borrow_mut()
-        .set_site(id, site_id)
-        .map_err(|_| JsError::internal("leakSetSite: unknown site id"))?;
-      undefined(env)
     })
   }
 }
@@ -713,7 +694,6 @@ pub unsafe fn register(env: sys::napi_env, exports: sys::napi_value) -> JsResult
     define_function(env, exports, c"leakTrack", track)?;
     define_function(env, exports, c"leakDeliver", deliver)?;
     define_function(env, exports, c"leakDue", due)?;
-    define_function(env, exports, c"leakSetSite", set_site)?;
     define_function(env, exports, c"leakRelease", release)?;
     define_function(env, exports, c"leakIsTracked", is_tracked)?;
     define_function(env, exports, c"leakTouch", touch)?;

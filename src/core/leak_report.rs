@@ -23,11 +23,12 @@ pub enum ReportKind {
 }
 
 impl ReportKind {
-  pub fn name(self) -> &'static str {
+  /// The kind as a JSON string literal.
+  pub fn json(self) -> &'static str {
     match self {
-      ReportKind::Leaked => "leaked",
-      ReportKind::Suspected => "suspected",
-      ReportKind::Released => "released",
+      ReportKind::Leaked => r#""leaked""#,
+      ReportKind::Suspected => r#""suspected""#,
+      ReportKind::Released => r#""released""#,
     }
   }
 }
@@ -79,24 +80,27 @@ pub struct OpenResource<'a> {
   pub suspected: bool,
 }
 
-/// A JSON object written field by field, in the order given.
-struct Object(String);
+/// A JSON object written field by field into a string, in the order given.
+struct Object<'a> {
+  out: &'a mut String,
+  empty: bool,
+}
 
-impl Object {
-  fn with_capacity(capacity: usize) -> Self {
-    let mut text = String::with_capacity(capacity);
-    text.push('{');
-    Object(text)
+impl<'a> Object<'a> {
+  fn open(out: &'a mut String) -> Self {
+    out.push('{');
+    Object { out, empty: true }
   }
 
   fn key(&mut self, key: &str) -> &mut String {
-    if self.0.len() > 1 {
-      self.0.push(',');
+    if !self.empty {
+      self.out.push(',');
     }
-    self.0.push('"');
-    self.0.push_str(key);
-    self.0.push_str("\":");
-    &mut self.0
+    self.empty = false;
+    self.out.push('"');
+    self.out.push_str(key);
+    self.out.push_str("\":");
+    self.out
   }
 
   /// A field whose value is already JSON text.
@@ -105,49 +109,73 @@ impl Object {
     self
   }
 
-  fn int(&mut self, key: &str, value: impl Into<i128>) -> &mut Self {
+  /// A field whose key is already a JSON string literal.
+  fn raw_key(&mut self, key_json: &str, json: &str) -> &mut Self {
+    if !self.empty {
+      self.out.push(',');
+    }
+    self.empty = false;
+    self.out.push_str(key_json);
+    self.out.push(':');
+    self.out.push_str(json);
+    self
+  }
+
+  fn int(&mut self, key: &str, value: impl Into<u64>) -> &mut Self {
     let _ = write!(self.key(key), "{}", value.into());
     self
   }
 
+  /// Milliseconds since the epoch, or a duration: never negative.
   fn millis(&mut self, key: &str, ms: f64) -> &mut Self {
-    self.int(key, ms as i64)
+    self.int(key, ms.max(0.0) as u64)
   }
 
   fn flag(&mut self, key: &str, value: bool) -> &mut Self {
     self.raw(key, if value { "true" } else { "false" })
   }
 
-  fn finish(mut self) -> String {
-    self.0.push('}');
-    self.0
+  /// `id` (the registry's sequence when `info` has none) and `label` (null), from `identity`.
+  fn id_and_label(&mut self, seq: EntryId, identity: Option<&Identity>) -> &mut Self {
+    match identity.and_then(|i| i.id.as_deref()) {
+      Some(id) => self.raw("id", id),
+      None => self.int("id", seq),
+    };
+    self.raw(
+      "label",
+      identity.and_then(|i| i.label.as_deref()).unwrap_or("null"),
+    )
+  }
+
+  fn close(self) {
+    self.out.push('}');
   }
 }
 
-/// `id` (the registry's sequence when `info` has none) and `label` (null) as JSON text.
-fn id_and_label(seq: EntryId, identity: Option<&Identity>) -> (String, &str) {
-  let id = identity
-    .and_then(|i| i.id.as_deref())
-    .map_or_else(|| seq.to_string(), str::to_string);
-  (
-    id,
-    identity.and_then(|i| i.label.as_deref()).unwrap_or("null"),
-  )
+/// A JSON value written into a new string.
+fn json_text(write: impl FnOnce(&mut String)) -> String {
+  let mut text = String::new();
+  write(&mut text);
+  text
 }
 
 impl Report {
   /// The report as one line of JSON (no trailing newline). Fields keep the documented order.
   pub fn to_json_line(&self, origin: &Origin) -> String {
-    let (id, label) = id_and_label(self.seq, self.identity.as_deref());
-    let info = self.identity.as_ref().map_or("null", |i| &i.info);
-    let mut report =
-      Object::with_capacity(256 + info.len() + self.stack.as_ref().map_or(0, |s| s.len()));
+    json_text(|out| self.write_json_line(origin, out))
+  }
+
+  /// Appends the report as one line of JSON (no newline) to `out`.
+  pub fn write_json_line(&self, origin: &Origin, out: &mut String) {
+    let identity = self.identity.as_deref();
+    let mut report = Object::open(out);
     report
-      .raw("kind", &format!("\"{}\"", self.kind.name()))
+      .raw("kind", self.kind.json())
       .raw("type", &self.type_json)
-      .raw("id", &id)
-      .raw("label", label);
-    report.raw("info", info).raw("site", &self.site);
+      .id_and_label(self.seq, identity);
+    report
+      .raw("info", identity.map_or("null", |i| &i.info))
+      .raw("site", &self.site);
     if let Some(stack) = &self.stack {
       report.raw("stack", stack);
     }
@@ -169,48 +197,47 @@ impl Report {
       report.raw("registry", name);
     }
     if let Some((touches, dropped)) = &self.touches {
-      let key = report.key("touches");
-      key.push('[');
+      let list = report.key("touches");
+      list.push('[');
       for (index, touch) in touches.iter().enumerate() {
         if index > 0 {
-          key.push(',');
+          list.push(',');
         }
-        let mut item = Object::with_capacity(64);
+        let mut item = Object::open(list);
         item.raw("site", &touch.site).millis("at", touch.at.round());
         if let Some(hint) = &touch.hint {
           item.raw("hint", hint);
         }
-        key.push_str(&item.finish());
+        item.close();
       }
-      key.push(']');
+      list.push(']');
       report.int("touchesDropped", *dropped);
     }
-    report.finish()
+    report.close();
   }
 }
 
 /// The inventory as a JSON array of `{ type, id, label, site, trackedAt, ageMs, suspected }`.
 pub fn open_json(open: &[OpenResource<'_>], now: f64) -> String {
-  let mut json = String::from("[");
-  for (index, resource) in open.iter().enumerate() {
-    if index > 0 {
-      json.push(',');
+  json_text(|json| {
+    json.push('[');
+    for (index, resource) in open.iter().enumerate() {
+      if index > 0 {
+        json.push(',');
+      }
+      let mut item = Object::open(json);
+      item
+        .raw("type", resource.type_json)
+        .id_and_label(resource.seq, resource.identity)
+        .raw("site", resource.site);
+      item
+        .millis("trackedAt", resource.tracked_at.round())
+        .millis("ageMs", (now - resource.tracked_at).max(0.0).round());
+      item.flag("suspected", resource.suspected);
+      item.close();
     }
-    let (id, label) = id_and_label(resource.seq, resource.identity);
-    let mut item = Object::with_capacity(128);
-    item
-      .raw("type", resource.type_json)
-      .raw("id", &id)
-      .raw("label", label)
-      .raw("site", resource.site);
-    item
-      .millis("trackedAt", resource.tracked_at.round())
-      .millis("ageMs", (now - resource.tracked_at).max(0.0).round());
-    item.flag("suspected", resource.suspected);
-    json.push_str(&item.finish());
-  }
-  json.push(']');
-  json
+    json.push(']');
+  })
 }
 
 /// Open resources listed per site in the exit inventory; the rest of a site is counted.
@@ -280,12 +307,15 @@ pub fn exit_inventory(open: &[OpenResource<'_>], now: f64, origin: &Origin) -> S
       display(site)
     );
     for resource in resources.iter().take(INVENTORY_PER_SITE) {
-      let (id, label) = id_and_label(resource.seq, resource.identity);
-      let label = if label == "null" {
-        String::new()
-      } else {
-        format!(" {label}")
-      };
+      let id = resource
+        .identity
+        .and_then(|i| i.id.as_deref())
+        .map_or_else(|| resource.seq.to_string(), str::to_string);
+      let label = resource
+        .identity
+        .and_then(|i| i.label.as_deref())
+        .map(|label| format!(" {label}"))
+        .unwrap_or_default();
       let mark = if resource.suspected {
         " (suspected)"
       } else {
@@ -304,8 +334,8 @@ pub fn exit_inventory(open: &[OpenResource<'_>], now: f64, origin: &Origin) -> S
   text
 }
 
-fn counts_json(counts: &Counts) -> Object {
-  let mut json = Object::with_capacity(96);
+/// Writes `tracked, live, released, leaked, suspected` into an open object.
+fn count_fields(json: &mut Object<'_>, counts: &Counts) {
   json
     .int("tracked", counts.tracked)
     .int("live", counts.live)
@@ -313,37 +343,32 @@ fn counts_json(counts: &Counts) -> Object {
   json
     .int("leaked", counts.leaked)
     .int("suspected", counts.suspected);
-  json
 }
 
 /// `{ tracked, live, released, leaked, suspected }` as JSON.
 pub fn counts_to_json(counts: &Counts) -> String {
-  counts_json(counts).finish()
+  json_text(|out| {
+    let mut json = Object::open(out);
+    count_fields(&mut json, counts);
+    json.close();
+  })
 }
 
 /// The counts plus `byType: { [type]: counts }` and `logDropped`.
 pub fn stats_json(stats: &Stats<'_>, log_dropped: u64) -> String {
-  let mut by_type = Object::with_capacity(64 * stats.by_type.len() + 2);
-  for (name, counts) in &stats.by_type {
-    by_type.raw_key(name, &counts_to_json(counts));
-  }
-  let mut json = counts_json(&stats.totals);
-  json
-    .raw("byType", &by_type.finish())
-    .int("logDropped", log_dropped);
-  json.finish()
-}
-
-impl Object {
-  /// A field whose key is already a JSON string literal.
-  fn raw_key(&mut self, key_json: &str, json: &str) {
-    if self.0.len() > 1 {
-      self.0.push(',');
+  let by_type = json_text(|out| {
+    let mut by_type = Object::open(out);
+    for (name, counts) in &stats.by_type {
+      by_type.raw_key(name, &counts_to_json(counts));
     }
-    self.0.push_str(key_json);
-    self.0.push(':');
-    self.0.push_str(json);
-  }
+    by_type.close();
+  });
+  json_text(|out| {
+    let mut json = Object::open(out);
+    count_fields(&mut json, &stats.totals);
+    json.raw("byType", &by_type).int("logDropped", log_dropped);
+    json.close();
+  })
 }
 
 #[cfg(test)]
