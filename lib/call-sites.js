@@ -21,7 +21,7 @@ const SITE_FRAMES = 2
 const STACK_FRAMES = 16
 
 const OWN_FILES = __dirname + path.sep
-const UNKNOWN_SITE_JSON = JSON.stringify('<unknown>')
+const UNKNOWN_SITE = '<unknown>'
 
 const returnFrames = (_error, frames) => frames
 
@@ -90,6 +90,7 @@ function formatStack(frames) {
 /** Sites of one registry: `file:line` text, interned once (as JSON text) through `intern(handle, json) -> id`. */
 class SiteCache {
   #byFile = new Map() // file -> Map(line -> site id)
+  #texts = [] // site id -> `file:line`
   #intern
   #handle
 
@@ -107,10 +108,21 @@ class SiteCache {
       let byLine = this.#byFile.get(file)
       if (byLine === undefined) this.#byFile.set(file, (byLine = new Map()))
       let id = byLine.get(line)
-      if (id === undefined) byLine.set(line, (id = this.#intern(this.#handle, JSON.stringify(`${displayFile(file)}:${line}`))))
+      if (id === undefined) byLine.set(line, (id = this.#internText(`${displayFile(file)}:${line}`)))
       return id
     }
-    return this.#intern(this.#handle, UNKNOWN_SITE_JSON)
+    return this.#internText(UNKNOWN_SITE)
+  }
+
+  /** The `file:line` text of a site id this cache handed out. */
+  textOf(id) {
+    return this.#texts[id]
+  }
+
+  #internText(text) {
+    const id = this.#intern(this.#handle, JSON.stringify(text))
+    this.#texts[id] = text
+    return id
   }
 }
 

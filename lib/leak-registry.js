@@ -22,7 +22,7 @@ const native = require('./native.js')
 const { captureFrames, captureSite, formatStack, SiteCache } = require('./call-sites.js')
 const { guardFileHandle, onClose, realHandleOf } = require('./file-handle-guard.js')
 const { describe, incompatibleReceiver, invalidType, invalidValue, makeError, outOfRange, warn, warnCallbackThrew } = require('./errors.js')
-const { Date, FinalizationRegistry, JSON, Map, Math, Number, Object, Set, String, Symbol, WeakMap, WeakRef } = require('./primordials.js')
+const { Date, FinalizationRegistry, Float64Array, JSON, Map, Math, Number, Object, Set, String, Symbol, WeakMap, WeakRef } = require('./primordials.js')
 const { clearTimeout, process, setImmediate, setTimeout, SymbolDispose } = require('./primordials.js')
 
 const {
@@ -58,6 +58,12 @@ const LOG_CHECK_MS = 1000
 const MAX_TIMER_MS = 2 ** 31 - 1
 /** How long the exit listener waits for the logs to be written (process.exit() skips teardown). */
 const EXIT_FLUSH_MS = 2000
+/** Report kinds by their number in Rust's batches (src/core/leak_report.rs ReportKind). */
+const KINDS = ['leaked', 'suspected', 'released']
+const LEAKED = 0
+/** Numbers and JSON values per report in a batch (src/core/leak_report.rs BATCH_NUMBERS/VALUES). */
+const BATCH_NUMBERS = 7
+const BATCH_VALUES = 5
 /** leakRelease results. */
 const RELEASED_WITH_REPORT = 2
 
@@ -73,10 +79,12 @@ class LeakRegistry {
   #self = new WeakRef(this)
   #ids = new WeakMap() // resource -> record id
   #types = new Map() // type name -> type id
+  #typeNames = [] // type id -> type name
   #sites
   #stacks // index into STACKS
   #untilSample // tracks until the next sampled stack ('sample' mode)
   #onLeak
+  #name
   #suspectAfter
   #maxTouches
   #logs
@@ -138,6 +146,7 @@ class LeakRegistry {
     // Without onLeak, reports go to stderr unless the log is turned off explicitly.
     const destination = log === false ? undefined : (log ?? (onLeak === undefined ? 'stderr' : undefined))
     this.#onLeak = onLeak
+    this.#name = name
     this.#logs = destination !== undefined
     this.#maxTouches = maxTouches
     this.#reportOnExit = reportOnExit
@@ -278,8 +287,7 @@ class LeakRegistry {
     if (this.#timer !== undefined) clearTimeout(this.#timer)
     const reports = leakClose(this.#handle)
     this.#checkLog()
-    const onLeak = this.#onLeak
-    if (onLeak !== undefined && reports !== '') setImmediate(callOnLeak, onLeak, parse(reports))
+    if (reports !== undefined) setImmediate(callOnLeak, this.#onLeak, this.#reportsOf(reports))
   }
 
   /** Whether `close()` was called. */
@@ -317,9 +325,45 @@ class LeakRegistry {
       warn('LeakRegistryWarning', 'ERR_EPHEMERON_INTERNAL', 'LeakRegistry could not deliver reports', error)
       return
     }
-    if (reports === '') return
     if (this.#logs) this.#armTimer(now() + LOG_CHECK_MS)
-    if (this.#onLeak !== undefined) callOnLeak(this.#onLeak, parse(reports))
+    if (reports !== undefined) callOnLeak(this.#onLeak, this.#reportsOf(reports))
+  }
+
+  /**
+   * Report objects from the batch Rust delivers (src/core/leak_report.rs ReportBatch: numbers in
+   * a Float64Array, the JSON values as one array): the fields of a log line, in its order, with
+   * the type and site names this side interned. A spec checks they equal the log's lines.
+   */
+  #reportsOf([buffer, json]) {
+    const numbers = new Float64Array(buffer)
+    const values = parse(json)
+    const count = values.length / BATCH_VALUES
+    const reports = new Array(count)
+    const name = this.#name
+    for (let i = 0, n = 0, v = 0; i < count; i++, n += BATCH_NUMBERS, v += BATCH_VALUES) {
+      const kind = numbers[n]
+      const report = { kind: KINDS[kind], type: this.#typeNames[numbers[n + 1]], id: values[v], label: values[v + 1], info: values[v + 2], site: this.#sites.textOf(numbers[n + 2]) }
+      if (values[v + 3] !== null) report.stack = values[v + 3]
+      const trackedAt = numbers[n + 3]
+      const at = numbers[n + 4]
+      report.trackedAt = trackedAt
+      if (kind === LEAKED) report.collectedAt = at
+      report.ageMs = at - trackedAt
+      report.count = numbers[n + 5]
+      report.pid = process.pid
+      report.threadId = threadId
+      if (name !== undefined) report.registry = name
+      if (values[v + 4] !== null) {
+        report.touches = values[v + 4].map((touch) => this.#touchOf(touch))
+        report.touchesDropped = numbers[n + 6]
+      }
+      reports[i] = report
+    }
+    return reports
+  }
+
+  #touchOf([site, at, hint]) {
+    return hint === null ? { site: this.#sites.textOf(site), at } : { site: this.#sites.textOf(site), at, hint }
   }
 
   #queueDelivery() {
@@ -411,7 +455,11 @@ class LeakRegistry {
 
   #typeIdOf(type) {
     let id = this.#types.get(type)
-    if (id === undefined) this.#types.set(type, (id = leakIntern(this.#handle, TYPE, stringify(type))))
+    if (id === undefined) {
+      id = leakIntern(this.#handle, TYPE, stringify(type))
+      this.#types.set(type, id)
+      this.#typeNames[id] = type
+    }
     return id
   }
 }

@@ -56,9 +56,13 @@ impl LogCounters {
   }
 }
 
+/// Appends the given number of complete lines (each ending with a newline) to a string: the
+/// sender's lines, formatted on the writer thread, off the event loop.
+type LineWriter = Box<dyn FnOnce(&mut String, usize) + Send>;
+
 enum Message {
-  /// Complete lines (each ending with a newline), how many, and who sent them.
-  Lines(String, usize, Arc<LogCounters>),
+  /// Lines to write, how many, and who sent them.
+  Lines(LineWriter, usize, Arc<LogCounters>),
   /// Lines that did not fit the queue: to announce in the log.
   Dropped(u64),
   /// Write everything queued before this message, then answer.
@@ -124,41 +128,26 @@ impl LeakLog {
     &self.counters
   }
 
-  /// Queues `text`, `lines` complete lines (each ending with a newline); never blocks. Lines
-  /// beyond the queue's bound are dropped and counted.
-  pub fn write(&self, mut text: String, mut lines: usize) {
-    if lines == 0 {
-      return;
-    }
+  /// Queues `lines` lines, which `write(out, n)` appends to `out` (the first `n` of them, each
+  /// ending with a newline) on the writer thread; never blocks. Lines beyond the queue's bound
+  /// are dropped and counted.
+  pub fn write(&self, lines: usize, write: impl FnOnce(&mut String, usize) + Send + 'static) {
     let queued = &self.destination.queued;
     let room = QUEUE_LINES.saturating_sub(queued.load(Ordering::Relaxed));
     if lines > room {
       let dropped = (lines - room) as u64;
       self.counters.drop_lines(dropped, None);
       let _ = self.destination.messages.send(Message::Dropped(dropped));
-      let kept = if room == 0 {
-        0
-      } else {
-        text
-          .match_indices('\n')
-          .nth(room - 1)
-          .map_or(text.len(), |(at, _)| at + 1)
-      };
-      text.truncate(kept);
-      lines = room;
-      if lines == 0 {
-        return;
-      }
     }
-    queued.fetch_add(lines, Ordering::Relaxed);
-    if self
-      .destination
-      .messages
-      .send(Message::Lines(text, lines, self.counters.clone()))
-      .is_err()
-    {
-      queued.fetch_sub(lines, Ordering::Relaxed);
-      self.counters.drop_lines(lines as u64, None);
+    let kept = lines.min(room);
+    if kept == 0 {
+      return;
+    }
+    queued.fetch_add(kept, Ordering::Relaxed);
+    let message = Message::Lines(Box::new(write), kept, self.counters.clone());
+    if self.destination.messages.send(message).is_err() {
+      queued.fetch_sub(kept, Ordering::Relaxed);
+      self.counters.drop_lines(kept as u64, None);
     }
   }
 
@@ -205,7 +194,7 @@ impl Destination {
     let queued = Arc::new(AtomicUsize::new(0));
     let writer = Writer {
       out,
-      batch: Vec::with_capacity(BATCH_BYTES),
+      batch: String::with_capacity(BATCH_BYTES),
       senders: Vec::new(),
       dropped: 0,
       queued: queued.clone(),
@@ -232,7 +221,7 @@ impl Destination {
 /// The writer thread's state: the batch being built and who sent its lines.
 struct Writer {
   out: Box<dyn Write + Send>,
-  batch: Vec<u8>,
+  batch: String,
   /// Lines in `batch` per sender, to count them if the batch cannot be written.
   senders: Vec<(Arc<LogCounters>, u64)>,
   /// Lines dropped since the last `{"dropped":N}` line that could be written.
@@ -245,7 +234,7 @@ impl Writer {
     // Ends when every registry let go of the destination; what is queued is written first.
     while let Ok(message) = inbox.recv() {
       match message {
-        Message::Lines(text, lines, from) => self.push(&text, lines as u64, &from),
+        Message::Lines(write, lines, from) => self.push(write, lines, &from),
         Message::Dropped(lines) => self.dropped += lines,
         Message::Flush(done) => {
           self.write_batch();
@@ -263,15 +252,15 @@ impl Writer {
     self.write_batch();
   }
 
-  /// Adds complete lines to the batch, writing the batch first if they would overflow it.
-  fn push(&mut self, text: &str, lines: u64, from: &Arc<LogCounters>) {
-    if !self.batch.is_empty() && self.batch.len() + text.len() > BATCH_BYTES {
+  /// Adds a sender's lines to the batch, writing the batch first if it is full.
+  fn push(&mut self, write: LineWriter, lines: usize, from: &Arc<LogCounters>) {
+    if self.batch.len() >= BATCH_BYTES {
       self.write_batch();
     }
-    self.batch.extend_from_slice(text.as_bytes());
+    write(&mut self.batch, lines);
     match self.senders.last_mut() {
-      Some((sender, count)) if Arc::ptr_eq(sender, from) => *count += lines,
-      _ => self.senders.push((from.clone(), lines)),
+      Some((sender, count)) if Arc::ptr_eq(sender, from) => *count += lines as u64,
+      _ => self.senders.push((from.clone(), lines as u64)),
     }
   }
 
@@ -286,15 +275,11 @@ impl Writer {
         r#"{{"dropped":{0},"message":"ephemeron: {0} reports dropped (the log's queue was full or writes failed)"}}"#,
         self.dropped
       );
-      let mut with_notice = Vec::with_capacity(notice.len() + 1 + self.batch.len());
-      with_notice.extend_from_slice(notice.as_bytes());
-      with_notice.push(b'\n');
-      with_notice.extend_from_slice(&self.batch);
-      self.batch = with_notice;
+      self.batch.insert_str(0, &(notice + "\n"));
     }
     let result = self
       .out
-      .write_all(&self.batch)
+      .write_all(self.batch.as_bytes())
       .and_then(|()| self.out.flush());
     let senders = std::mem::take(&mut self.senders);
     let lines: u64 = senders.iter().map(|(_, lines)| lines).sum();
@@ -391,8 +376,12 @@ mod tests {
 
   /// Queues each of `lines` as one line.
   fn write_lines(log: &LeakLog, lines: Vec<String>) {
-    let count = lines.len();
-    log.write(lines.into_iter().map(|line| line + "\n").collect(), count);
+    log.write(lines.len(), move |out, kept| {
+      for line in lines.iter().take(kept) {
+        out.push_str(line);
+        out.push('\n');
+      }
+    });
   }
 
   fn dropped_in_notices(lines: &[String]) -> u64 {

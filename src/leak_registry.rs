@@ -16,7 +16,7 @@
 //! through raw Node-API callbacks (see raw.rs) on a type-tagged External.
 
 use crate::core::leak_report::{
-  counts_to_json, exit_inventory, open_json, stats_json, Origin, Report,
+  counts_to_json, exit_inventory, open_json, stats_json, Origin, Report, ReportBatch,
 };
 use crate::core::leak_table::{Identity, LeakTable, SiteId, Tracked};
 use crate::core::ordered_table::EntryId;
@@ -36,6 +36,7 @@ use napi::threadsafe_function::UnknownReturnValue;
 use std::cell::{Cell, RefCell};
 use std::ffi::c_void;
 use std::ptr;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// How long `close()` and teardown wait for the log writer to write what is queued.
@@ -54,7 +55,7 @@ struct Registry {
   wants_reports: bool,
   /// Touch records kept per resource.
   max_touches: usize,
-  origin: Origin,
+  origin: Arc<Origin>,
   closed: Cell<bool>,
   /// The JS registry, held strongly only while it tracks something (see `keep_alive_while_working`).
   owner: sys::napi_ref,
@@ -109,11 +110,11 @@ impl Registry {
   }
 
   /// The reports made since the last call (leaks collected, resources suspected or released
-  /// after suspicion): written to the log, and returned as a JSON array text for `onLeak`
-  /// ('' when there are none or nobody wants them).
-  fn deliver(&self) -> String {
+  /// after suspicion): written to the log as JSON lines, and returned for `onLeak` as a batch
+  /// (None when there are none or nobody wants them).
+  fn deliver(&self) -> Option<ReportBatch> {
     if self.closed.get() {
-      return String::new();
+      return None;
     }
     let mut reports = std::mem::take(&mut *self.pending.borrow_mut());
     let ids = self.collected.drain();
@@ -132,25 +133,21 @@ impl Registry {
       drop(table);
       self.keep_alive_while_working();
     }
-    if reports.is_empty() || (self.log.is_none() && !self.wants_reports) {
-      return String::new();
+    if reports.is_empty() {
+      return None;
     }
-    // One text of lines for the log; the same text with commas between the lines is the JSON
-    // array for onLeak (JSON text never holds a raw newline).
-    let mut lines = String::with_capacity(reports.len() * 256);
-    for report in &reports {
-      report.write_json_line(&self.origin, &mut lines);
-      lines.push('\n');
-    }
-    let array = if self.wants_reports {
-      format!("[{}]", lines[..lines.len() - 1].replace('\n', ","))
-    } else {
-      String::new()
-    };
+    let batch = self.wants_reports.then(|| ReportBatch::of(&reports));
     if let Some(log) = &self.log {
-      log.write(lines, reports.len());
+      // The full lines are formatted on the writer thread.
+      let origin = self.origin.clone();
+      log.write(reports.len(), move |out, kept| {
+        for report in reports.iter().take(kept) {
+          report.write_json_line(&origin, out);
+          out.push('\n');
+        }
+      });
     }
-    array
+    batch
   }
 
   /// Reports, by the next `deliver`, the tracked objects that the GC has already cleared but
@@ -310,7 +307,7 @@ unsafe extern "C" fn create(env: sys::napi_env, info: sys::napi_callback_info) -
         log,
         wants_reports: wants,
         max_touches: to_f64(env, max_touches)? as usize,
-        origin,
+        origin: Arc::new(origin),
         closed: Cell::new(false),
         owner: owner_ref,
         owner_held: Cell::new(false),
@@ -360,16 +357,59 @@ unsafe extern "C" fn create(env: sys::napi_env, info: sys::napi_callback_info) -
   }
 }
 
-/// `leakDeliver(handle) -> string`: the reports made since the last call as a JSON array text
-/// ('' when none, or without `onLeak`; the log gets them either way).
+/// A report batch for JS: `[ArrayBuffer of BATCH_NUMBERS f64 per report, JSON text of the values]`,
+/// or undefined.
+///
+/// # Safety
+/// `env` must be valid for the running callback.
+unsafe fn batch_value(env: sys::napi_env, batch: Option<ReportBatch>) -> JsResult<sys::napi_value> {
+  let Some(batch) = batch else {
+    // SAFETY: the caller's env.
+    return unsafe { undefined(env) };
+  };
+  // SAFETY: the caller's env; the out pointers are locals and every status is checked; the copy
+  // writes exactly the buffer's length, into the buffer Node just allocated.
+  unsafe {
+    let bytes = batch.numbers.len() * std::mem::size_of::<f64>();
+    let (mut data, mut buffer, mut pair) = (ptr::null_mut(), ptr::null_mut(), ptr::null_mut());
+    check(
+      sys::napi_create_arraybuffer(env, bytes, &mut data, &mut buffer),
+      "napi_create_arraybuffer",
+    )?;
+    if bytes > 0 {
+      ptr::copy_nonoverlapping(
+        batch.numbers.as_ptr().cast::<u8>(),
+        data.cast::<u8>(),
+        bytes,
+      );
+    }
+    check(
+      sys::napi_create_array_with_length(env, 2, &mut pair),
+      "napi_create_array_with_length",
+    )?;
+    check(
+      sys::napi_set_element(env, pair, 0, buffer),
+      "napi_set_element",
+    )?;
+    check(
+      sys::napi_set_element(env, pair, 1, string(env, &batch.values)?),
+      "napi_set_element",
+    )?;
+    Ok(pair)
+  }
+}
+
+/// `leakDeliver(handle) -> [ArrayBuffer, string] | undefined`: the reports made since the last
+/// call as a batch (see `batch_value`; undefined when none, or without `onLeak`: the log gets the
+/// full lines either way).
 unsafe extern "C" fn deliver(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
   // SAFETY: Node calls this on the JS thread with a valid env and callback info; every raw call
   // below uses those handles and checks its status.
   unsafe {
     guard(env, || {
       let [handle] = args::<1>(env, info)?;
-      let reports = registry(env, handle)?.deliver();
-      string(env, &reports)
+      let batch = registry(env, handle)?.deliver();
+      batch_value(env, batch)
     })
   }
 }
@@ -635,9 +675,9 @@ unsafe extern "C" fn exit_inventory_text(
   }
 }
 
-/// `leakClose(handle) -> string`: reports the collections that already happened (their lines go
-/// to the log and are returned for onLeak, as `leakDeliver`), then stops watching and flushes
-/// the log. Idempotent.
+/// `leakClose(handle) -> batch | undefined`: reports the collections that already happened
+/// (their lines go to the log and they are returned for onLeak, as `leakDeliver`), then stops
+/// watching and flushes the log. Idempotent.
 unsafe extern "C" fn close(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
   // SAFETY: Node calls this on the JS thread with a valid env and callback info; every raw call
   // below uses those handles and checks its status.
@@ -646,12 +686,12 @@ unsafe extern "C" fn close(env: sys::napi_env, info: sys::napi_callback_info) ->
       let [handle] = args::<1>(env, info)?;
       let registry = registry(env, handle)?;
       if registry.closed.get() {
-        return string(env, "");
+        return undefined(env);
       }
       registry.queue_cleared();
-      let reports = registry.deliver();
+      let batch = registry.deliver();
       registry.close();
-      string(env, &reports)
+      batch_value(env, batch)
     })
   }
 }

@@ -9,7 +9,7 @@ use super::leak_table::{Identity, Stats};
 use super::ordered_table::EntryId;
 use super::process_totals::Counts;
 use std::fmt::Write;
-use std::rc::Rc;
+use std::sync::Arc;
 
 /// Why a report was made. The discriminant indexes per-kind counters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,7 +36,8 @@ impl ReportKind {
 /// One kept `touch()` of a resource; `site` and `hint` are JSON texts.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TouchRecord {
-  pub site: Rc<str>,
+  pub site_id: u32,
+  pub site: Arc<str>,
   pub at: f64,
   pub hint: Option<Box<str>>,
 }
@@ -46,9 +47,11 @@ pub struct Report {
   pub kind: ReportKind,
   /// The registry's own id of the record (used when `info` has no `id`).
   pub seq: EntryId,
-  pub type_json: Rc<str>,
+  pub type_id: u32,
+  pub type_json: Arc<str>,
   pub identity: Option<Box<Identity>>,
-  pub site: Rc<str>,
+  pub site_id: u32,
+  pub site: Arc<str>,
   pub stack: Option<Box<str>>,
   /// Epoch milliseconds.
   pub tracked_at: f64,
@@ -122,7 +125,9 @@ impl<'a> Object<'a> {
   }
 
   fn int(&mut self, key: &str, value: impl Into<u64>) -> &mut Self {
-    let _ = write!(self.key(key), "{}", value.into());
+    self
+      .key(key)
+      .push_str(itoa::Buffer::new().format(value.into()));
     self
   }
 
@@ -179,17 +184,13 @@ impl Report {
     if let Some(stack) = &self.stack {
       report.raw("stack", stack);
     }
-    // Rounded once, so that ageMs is exactly the difference of the two times written.
-    let (tracked_at, at) = (
-      self.tracked_at.round(),
-      self.at.round().max(self.tracked_at.round()),
-    );
-    report.millis("trackedAt", tracked_at);
+    let (tracked_at, at) = self.rounded_times();
+    report.int("trackedAt", tracked_at);
     if self.kind == ReportKind::Leaked {
-      report.millis("collectedAt", at);
+      report.int("collectedAt", at);
     }
     report
-      .millis("ageMs", at - tracked_at)
+      .int("ageMs", at - tracked_at)
       .int("count", self.count)
       .int("pid", origin.pid)
       .int("threadId", origin.thread_id);
@@ -214,6 +215,99 @@ impl Report {
       report.int("touchesDropped", *dropped);
     }
     report.close();
+  }
+}
+
+/// Numbers per report in a `ReportBatch`: kind, typeId, siteId, trackedAt, at, count, touchesDropped.
+pub const BATCH_NUMBERS: usize = 7;
+/// JSON values per report in a `ReportBatch`: id, label, info, stack, touches.
+pub const BATCH_VALUES: usize = 5;
+
+/// Reports as JS reads them on the event loop (lib/leak-registry.js builds the report objects,
+/// with the fields of `write_json_line` in its order, and a spec checks they equal the log's
+/// lines). Parsing full lines cost more than everything else in delivering a leak storm, so the
+/// numbers travel as numbers, types and sites by id (JS knows their names), and only the JSON
+/// values (`id`, `label`, `info`, `stack`, `touches` as `[[siteId, at, hint], ...]`, each `null`
+/// when absent) as JSON text: one flat array, `BATCH_VALUES` per report.
+#[derive(Debug, Default, PartialEq)]
+pub struct ReportBatch {
+  /// `BATCH_NUMBERS` per report.
+  pub numbers: Vec<f64>,
+  pub values: String,
+}
+
+impl ReportBatch {
+  pub fn of(reports: &[Report]) -> ReportBatch {
+    let mut batch = ReportBatch {
+      numbers: Vec::with_capacity(reports.len() * BATCH_NUMBERS),
+      values: String::with_capacity(reports.len() * 48 + 2),
+    };
+    batch.values.push('[');
+    for (index, report) in reports.iter().enumerate() {
+      if index > 0 {
+        batch.values.push(',');
+      }
+      batch.push(report);
+    }
+    batch.values.push(']');
+    batch
+  }
+
+  fn push(&mut self, report: &Report) {
+    let (tracked_at, at) = report.rounded_times();
+    let dropped = report.touches.as_ref().map_or(0, |(_, dropped)| *dropped);
+    let numbers = [
+      report.kind as u64,
+      u64::from(report.type_id),
+      u64::from(report.site_id),
+      tracked_at,
+      at,
+      report.count,
+      dropped,
+    ];
+    self.numbers.extend(numbers.map(|n| n as f64));
+    let identity = report.identity.as_deref();
+    let out = &mut self.values;
+    let mut digits = itoa::Buffer::new();
+    match identity.and_then(|i| i.id.as_deref()) {
+      Some(id) => out.push_str(id),
+      None => out.push_str(digits.format(report.seq)),
+    }
+    out.push(',');
+    out.push_str(identity.and_then(|i| i.label.as_deref()).unwrap_or("null"));
+    out.push(',');
+    out.push_str(identity.map_or("null", |i| &i.info));
+    out.push(',');
+    out.push_str(report.stack.as_deref().unwrap_or("null"));
+    out.push(',');
+    match &report.touches {
+      None => out.push_str("null"),
+      Some((touches, _)) => {
+        out.push('[');
+        for (index, touch) in touches.iter().enumerate() {
+          if index > 0 {
+            out.push(',');
+          }
+          out.push('[');
+          out.push_str(digits.format(touch.site_id));
+          out.push(',');
+          out.push_str(digits.format(touch.at.round().max(0.0) as u64));
+          out.push(',');
+          out.push_str(touch.hint.as_deref().unwrap_or("null"));
+          out.push(']');
+        }
+        out.push(']');
+      }
+    }
+  }
+}
+
+impl Report {
+  /// `trackedAt` and the time of the report, rounded once (so that ageMs is exactly their
+  /// difference), the report never before the tracking.
+  fn rounded_times(&self) -> (u64, u64) {
+    let tracked_at = self.tracked_at.round().max(0.0);
+    (tracked_at as u64, self.at.round().max(tracked_at) as u64)
   }
 }
 
@@ -380,8 +474,10 @@ mod tests {
     Report {
       kind: ReportKind::Leaked,
       seq: 7,
+      type_id: 3,
       type_json: r#""FileHandle""#.into(),
       identity: identity.map(Box::new),
+      site_id: 5,
       site: r#""/app/server.js:12""#.into(),
       stack: Some(r#""    at open (/app/server.js:12:5)""#.into()),
       tracked_at: 1000.4,
@@ -480,11 +576,13 @@ mod tests {
     touched.touches = Some((
       vec![
         TouchRecord {
+          site_id: 1,
           site: r#""a.js:1""#.into(),
           at: 1500.2,
           hint: None,
         },
         TouchRecord {
+          site_id: 2,
           site: r#""b.js:2""#.into(),
           at: 2500.0,
           hint: Some(r#""query""#.into()),
@@ -494,6 +592,51 @@ mod tests {
     ));
     let line = touched.to_json_line(&origin());
     assert!(line.ends_with(r#""touches":[{"site":"a.js:1","at":1500},{"site":"b.js:2","at":2500,"hint":"query"}],"touchesDropped":3}"#), "{line}");
+    let batch = ReportBatch::of(&[touched]);
+    assert!(
+      batch
+        .values
+        .ends_with(r#","    at open (/app/server.js:12:5)",[[1,1500,null],[2,2500,"query"]]]"#),
+      "{}",
+      batch.values
+    );
+    assert_eq!(batch.numbers[6], 3.0, "touchesDropped");
+  }
+
+  #[test]
+  fn a_batch_has_numbers_and_json_values_per_report() {
+    let mut plain = report(None);
+    plain.stack = None;
+    plain.kind = ReportKind::Released;
+    let batch = ReportBatch::of(&[report(Some(file_identity())), plain]);
+    assert_eq!(
+      batch.numbers,
+      [0.0, 3.0, 5.0, 1000.0, 3500.0, 2.0, 0.0, 2.0, 3.0, 5.0, 1000.0, 3500.0, 2.0, 0.0],
+      "kind, typeId, siteId, trackedAt, at, count, touchesDropped"
+    );
+    let values: Value = serde_json::from_str(&batch.values).unwrap();
+    let values = values.as_array().unwrap();
+    assert_eq!(values.len(), 2 * BATCH_VALUES);
+    assert_eq!(
+      (values[0].clone(), values[1].clone()),
+      (5.into(), "a \"quoted\"\npath".into()),
+      "id and label from info"
+    );
+    assert_eq!(values[2]["fd"], 5);
+    assert_eq!(values[3], "    at open (/app/server.js:12:5)");
+    assert_eq!(values[4], Value::Null, "no touches");
+    assert_eq!(
+      values[5..].to_vec(),
+      [7.into(), Value::Null, Value::Null, Value::Null, Value::Null],
+      "the sequence as id; nulls"
+    );
+    assert_eq!(
+      ReportBatch::of(&[]),
+      ReportBatch {
+        numbers: vec![],
+        values: "[]".into()
+      }
+    );
   }
 
   #[test]

@@ -14,7 +14,7 @@ use super::process_totals::{Counts, Totals};
 use super::touch_log::{Touch, TouchLog};
 use std::collections::{BTreeSet, HashMap};
 use std::hash::{BuildHasherDefault, Hasher};
-use std::rc::Rc;
+use std::sync::Arc;
 
 /// Record ids are sequential and never chosen by anyone outside: one multiplication spreads them
 /// well enough, at a fraction of SipHash's cost (which nothing here needs to defend against).
@@ -45,8 +45,8 @@ pub type SiteId = u32;
 /// JSON texts handed out once and named by small ids afterwards (types and sites are few;
 /// tracked resources are many, so a record carries two `u32`s instead of two strings).
 struct Interner<T> {
-  entries: Vec<(Rc<str>, T)>,
-  ids: HashMap<Rc<str>, u32>,
+  entries: Vec<(Arc<str>, T)>,
+  ids: HashMap<Arc<str>, u32>,
 }
 
 impl<T: Default> Interner<T> {
@@ -62,13 +62,13 @@ impl<T: Default> Interner<T> {
       return *id;
     }
     let id = self.entries.len() as u32;
-    let text: Rc<str> = json.into();
+    let text: Arc<str> = json.into();
     self.entries.push((text.clone(), T::default()));
     self.ids.insert(text, id);
     id
   }
 
-  fn get(&self, id: u32) -> Option<&(Rc<str>, T)> {
+  fn get(&self, id: u32) -> Option<&(Arc<str>, T)> {
     self.entries.get(id as usize)
   }
 }
@@ -401,6 +401,7 @@ fn report<H>(
     let records = log
       .records()
       .map(|touch| TouchRecord {
+        site_id: touch.site,
         site: sites.entries[touch.site as usize].0.clone(),
         at: touch.at,
         hint: touch.hint.clone(),
@@ -411,8 +412,10 @@ fn report<H>(
   Report {
     kind,
     seq: id,
+    type_id: record.type_id,
     type_json: types.entries[record.type_id as usize].0.clone(),
     identity,
+    site_id: record.site_id,
     site: sites.entries[record.site_id as usize].0.clone(),
     stack,
     tracked_at: record.tracked_at,
