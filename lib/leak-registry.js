@@ -285,9 +285,9 @@ class LeakRegistry {
     // before it is flushed, and onLeak gets them on the next turn of the event loop.
     this.#closed = true
     if (this.#timer !== undefined) clearTimeout(this.#timer)
-    const reports = leakClose(this.#handle)
+    const delivered = leakClose(this.#handle)
     this.#checkLog()
-    if (reports !== undefined) setImmediate(callOnLeak, this.#onLeak, this.#reportsOf(reports))
+    if (delivered !== undefined && typeof delivered !== 'number') setImmediate(callOnLeak, this.#onLeak, this.#reportsOf(delivered))
   }
 
   /** Whether `close()` was called. */
@@ -317,16 +317,17 @@ class LeakRegistry {
   #deliver() {
     this.#deliveryQueued = false
     if (this.#closed) return
-    let reports
+    let delivered // undefined: no report; a number: that many, for the log only; else a batch for onLeak
     try {
-      reports = leakDeliver(this.#handle)
+      delivered = leakDeliver(this.#handle)
     } catch (error) {
       // Not expected; but an exception here would reach the event loop as an uncaught one.
       warn('LeakRegistryWarning', 'ERR_EPHEMERON_INTERNAL', 'LeakRegistry could not deliver reports', error)
       return
     }
+    if (delivered === undefined) return
     if (this.#logs) this.#armTimer(now() + LOG_CHECK_MS)
-    if (reports !== undefined) callOnLeak(this.#onLeak, this.#reportsOf(reports))
+    if (typeof delivered !== 'number') callOnLeak(this.#onLeak, this.#reportsOf(delivered))
   }
 
   /**

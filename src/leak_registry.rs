@@ -110,11 +110,11 @@ impl Registry {
   }
 
   /// The reports made since the last call (leaks collected, resources suspected or released
-  /// after suspicion): written to the log as JSON lines, and returned for `onLeak` as a batch
-  /// (None when there are none or nobody wants them).
-  fn deliver(&self) -> Option<ReportBatch> {
+  /// after suspicion): written to the log as JSON lines, and returned, with how many there were,
+  /// as a batch for `onLeak` (None when there are none or nobody wants them).
+  fn deliver(&self) -> (usize, Option<ReportBatch>) {
     if self.closed.get() {
-      return None;
+      return (0, None);
     }
     let mut reports = std::mem::take(&mut *self.pending.borrow_mut());
     let ids = self.collected.drain();
@@ -134,8 +134,9 @@ impl Registry {
       self.keep_alive_while_working();
     }
     if reports.is_empty() {
-      return None;
+      return (0, None);
     }
+    let count = reports.len();
     let batch = self.wants_reports.then(|| ReportBatch::of(&reports));
     if let Some(log) = &self.log {
       // The full lines are formatted on the writer thread.
@@ -147,7 +148,7 @@ impl Registry {
         }
       });
     }
-    batch
+    (count, batch)
   }
 
   /// Reports, by the next `deliver`, the tracked objects that the GC has already cleared but
@@ -357,15 +358,25 @@ unsafe extern "C" fn create(env: sys::napi_env, info: sys::napi_callback_info) -
   }
 }
 
-/// A report batch for JS: `[ArrayBuffer of BATCH_NUMBERS f64 per report, JSON text of the values]`,
-/// or undefined.
+/// What a delivery gives JS: undefined when there were no reports, their number when they only
+/// went to the log, else a batch for `onLeak`: `[ArrayBuffer of BATCH_NUMBERS f64 per report,
+/// JSON text of the values]`.
 ///
 /// # Safety
 /// `env` must be valid for the running callback.
-unsafe fn batch_value(env: sys::napi_env, batch: Option<ReportBatch>) -> JsResult<sys::napi_value> {
+unsafe fn delivered_value(
+  env: sys::napi_env,
+  (count, batch): (usize, Option<ReportBatch>),
+) -> JsResult<sys::napi_value> {
   let Some(batch) = batch else {
     // SAFETY: the caller's env.
-    return unsafe { undefined(env) };
+    return unsafe {
+      if count == 0 {
+        undefined(env)
+      } else {
+        number(env, count as f64)
+      }
+    };
   };
   // SAFETY: the caller's env; the out pointers are locals and every status is checked; the copy
   // writes exactly the buffer's length, into the buffer Node just allocated.
@@ -399,17 +410,16 @@ unsafe fn batch_value(env: sys::napi_env, batch: Option<ReportBatch>) -> JsResul
   }
 }
 
-/// `leakDeliver(handle) -> [ArrayBuffer, string] | undefined`: the reports made since the last
-/// call as a batch (see `batch_value`; undefined when none, or without `onLeak`: the log gets the
-/// full lines either way).
+/// `leakDeliver(handle) -> undefined | number | [ArrayBuffer, string]`: the reports made since
+/// the last call (see `delivered_value`; the log gets the full lines either way).
 unsafe extern "C" fn deliver(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
   // SAFETY: Node calls this on the JS thread with a valid env and callback info; every raw call
   // below uses those handles and checks its status.
   unsafe {
     guard(env, || {
       let [handle] = args::<1>(env, info)?;
-      let batch = registry(env, handle)?.deliver();
-      batch_value(env, batch)
+      let delivered = registry(env, handle)?.deliver();
+      delivered_value(env, delivered)
     })
   }
 }
@@ -675,7 +685,7 @@ unsafe extern "C" fn exit_inventory_text(
   }
 }
 
-/// `leakClose(handle) -> batch | undefined`: reports the collections that already happened
+/// `leakClose(handle) -> undefined | number | batch`: reports the collections that already happened
 /// (their lines go to the log and they are returned for onLeak, as `leakDeliver`), then stops
 /// watching and flushes the log. Idempotent.
 unsafe extern "C" fn close(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
@@ -689,9 +699,9 @@ unsafe extern "C" fn close(env: sys::napi_env, info: sys::napi_callback_info) ->
         return undefined(env);
       }
       registry.queue_cleared();
-      let batch = registry.deliver();
+      let delivered = registry.deliver();
       registry.close();
-      batch_value(env, batch)
+      delivered_value(env, delivered)
     })
   }
 }
