@@ -148,7 +148,7 @@ function guardedPrototypeOf(proto) {
         [name](...args) {
           const real = realHandles.get(this)
           if (real === undefined) return Reflect.apply(method, this, args)
-          return Reflect.apply(promiseThen, Reflect.apply(method, real, args), [Reflect.apply(bind, passThrough, [this])])
+          return Reflect.apply(promiseThen, Reflect.apply(method, real, args), [keepAliveOf(this)])
         },
       }[name],
       writable: true,
@@ -175,10 +175,18 @@ function userEmitterOf(guarded, real) {
 
 const promiseThen = Promise.prototype.then
 const { bind } = Function.prototype
+/** guarded handle -> `passThrough` bound to it (made on first use, then reused by every operation) */
+const keepAlives = new WeakMap()
 
 /** Settles with the operation's value; bound to a guarded handle, it keeps that handle alive until then. */
 function passThrough(value) {
   return value
+}
+
+function keepAliveOf(guarded) {
+  let keepAlive = keepAlives.get(guarded)
+  if (keepAlive === undefined) keepAlives.set(guarded, (keepAlive = Reflect.apply(bind, passThrough, [guarded])))
+  return keepAlive
 }
 
 function closeIfOpen(real) {
