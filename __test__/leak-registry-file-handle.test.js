@@ -176,6 +176,35 @@ test('a handle forgotten with a stream attached is still collected, reported and
   registry.close()
 })
 
+test('an operation in flight keeps its guarded handle alive: dropped mid-read, nothing is reported or closed until the read ends', { skip: process.platform === 'win32' && 'needs FIFOs' }, async () => {
+  const reports = []
+  const registry = new LeakRegistry({ onLeak: (report) => reports.push(report) })
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ephemeron-fifo-'))
+  const fifos = [0, 1, 2].map((i) => path.join(dir, `in-${i}`)) // fewer than libuv's 4 threads
+  for (const fifo of fifos) spawnSync('mkfifo', [fifo])
+  const reads = []
+  async function startReadsAndDrop() {
+    for (const fifo of fifos) {
+      const handle = await registry.openFile(fifo, 'r+') // O_RDWR: opening a FIFO so never blocks
+      const buffer = Buffer.alloc(16)
+      reads.push(handle.read(buffer, 0, 16, null).then(({ bytesRead }) => buffer.toString('utf8', 0, bytesRead)))
+    }
+  }
+  await startReadsAndDrop()
+  let reportedMidRead
+  try {
+    await collectGarbage({ rounds: 3 }) // the reads block until data comes: the handles must live
+    reportedMidRead = reports.length
+  } finally {
+    for (const [i, fifo] of fifos.entries()) fs.writeFileSync(fifo, `data ${i}`) // unblocks the reads
+  }
+  assert.equal(reportedMidRead, 0, 'a handle with a read in flight is neither collected nor reported')
+  assert.deepEqual(await Promise.all(reads), ['data 0', 'data 1', 'data 2'])
+  await eventually(() => reports.length === 3, { message: `${reports.length} of 3 reported once the reads ended` })
+  registry.close()
+  fs.rmSync(dir, { recursive: true, force: true })
+})
+
 test('closing normally releases a handle, so it is never reported', async () => {
   const reports = []
   const registry = new LeakRegistry({ onLeak: (report) => reports.push(report) })

@@ -72,3 +72,37 @@ test('a leak storm is complete: every report is written or counted in a "dropped
   assert.equal(written + dropped, storm)
   log.remove()
 })
+
+test('onLeak and the log see the same reports, field for field and in the same order, for every kind and field', async () => {
+  const log = temporaryLog()
+  const reports = []
+  const registry = new LeakRegistry({ log: log.file, stacks: 'all', name: 'same "\ud800" name', suspectAfter: 20, onLeak: (report) => reports.push(report) })
+  const held = registry.track({}, { type: 'Held\ud800', id: 'held', label: 'lone \udfff label', deep: [[[{ x: 1 }]]] })
+  registry.touch(held, 'first')
+  registry.touch(held)
+  registry.touch(held, 'last "quoted"\nhint')
+  ;(function leakSome() {
+    registry.track({}, { type: 'Dropped', suspectAfter: 0 })
+    registry.touch(registry.track({}, { id: 3, label: null, suspectAfter: 0 }), 'touched once')
+  })()
+  await eventually(() => reports.filter((r) => r.kind === 'leaked').length === 2 && reports.some((r) => r.kind === 'suspected'))
+  registry.release(held)
+  await eventually(() => reports.some((r) => r.kind === 'released'))
+  registry.close()
+  const logged = fs.readFileSync(log.file, 'utf8').trim().split('\n').map((line) => JSON.parse(line))
+  assert.equal(logged.length, 4)
+  assert.deepEqual(
+    reports.map((r) => JSON.stringify(r)),
+    logged.map((r) => JSON.stringify(r)),
+    'the same JSON: same fields, same order, same values',
+  )
+  assert.deepEqual(reports.map((r) => r.kind).sort(), ['leaked', 'leaked', 'released', 'suspected'])
+  const released = reports.find((r) => r.kind === 'released')
+  assert.deepEqual(
+    released.touches.map((t) => t.hint),
+    ['first', undefined, 'last "quoted"\nhint'],
+  )
+  assert.equal(released.type, 'Held\ud800')
+  assert.equal(released.registry, 'same "\ud800" name')
+  log.remove()
+})

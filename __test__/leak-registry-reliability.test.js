@@ -225,6 +225,24 @@ test('reopenLog() continues in a new file after log rotation moved the old one',
   tmp.remove()
 })
 
+test('regression: a registry with a log checks the log once after a delivery, not every second forever', async () => {
+  const tmp = temporaryDir()
+  const registry = new LeakRegistry({ log: tmp.file('quiet.jsonl'), stacks: 'off' })
+  ;(function leakOne() {
+    registry.track({}, { type: 'Once' })
+  })()
+  await eventually(() => registry.stats().leaked === 1)
+  let timers = 0
+  const hook = require('node:async_hooks')
+    .createHook({ init: (_id, type) => (type === 'Timeout' ? timers++ : undefined) })
+    .enable()
+  await new Promise((resolve) => setTimeout(resolve, 3500))
+  hook.disable()
+  assert.ok(timers <= 2, `${timers} timers in 3.5 s (the test's own sleep is one)`)
+  registry.close()
+  tmp.remove()
+})
+
 test('regression: integers in a log line are written as integers (threadId was 0.0)', async () => {
   const tmp = temporaryDir()
   const log = tmp.file('ints.jsonl')

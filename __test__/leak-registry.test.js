@@ -71,7 +71,7 @@ test('a resource that tracks itself in its constructor is still collected and re
     gc.watch(new Connection(), 'connection')
   }
   connectAndForget()
-  // The unread site capture holds `this` of the constructor frame until the registry reads it.
+  // The site capture (of the constructor frame, whose `this` is the resource) must not keep it alive.
   await eventually(() => gc.collected.has('connection') && reports.length === 1)
   assert.equal(reports[0].type, 'Connection')
   assert.equal(reports[0].site, site)

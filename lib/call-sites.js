@@ -6,12 +6,10 @@
 // into text once and then found by file and line in a cache (most services track resources from
 // a few dozen lines).
 //
-// For the site alone, the capture is kept unread (`captureSite`) and read later
-// (`SiteCache.idOfCapture`), only for resources that live long enough or leak: reading the frames
-// costs half as much again as capturing them, and most resources are released soon. An unread
-// capture holds the receiver and function of its two frames (`this` of a constructor that tracks
-// itself), which can keep the resource alive until it is read: the registry reads them within a
-// second and before every delivery. Full stacks are read at once and never kept.
+// Frames are read as soon as they are captured and never kept: a capture holds the receivers of
+// its frames (`this` of a constructor that tracks itself), and reading it later (as this module
+// once did) both kept such resources alive for a while and put the reading cost, about as much
+// again as the capture, on the delivery of a leak storm.
 
 const path = require('node:path')
 const { fileURLToPath } = require('node:url')
@@ -23,7 +21,7 @@ const SITE_FRAMES = 2
 const STACK_FRAMES = 16
 
 const OWN_FILES = __dirname + path.sep
-const UNKNOWN_SITE_JSON = JSON.stringify('<unknown>')
+const UNKNOWN_SITE = '<unknown>'
 
 const returnFrames = (_error, frames) => frames
 
@@ -44,7 +42,7 @@ function captureFrames(above) {
   return readFrames(holder)
 }
 
-/** Captures the caller's frames above `above` without reading them (see the top of this file). */
+/** Captures and reads the caller's frames above `above` (two: see SITE_FRAMES), as captureFrames. */
 function captureSite(above) {
   const { stackTraceLimit } = Error
   Error.stackTraceLimit = SITE_FRAMES
@@ -54,7 +52,7 @@ function captureSite(above) {
   } finally {
     Error.stackTraceLimit = stackTraceLimit
   }
-  return holder
+  return readFrames(holder)
 }
 
 /** The structured frames of a capture, read once. */
@@ -92,6 +90,7 @@ function formatStack(frames) {
 /** Sites of one registry: `file:line` text, interned once (as JSON text) through `intern(handle, json) -> id`. */
 class SiteCache {
   #byFile = new Map() // file -> Map(line -> site id)
+  #texts = [] // site id -> `file:line`
   #intern
   #handle
 
@@ -109,15 +108,21 @@ class SiteCache {
       let byLine = this.#byFile.get(file)
       if (byLine === undefined) this.#byFile.set(file, (byLine = new Map()))
       let id = byLine.get(line)
-      if (id === undefined) byLine.set(line, (id = this.#intern(this.#handle, JSON.stringify(`${displayFile(file)}:${line}`))))
+      if (id === undefined) byLine.set(line, (id = this.#internText(`${displayFile(file)}:${line}`)))
       return id
     }
-    return this.#intern(this.#handle, UNKNOWN_SITE_JSON)
+    return this.#internText(UNKNOWN_SITE)
   }
 
-  /** The site id of a capture from `captureSite`. */
-  idOfCapture(holder) {
-    return this.idOf(readFrames(holder))
+  /** The `file:line` text of a site id this cache handed out. */
+  textOf(id) {
+    return this.#texts[id]
+  }
+
+  #internText(text) {
+    const id = this.#intern(this.#handle, JSON.stringify(text))
+    this.#texts[id] = text
+    return id
   }
 }
 

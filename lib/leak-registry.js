@@ -6,9 +6,8 @@
 // The records, deadlines, touches, counts, sampling and report formatting live in Rust
 // (src/leak_registry.rs and src/core/leak_*.rs). This class validates input, keeps
 // `resource -> record id` in a WeakMap (so `release` finds the record without pinning the
-// resource), captures call sites (see call-sites.js: read late, only for resources that live a
-// while or leak), runs one timer per registry (unread sites, deadlines, the log's health) and
-// hands reports to `onLeak` on the event loop.
+// resource), captures call sites (call-sites.js), runs one timer per registry (deadlines, the
+// log's health) and hands reports to `onLeak` on the event loop.
 //
 // A registry that tracks something is kept alive by its native side (it has leaks to report);
 // otherwise nothing the process keeps for it references it strongly (the native wake-up, its
@@ -23,7 +22,7 @@ const native = require('./native.js')
 const { captureFrames, captureSite, formatStack, SiteCache } = require('./call-sites.js')
 const { guardFileHandle, onClose, realHandleOf } = require('./file-handle-guard.js')
 const { describe, incompatibleReceiver, invalidType, invalidValue, makeError, outOfRange, warn, warnCallbackThrew } = require('./errors.js')
-const { Date, FinalizationRegistry, JSON, Map, Math, Number, Object, Set, String, Symbol, WeakMap, WeakRef } = require('./primordials.js')
+const { Date, FinalizationRegistry, Float64Array, JSON, Map, Math, Number, Object, Set, String, Symbol, WeakMap, WeakRef } = require('./primordials.js')
 const { clearTimeout, process, setImmediate, setTimeout, SymbolDispose } = require('./primordials.js')
 
 const {
@@ -31,7 +30,6 @@ const {
   leakTrack,
   leakDeliver,
   leakDue,
-  leakSetSite,
   leakRelease,
   leakIsTracked,
   leakTouch,
@@ -54,16 +52,18 @@ const DEFAULT_MAX_TOUCHES = 4
 const MAX_TOUCHES_LIMIT = 1000
 const TYPE = 0
 const SITE = 1
-/** Site id of a record whose capture is not read yet (src/core/leak_table.rs UNKNOWN_SITE). */
-const UNREAD_SITE = 0
-/** Unread site captures are read at least this often (they may hold their frames' receivers). */
-const SITE_READ_MS = 1000
 /** After reports went to the log, its health (write errors) is checked this much later. */
 const LOG_CHECK_MS = 1000
 /** Node's longest timer; longer waits are done in steps. */
 const MAX_TIMER_MS = 2 ** 31 - 1
 /** How long the exit listener waits for the logs to be written (process.exit() skips teardown). */
 const EXIT_FLUSH_MS = 2000
+/** Report kinds by their number in Rust's batches (src/core/leak_report.rs ReportKind). */
+const KINDS = ['leaked', 'suspected', 'released']
+const LEAKED = 0
+/** Numbers and JSON values per report in a batch (src/core/leak_report.rs BATCH_NUMBERS/VALUES). */
+const BATCH_NUMBERS = 7
+const BATCH_VALUES = 5
 /** leakRelease results. */
 const RELEASED_WITH_REPORT = 2
 
@@ -79,16 +79,17 @@ class LeakRegistry {
   #self = new WeakRef(this)
   #ids = new WeakMap() // resource -> record id
   #types = new Map() // type name -> type id
+  #typeNames = [] // type id -> type name
   #sites
   #stacks // index into STACKS
   #untilSample // tracks until the next sampled stack ('sample' mode)
-  #pending = new Map() // record id -> unread site capture
   #onLeak
+  #name
   #suspectAfter
   #maxTouches
   #logs
   #reportOnExit
-  #timer = undefined // the one timer: unread sites, deadlines, log health
+  #timer = undefined // the one timer: deadlines, log health
   #timerAt = Infinity
   #deliveryQueued = false
   #closed = false
@@ -145,6 +146,7 @@ class LeakRegistry {
     // Without onLeak, reports go to stderr unless the log is turned off explicitly.
     const destination = log === false ? undefined : (log ?? (onLeak === undefined ? 'stderr' : undefined))
     this.#onLeak = onLeak
+    this.#name = name
     this.#logs = destination !== undefined
     this.#maxTouches = maxTouches
     this.#reportOnExit = reportOnExit
@@ -170,8 +172,8 @@ class LeakRegistry {
     const identity = identityOf(info)
     const suspectAfter = info?.suspectAfter === undefined ? this.#suspectAfter : checkSuspectAfter(info.suspectAfter, 'LeakRegistry.track: info.suspectAfter')
     const full = this.#wantsStack()
-    const capture = full ? captureFrames(LeakRegistry.prototype.track) : captureSite(LeakRegistry.prototype.track)
-    this.#record(handle, resource, typeId, identity, capture, full, suspectAfter)
+    const frames = full ? captureFrames(LeakRegistry.prototype.track) : captureSite(LeakRegistry.prototype.track)
+    this.#record(handle, resource, typeId, identity, frames, full, suspectAfter)
     return resource
   }
 
@@ -181,7 +183,6 @@ class LeakRegistry {
     const id = this.#ids.get(resource)
     if (id === undefined) return false
     this.#ids.delete(resource)
-    this.#pending.delete(id)
     const released = leakRelease(handle, id)
     // A suspected resource released after all: its follow-up report goes out on the event loop.
     if (released === RELEASED_WITH_REPORT) this.#queueDelivery()
@@ -200,7 +201,7 @@ class LeakRegistry {
     if (hint !== undefined && typeof hint !== 'string') throw invalidType('LeakRegistry.touch: hint', 'a string', hint)
     const id = this.#ids.get(resource)
     if (id === undefined || this.#maxTouches === 0) return resource
-    const site = this.#sites.idOfCapture(captureSite(LeakRegistry.prototype.touch))
+    const site = this.#sites.idOf(captureSite(LeakRegistry.prototype.touch))
     leakTouch(handle, id, site, hint === undefined ? undefined : stringify(hint))
     return resource
   }
@@ -213,9 +214,7 @@ class LeakRegistry {
 
   /** The still-tracked resources, oldest first: `{ type, id, label, site, trackedAt, ageMs, suspected }[]`. */
   open() {
-    const handle = handleOf(this, 'open')
-    this.#readSites()
-    return parse(leakOpen(handle))
+    return parse(leakOpen(handleOf(this, 'open')))
   }
 
   /** `{ tracked, live, released, leaked, suspected, byType, logDropped }`; still readable after `close()`. */
@@ -241,10 +240,10 @@ class LeakRegistry {
   async openFile(path, flags = undefined, mode = undefined) {
     handleOf(this, 'openFile')
     const full = this.#wantsStack()
-    const capture = full ? captureFrames(LeakRegistry.prototype.openFile) : captureSite(LeakRegistry.prototype.openFile)
+    const frames = full ? captureFrames(LeakRegistry.prototype.openFile) : captureSite(LeakRegistry.prototype.openFile)
     const guarded = guardFileHandle(await fsp.open(path, flags, mode))
     // A registry closed while the file was opening no longer tracks anything.
-    if (!this.#closed) this.#trackFileHandle(guarded, path, capture, full)
+    if (!this.#closed) this.#trackFileHandle(guarded, path, frames, full)
     return guarded
   }
 
@@ -262,8 +261,8 @@ class LeakRegistry {
     // A handle another registry guards already is tracked here as it is: one guard is enough.
     const guarded = realHandleOf(fileHandle) === undefined ? guardFileHandle(fileHandle) : fileHandle
     const full = this.#wantsStack()
-    const capture = full ? captureFrames(LeakRegistry.prototype.trackFileHandle) : captureSite(LeakRegistry.prototype.trackFileHandle)
-    this.#trackFileHandle(guarded, path, capture, full)
+    const frames = full ? captureFrames(LeakRegistry.prototype.trackFileHandle) : captureSite(LeakRegistry.prototype.trackFileHandle)
+    this.#trackFileHandle(guarded, path, frames, full)
     return guarded
   }
 
@@ -284,14 +283,11 @@ class LeakRegistry {
     }
     // Leaks that were collected but not delivered yet are not lost: their lines reach the log
     // before it is flushed, and onLeak gets them on the next turn of the event loop.
-    this.#readSites()
     this.#closed = true
-    this.#pending.clear()
     if (this.#timer !== undefined) clearTimeout(this.#timer)
-    const reports = leakClose(this.#handle)
+    const delivered = leakClose(this.#handle)
     this.#checkLog()
-    const onLeak = this.#onLeak
-    if (onLeak !== undefined && reports !== '') setImmediate(callOnLeak, onLeak, parse(reports))
+    if (delivered !== undefined && typeof delivered !== 'number') setImmediate(callOnLeak, this.#onLeak, this.#reportsOf(delivered))
   }
 
   /** Whether `close()` was called. */
@@ -303,16 +299,10 @@ class LeakRegistry {
     }
   }
 
-  /** `capture`: read frames with `full`, else an unread site capture. */
-  #record(handle, resource, typeId, identity, capture, full, suspectAfter) {
-    let id
-    if (full) {
-      id = leakTrack(handle, resource, typeId, this.#sites.idOf(capture), identity, stringify(formatStack(capture)), suspectAfter)
-    } else {
-      id = leakTrack(handle, resource, typeId, UNREAD_SITE, identity, undefined, suspectAfter)
-      if (this.#pending.size === 0) this.#armTimer(now() + SITE_READ_MS)
-      this.#pending.set(id, capture)
-    }
+  /** `frames`: the caller's frames; 16 of them (a full stack for the report) with `full`. */
+  #record(handle, resource, typeId, identity, frames, full, suspectAfter) {
+    const stack = full ? stringify(formatStack(frames)) : undefined
+    const id = leakTrack(handle, resource, typeId, this.#sites.idOf(frames), identity, stack, suspectAfter)
     this.#ids.set(resource, id)
     if (suspectAfter > 0) this.#armTimer(now() + suspectAfter)
     return id
@@ -323,29 +313,58 @@ class LeakRegistry {
     return id !== undefined && leakIsTracked(this.#handle, id)
   }
 
-  /** Names the sites of the records whose capture is not read yet. */
-  #readSites() {
-    if (this.#pending.size === 0 || this.#closed) return
-    for (const [id, capture] of this.#pending) leakSetSite(this.#handle, id, this.#sites.idOfCapture(capture))
-    this.#pending.clear()
-  }
-
-  /** On the event loop: sites first, then the reports made since the last delivery. */
+  /** On the event loop: the reports made since the last delivery. */
   #deliver() {
     this.#deliveryQueued = false
     if (this.#closed) return
-    let reports
+    let delivered // undefined: no report; a number: that many, for the log only; else a batch for onLeak
     try {
-      this.#readSites()
-      reports = leakDeliver(this.#handle)
+      delivered = leakDeliver(this.#handle)
     } catch (error) {
       // Not expected; but an exception here would reach the event loop as an uncaught one.
       warn('LeakRegistryWarning', 'ERR_EPHEMERON_INTERNAL', 'LeakRegistry could not deliver reports', error)
       return
     }
-    if (reports === '') return
+    if (delivered === undefined) return
     if (this.#logs) this.#armTimer(now() + LOG_CHECK_MS)
-    if (this.#onLeak !== undefined) callOnLeak(this.#onLeak, parse(reports))
+    if (typeof delivered !== 'number') callOnLeak(this.#onLeak, this.#reportsOf(delivered))
+  }
+
+  /**
+   * Report objects from the batch Rust delivers (src/core/leak_report.rs ReportBatch: numbers in
+   * a Float64Array, the JSON values as one array): the fields of a log line, in its order, with
+   * the type and site names this side interned. A spec checks they equal the log's lines.
+   */
+  #reportsOf([buffer, json]) {
+    const numbers = new Float64Array(buffer)
+    const values = parse(json)
+    const count = values.length / BATCH_VALUES
+    const reports = new Array(count)
+    const name = this.#name
+    for (let i = 0, n = 0, v = 0; i < count; i++, n += BATCH_NUMBERS, v += BATCH_VALUES) {
+      const kind = numbers[n]
+      const report = { kind: KINDS[kind], type: this.#typeNames[numbers[n + 1]], id: values[v], label: values[v + 1], info: values[v + 2], site: this.#sites.textOf(numbers[n + 2]) }
+      if (values[v + 3] !== null) report.stack = values[v + 3]
+      const trackedAt = numbers[n + 3]
+      const at = numbers[n + 4]
+      report.trackedAt = trackedAt
+      if (kind === LEAKED) report.collectedAt = at
+      report.ageMs = at - trackedAt
+      report.count = numbers[n + 5]
+      report.pid = process.pid
+      report.threadId = threadId
+      if (name !== undefined) report.registry = name
+      if (values[v + 4] !== null) {
+        report.touches = values[v + 4].map((touch) => this.#touchOf(touch))
+        report.touchesDropped = numbers[n + 6]
+      }
+      reports[i] = report
+    }
+    return reports
+  }
+
+  #touchOf([site, at, hint]) {
+    return hint === null ? { site: this.#sites.textOf(site), at } : { site: this.#sites.textOf(site), at, hint }
   }
 
   #queueDelivery() {
@@ -354,12 +373,11 @@ class LeakRegistry {
     setImmediate(deliverLater, this.#self)
   }
 
-  /** The timer: read pending sites, suspect what is overdue, deliver, check the log. */
+  /** The timer: suspect what is overdue, deliver, check the log. */
   #housekeep() {
     this.#timer = undefined
     this.#timerAt = Infinity
     if (this.#closed) return
-    this.#readSites()
     let next = Infinity
     try {
       const deadline = leakDue(this.#handle)
@@ -369,7 +387,6 @@ class LeakRegistry {
     }
     this.#deliver()
     this.#checkLog()
-    if (this.#pending.size > 0) next = Math.min(next, now() + SITE_READ_MS)
     if (next !== Infinity) this.#armTimer(next)
   }
 
@@ -398,7 +415,6 @@ class LeakRegistry {
   /** At process exit: collections not delivered yet go to the log; the inventory to stderr. */
   #atExit() {
     if (this.#closed) return
-    this.#readSites()
     leakDeliver(this.#handle)
     if (this.#reportOnExit) {
       const text = leakExitInventory(this.#handle)
@@ -406,13 +422,13 @@ class LeakRegistry {
     }
   }
 
-  #trackFileHandle(guarded, path, capture, full) {
+  #trackFileHandle(guarded, path, frames, full) {
     if (this.#isTrackedId(this.#ids.get(guarded))) return
     const fd = realHandleOf(guarded).fd
     // Built by hand: cheaper than JSON.stringify of an info object, once per opened file.
     const where = path === undefined ? 'null' : stringify(String(path))
     const identity = `{"type":"FileHandle","id":${fd},"label":${where},"fd":${fd},"path":${where}}\n${fd}\n${where}`
-    const id = this.#record(this.#handle, guarded, this.#typeIdOf(FILE_HANDLE_TYPE), identity, capture, full, this.#suspectAfter)
+    const id = this.#record(this.#handle, guarded, this.#typeIdOf(FILE_HANDLE_TYPE), identity, frames, full, this.#suspectAfter)
     // Released when its user closes it (not when the guard closes a collected one: that is the
     // leak). The callback is kept by the real handle, so it names the record, not the handle.
     onClose(guarded, releaseWhenClosed(this.#self, id))
@@ -421,7 +437,6 @@ class LeakRegistry {
   /** A closed FileHandle's record, by id; its `#ids` entry goes when the handle is collected. */
   #releaseId(id) {
     if (this.#closed) return
-    this.#pending.delete(id)
     if (leakRelease(this.#handle, id) === RELEASED_WITH_REPORT) this.#queueDelivery()
   }
 
@@ -441,7 +456,11 @@ class LeakRegistry {
 
   #typeIdOf(type) {
     let id = this.#types.get(type)
-    if (id === undefined) this.#types.set(type, (id = leakIntern(this.#handle, TYPE, stringify(type))))
+    if (id === undefined) {
+      id = leakIntern(this.#handle, TYPE, stringify(type))
+      this.#types.set(type, id)
+      this.#typeNames[id] = type
+    }
     return id
   }
 }

@@ -33,6 +33,7 @@ module.exports = Object.freeze({
   Error: globalThis.Error,
   FinalizationRegistry: globalThis.FinalizationRegistry,
   Float64Array: globalThis.Float64Array,
+  Function: globalThis.Function,
   Int32Array: globalThis.Int32Array,
   JSON: globalThis.JSON,
   Map: globalThis.Map,

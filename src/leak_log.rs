@@ -56,8 +56,13 @@ impl LogCounters {
   }
 }
 
+/// Appends the given number of complete lines (each ending with a newline) to a string: the
+/// sender's lines, formatted on the writer thread, off the event loop.
+type LineWriter = Box<dyn FnOnce(&mut String, usize) + Send>;
+
 enum Message {
-  Lines(Vec<String>, Arc<LogCounters>),
+  /// Lines to write, how many, and who sent them.
+  Lines(LineWriter, usize, Arc<LogCounters>),
   /// Lines that did not fit the queue: to announce in the log.
   Dropped(u64),
   /// Write everything queued before this message, then answer.
@@ -123,32 +128,26 @@ impl LeakLog {
     &self.counters
   }
 
-  /// Queues lines; never blocks. Lines beyond the queue's bound are dropped and counted.
-  pub fn write(&self, mut lines: Vec<String>) {
-    if lines.is_empty() {
-      return;
-    }
+  /// Queues `lines` lines, which `write(out, n)` appends to `out` (the first `n` of them, each
+  /// ending with a newline) on the writer thread; never blocks. Lines beyond the queue's bound
+  /// are dropped and counted.
+  pub fn write(&self, lines: usize, write: impl FnOnce(&mut String, usize) + Send + 'static) {
     let queued = &self.destination.queued;
     let room = QUEUE_LINES.saturating_sub(queued.load(Ordering::Relaxed));
-    if lines.len() > room {
-      let dropped = (lines.len() - room) as u64;
+    if lines > room {
+      let dropped = (lines - room) as u64;
       self.counters.drop_lines(dropped, None);
       let _ = self.destination.messages.send(Message::Dropped(dropped));
-      lines.truncate(room);
-      if lines.is_empty() {
-        return;
-      }
     }
-    queued.fetch_add(lines.len(), Ordering::Relaxed);
-    let count = lines.len();
-    if self
-      .destination
-      .messages
-      .send(Message::Lines(lines, self.counters.clone()))
-      .is_err()
-    {
-      queued.fetch_sub(count, Ordering::Relaxed);
-      self.counters.drop_lines(count as u64, None);
+    let kept = lines.min(room);
+    if kept == 0 {
+      return;
+    }
+    queued.fetch_add(kept, Ordering::Relaxed);
+    let message = Message::Lines(Box::new(write), kept, self.counters.clone());
+    if self.destination.messages.send(message).is_err() {
+      queued.fetch_sub(kept, Ordering::Relaxed);
+      self.counters.drop_lines(kept as u64, None);
     }
   }
 
@@ -195,7 +194,7 @@ impl Destination {
     let queued = Arc::new(AtomicUsize::new(0));
     let writer = Writer {
       out,
-      batch: Vec::with_capacity(BATCH_BYTES),
+      batch: String::with_capacity(BATCH_BYTES),
       senders: Vec::new(),
       dropped: 0,
       queued: queued.clone(),
@@ -222,7 +221,7 @@ impl Destination {
 /// The writer thread's state: the batch being built and who sent its lines.
 struct Writer {
   out: Box<dyn Write + Send>,
-  batch: Vec<u8>,
+  batch: String,
   /// Lines in `batch` per sender, to count them if the batch cannot be written.
   senders: Vec<(Arc<LogCounters>, u64)>,
   /// Lines dropped since the last `{"dropped":N}` line that could be written.
@@ -235,11 +234,7 @@ impl Writer {
     // Ends when every registry let go of the destination; what is queued is written first.
     while let Ok(message) = inbox.recv() {
       match message {
-        Message::Lines(lines, from) => {
-          for line in lines {
-            self.push(line, &from);
-          }
-        }
+        Message::Lines(write, lines, from) => self.push(write, lines, &from),
         Message::Dropped(lines) => self.dropped += lines,
         Message::Flush(done) => {
           self.write_batch();
@@ -257,16 +252,15 @@ impl Writer {
     self.write_batch();
   }
 
-  /// Adds a line to the batch, writing the batch first if the line would overflow it.
-  fn push(&mut self, line: String, from: &Arc<LogCounters>) {
-    if !self.batch.is_empty() && self.batch.len() + line.len() + 1 > BATCH_BYTES {
+  /// Adds a sender's lines to the batch, writing the batch first if it is full.
+  fn push(&mut self, write: LineWriter, lines: usize, from: &Arc<LogCounters>) {
+    if self.batch.len() >= BATCH_BYTES {
       self.write_batch();
     }
-    self.batch.extend_from_slice(line.as_bytes());
-    self.batch.push(b'\n');
+    write(&mut self.batch, lines);
     match self.senders.last_mut() {
-      Some((sender, lines)) if Arc::ptr_eq(sender, from) => *lines += 1,
-      _ => self.senders.push((from.clone(), 1)),
+      Some((sender, count)) if Arc::ptr_eq(sender, from) => *count += lines as u64,
+      _ => self.senders.push((from.clone(), lines as u64)),
     }
   }
 
@@ -281,15 +275,11 @@ impl Writer {
         r#"{{"dropped":{0},"message":"ephemeron: {0} reports dropped (the log's queue was full or writes failed)"}}"#,
         self.dropped
       );
-      let mut with_notice = Vec::with_capacity(notice.len() + 1 + self.batch.len());
-      with_notice.extend_from_slice(notice.as_bytes());
-      with_notice.push(b'\n');
-      with_notice.extend_from_slice(&self.batch);
-      self.batch = with_notice;
+      self.batch.insert_str(0, &(notice + "\n"));
     }
     let result = self
       .out
-      .write_all(&self.batch)
+      .write_all(self.batch.as_bytes())
       .and_then(|()| self.out.flush());
     let senders = std::mem::take(&mut self.senders);
     let lines: u64 = senders.iter().map(|(_, lines)| lines).sum();
@@ -384,6 +374,16 @@ mod tests {
     }
   }
 
+  /// Queues each of `lines` as one line.
+  fn write_lines(log: &LeakLog, lines: Vec<String>) {
+    log.write(lines.len(), move |out, kept| {
+      for line in lines.iter().take(kept) {
+        out.push_str(line);
+        out.push('\n');
+      }
+    });
+  }
+
   fn dropped_in_notices(lines: &[String]) -> u64 {
     lines
       .iter()
@@ -401,7 +401,7 @@ mod tests {
     let out = Shared::default();
     let log = out.log();
     for i in 0..50 {
-      log.write(vec![format!(r#"{{"n":{i}}}"#)]);
+      write_lines(&log, vec![format!(r#"{{"n":{i}}}"#)]);
     }
     assert!(log.flush(Duration::from_secs(5)));
     let lines = out.lines();
@@ -415,7 +415,7 @@ mod tests {
     let log = out.log();
     let held = out.bytes.lock().unwrap(); // the writer blocks on its first write
     for i in 0..(QUEUE_LINES + 5_000) {
-      log.write(vec![format!("{i}")]);
+      write_lines(&log, vec![format!("{i}")]);
     }
     drop(held);
     assert!(log.flush(Duration::from_secs(10)));
@@ -450,8 +450,8 @@ mod tests {
       ..b
     };
     out.failing.store(true, Ordering::Relaxed);
-    a.write(vec!["a1".into(), "a2".into()]);
-    b.write(vec!["b1".into()]);
+    write_lines(&a, vec!["a1".into(), "a2".into()]);
+    write_lines(&b, vec!["b1".into()]);
     assert!(a.flush(Duration::from_secs(5)));
     assert_eq!((a.counters().dropped(), b.counters().dropped()), (2, 1));
     let failure = a
@@ -461,7 +461,7 @@ mod tests {
     assert!(failure.contains("No space left"), "{failure}");
     assert!(a.counters().take_failure().is_none(), "once");
     out.failing.store(false, Ordering::Relaxed);
-    a.write(vec!["a3".into()]);
+    write_lines(&a, vec!["a3".into()]);
     assert!(a.flush(Duration::from_secs(5)));
     let lines = out.lines();
     assert_eq!(dropped_in_notices(&lines), 3, "{lines:?}");
@@ -480,10 +480,13 @@ mod tests {
         };
         std::thread::spawn(move || {
           for i in 0..200 {
-            log.write(vec![format!(
-              r#"{{"from":{n},"i":{i},"pad":"{}"}}"#,
-              "x".repeat(9_000 + n * 1000)
-            )]);
+            write_lines(
+              &log,
+              vec![format!(
+                r#"{{"from":{n},"i":{i},"pad":"{}"}}"#,
+                "x".repeat(9_000 + n * 1000)
+              )],
+            );
           }
         })
       })
@@ -519,12 +522,12 @@ mod tests {
       Arc::ptr_eq(&a.destination, &b.destination),
       "one writer per destination, however it is spelled"
     );
-    a.write(vec!["1".into()]);
-    b.write(vec!["2".into()]);
+    write_lines(&a, vec!["1".into()]);
+    write_lines(&b, vec!["2".into()]);
     assert!(b.flush(Duration::from_secs(5)));
     std::fs::rename(&path, dir.join("rotated.jsonl")).unwrap();
     a.reopen().unwrap();
-    b.write(vec!["3".into()]);
+    write_lines(&b, vec!["3".into()]);
     flush_all(Duration::from_secs(5));
     assert_eq!(
       std::fs::read_to_string(dir.join("rotated.jsonl")).unwrap(),

@@ -3,10 +3,10 @@
 //!
 //! Each tracked resource has one `watch` reference (weak, with a finalizer carrying the record
 //! id). `release` deletes it, which cancels the finalizer. A finalizer that runs pushes the id;
-//! the weak batched threadsafe function then wakes the JS side on the event loop, which names the
-//! sites it has not read yet (`leakSetSite`) and calls `leakDeliver`: that turns the collected
-//! records, and the suspected and released reports made since the last call, into JSON lines
-//! for the log and returns them, as one JSON array text, for `onLeak`.
+//! the weak batched threadsafe function then wakes the JS side on the event loop, which calls
+//! `leakDeliver`: that turns the collected records, and the suspected and released reports made
+//! since the last call, into JSON lines for the log and returns them, as one JSON array text, for
+//! `onLeak`.
 //! Deadlines (`suspectAfter`) live in the table; the JS side keeps one timer per registry and
 //! calls `leakDue` when it fires, which answers when to fire next.
 //! At process exit and worker termination the env cleanup hooks run first: they close the sink
@@ -16,7 +16,7 @@
 //! through raw Node-API callbacks (see raw.rs) on a type-tagged External.
 
 use crate::core::leak_report::{
-  counts_to_json, exit_inventory, open_json, stats_json, Origin, Report,
+  counts_to_json, exit_inventory, open_json, stats_json, Origin, Report, ReportBatch,
 };
 use crate::core::leak_table::{Identity, LeakTable, SiteId, Tracked};
 use crate::core::ordered_table::EntryId;
@@ -36,6 +36,7 @@ use napi::threadsafe_function::UnknownReturnValue;
 use std::cell::{Cell, RefCell};
 use std::ffi::c_void;
 use std::ptr;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// How long `close()` and teardown wait for the log writer to write what is queued.
@@ -54,7 +55,7 @@ struct Registry {
   wants_reports: bool,
   /// Touch records kept per resource.
   max_touches: usize,
-  origin: Origin,
+  origin: Arc<Origin>,
   closed: Cell<bool>,
   /// The JS registry, held strongly only while it tracks something (see `keep_alive_while_working`).
   owner: sys::napi_ref,
@@ -109,11 +110,11 @@ impl Registry {
   }
 
   /// The reports made since the last call (leaks collected, resources suspected or released
-  /// after suspicion): written to the log, and returned as a JSON array text for `onLeak`
-  /// ('' when there are none or nobody wants them).
-  fn deliver(&self) -> String {
+  /// after suspicion): written to the log as JSON lines, and returned, with how many there were,
+  /// as a batch for `onLeak` (None when there are none or nobody wants them).
+  fn deliver(&self) -> (usize, Option<ReportBatch>) {
     if self.closed.get() {
-      return String::new();
+      return (0, None);
     }
     let mut reports = std::mem::take(&mut *self.pending.borrow_mut());
     let ids = self.collected.drain();
@@ -132,22 +133,22 @@ impl Registry {
       drop(table);
       self.keep_alive_while_working();
     }
-    if reports.is_empty() || (self.log.is_none() && !self.wants_reports) {
-      return String::new();
+    if reports.is_empty() {
+      return (0, None);
     }
-    let lines: Vec<String> = reports
-      .iter()
-      .map(|report| report.to_json_line(&self.origin))
-      .collect();
-    let array = if self.wants_reports {
-      format!("[{}]", lines.join(","))
-    } else {
-      String::new()
-    };
+    let count = reports.len();
+    let batch = self.wants_reports.then(|| ReportBatch::of(&reports));
     if let Some(log) = &self.log {
-      log.write(lines);
+      // The full lines are formatted on the writer thread.
+      let origin = self.origin.clone();
+      log.write(reports.len(), move |out, kept| {
+        for report in reports.iter().take(kept) {
+          report.write_json_line(&origin, out);
+          out.push('\n');
+        }
+      });
     }
-    array
+    (count, batch)
   }
 
   /// Reports, by the next `deliver`, the tracked objects that the GC has already cleared but
@@ -307,7 +308,7 @@ unsafe extern "C" fn create(env: sys::napi_env, info: sys::napi_callback_info) -
         log,
         wants_reports: wants,
         max_touches: to_f64(env, max_touches)? as usize,
-        origin,
+        origin: Arc::new(origin),
         closed: Cell::new(false),
         owner: owner_ref,
         owner_held: Cell::new(false),
@@ -357,16 +358,68 @@ unsafe extern "C" fn create(env: sys::napi_env, info: sys::napi_callback_info) -
   }
 }
 
-/// `leakDeliver(handle) -> string`: the reports made since the last call as a JSON array text
-/// ('' when none, or without `onLeak`; the log gets them either way).
+/// What a delivery gives JS: undefined when there were no reports, their number when they only
+/// went to the log, else a batch for `onLeak`: `[ArrayBuffer of BATCH_NUMBERS f64 per report,
+/// JSON text of the values]`.
+///
+/// # Safety
+/// `env` must be valid for the running callback.
+unsafe fn delivered_value(
+  env: sys::napi_env,
+  (count, batch): (usize, Option<ReportBatch>),
+) -> JsResult<sys::napi_value> {
+  let Some(batch) = batch else {
+    // SAFETY: the caller's env.
+    return unsafe {
+      if count == 0 {
+        undefined(env)
+      } else {
+        number(env, count as f64)
+      }
+    };
+  };
+  // SAFETY: the caller's env; the out pointers are locals and every status is checked; the copy
+  // writes exactly the buffer's length, into the buffer Node just allocated.
+  unsafe {
+    let bytes = batch.numbers.len() * std::mem::size_of::<f64>();
+    let (mut data, mut buffer, mut pair) = (ptr::null_mut(), ptr::null_mut(), ptr::null_mut());
+    check(
+      sys::napi_create_arraybuffer(env, bytes, &mut data, &mut buffer),
+      "napi_create_arraybuffer",
+    )?;
+    if bytes > 0 {
+      ptr::copy_nonoverlapping(
+        batch.numbers.as_ptr().cast::<u8>(),
+        data.cast::<u8>(),
+        bytes,
+      );
+    }
+    check(
+      sys::napi_create_array_with_length(env, 2, &mut pair),
+      "napi_create_array_with_length",
+    )?;
+    check(
+      sys::napi_set_element(env, pair, 0, buffer),
+      "napi_set_element",
+    )?;
+    check(
+      sys::napi_set_element(env, pair, 1, string(env, &batch.values)?),
+      "napi_set_element",
+    )?;
+    Ok(pair)
+  }
+}
+
+/// `leakDeliver(handle) -> undefined | number | [ArrayBuffer, string]`: the reports made since
+/// the last call (see `delivered_value`; the log gets the full lines either way).
 unsafe extern "C" fn deliver(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
   // SAFETY: Node calls this on the JS thread with a valid env and callback info; every raw call
   // below uses those handles and checks its status.
   unsafe {
     guard(env, || {
       let [handle] = args::<1>(env, info)?;
-      let reports = registry(env, handle)?.deliver();
-      string(env, &reports)
+      let delivered = registry(env, handle)?.deliver();
+      delivered_value(env, delivered)
     })
   }
 }
@@ -385,28 +438,6 @@ unsafe extern "C" fn due(env: sys::napi_env, info: sys::napi_callback_info) -> s
       let suspected = table.due(now_ms());
       registry.pending.borrow_mut().extend(suspected);
       number(env, table.next_deadline().unwrap_or(-1.0))
-    })
-  }
-}
-
-/// `leakSetSite(handle, id, siteId)`: names the site of a record tracked with site 0 (unknown).
-unsafe extern "C" fn set_site(
-  env: sys::napi_env,
-  info: sys::napi_callback_info,
-) -> sys::napi_value {
-  // SAFETY: Node calls this on the JS thread with a valid env and callback info; every raw call
-  // below uses those handles and checks its status.
-  unsafe {
-    guard(env, || {
-      let [handle, id, site_id] = args::<3>(env, info)?;
-      let registry = open_registry(env, handle)?;
-      let (id, site_id) = (to_f64(env, id)? as EntryId, to_f64(env, site_id)? as SiteId);
-      registry
-        .table
-        .borrow_mut()
-        .set_site(id, site_id)
-        .map_err(|_| JsError::internal("leakSetSite: unknown site id"))?;
-      undefined(env)
     })
   }
 }
@@ -654,9 +685,9 @@ unsafe extern "C" fn exit_inventory_text(
   }
 }
 
-/// `leakClose(handle) -> string`: reports the collections that already happened (their lines go
-/// to the log and are returned for onLeak, as `leakDeliver`), then stops watching and flushes
-/// the log. Idempotent.
+/// `leakClose(handle) -> undefined | number | batch`: reports the collections that already happened
+/// (their lines go to the log and they are returned for onLeak, as `leakDeliver`), then stops
+/// watching and flushes the log. Idempotent.
 unsafe extern "C" fn close(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
   // SAFETY: Node calls this on the JS thread with a valid env and callback info; every raw call
   // below uses those handles and checks its status.
@@ -665,12 +696,12 @@ unsafe extern "C" fn close(env: sys::napi_env, info: sys::napi_callback_info) ->
       let [handle] = args::<1>(env, info)?;
       let registry = registry(env, handle)?;
       if registry.closed.get() {
-        return string(env, "");
+        return undefined(env);
       }
       registry.queue_cleared();
-      let reports = registry.deliver();
+      let delivered = registry.deliver();
       registry.close();
-      string(env, &reports)
+      delivered_value(env, delivered)
     })
   }
 }
@@ -713,7 +744,6 @@ pub unsafe fn register(env: sys::napi_env, exports: sys::napi_value) -> JsResult
     define_function(env, exports, c"leakTrack", track)?;
     define_function(env, exports, c"leakDeliver", deliver)?;
     define_function(env, exports, c"leakDue", due)?;
-    define_function(env, exports, c"leakSetSite", set_site)?;
     define_function(env, exports, c"leakRelease", release)?;
     define_function(env, exports, c"leakIsTracked", is_tracked)?;
     define_function(env, exports, c"leakTouch", touch)?;

@@ -154,19 +154,23 @@ pub unsafe fn boolean(env: sys::napi_env, flag: bool) -> JsResult<sys::napi_valu
   Ok(value)
 }
 
-/// A JS string of UTF-8 text.
+/// A JS string of UTF-8 text. ASCII text (JSON reports, mostly) is handed over as Latin-1, which
+/// V8 copies as it is instead of decoding it.
 ///
 /// # Safety
 /// `env` must be valid for the running callback.
 pub unsafe fn string(env: sys::napi_env, text: &str) -> JsResult<sys::napi_value> {
   let mut value = ptr::null_mut();
-  // SAFETY: text is valid UTF-8 of the given length; the call copies it.
-  check(
-    unsafe {
-      sys::napi_create_string_utf8(env, text.as_ptr().cast(), text.len() as isize, &mut value)
-    },
-    "napi_create_string_utf8",
-  )?;
+  let (pointer, length) = (text.as_ptr().cast(), text.len() as isize);
+  // SAFETY: text is `length` valid bytes (UTF-8, and Latin-1 when ASCII); the call copies them.
+  let status = unsafe {
+    if text.is_ascii() {
+      sys::napi_create_string_latin1(env, pointer, length, &mut value)
+    } else {
+      sys::napi_create_string_utf8(env, pointer, length, &mut value)
+    }
+  };
+  check(status, "napi_create_string")?;
   Ok(value)
 }
 

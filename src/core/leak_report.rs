@@ -9,7 +9,7 @@ use super::leak_table::{Identity, Stats};
 use super::ordered_table::EntryId;
 use super::process_totals::Counts;
 use std::fmt::Write;
-use std::rc::Rc;
+use std::sync::Arc;
 
 /// Why a report was made. The discriminant indexes per-kind counters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,11 +23,12 @@ pub enum ReportKind {
 }
 
 impl ReportKind {
-  pub fn name(self) -> &'static str {
+  /// The kind as a JSON string literal.
+  pub fn json(self) -> &'static str {
     match self {
-      ReportKind::Leaked => "leaked",
-      ReportKind::Suspected => "suspected",
-      ReportKind::Released => "released",
+      ReportKind::Leaked => r#""leaked""#,
+      ReportKind::Suspected => r#""suspected""#,
+      ReportKind::Released => r#""released""#,
     }
   }
 }
@@ -35,7 +36,8 @@ impl ReportKind {
 /// One kept `touch()` of a resource; `site` and `hint` are JSON texts.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TouchRecord {
-  pub site: Rc<str>,
+  pub site_id: u32,
+  pub site: Arc<str>,
   pub at: f64,
   pub hint: Option<Box<str>>,
 }
@@ -45,9 +47,11 @@ pub struct Report {
   pub kind: ReportKind,
   /// The registry's own id of the record (used when `info` has no `id`).
   pub seq: EntryId,
-  pub type_json: Rc<str>,
+  pub type_id: u32,
+  pub type_json: Arc<str>,
   pub identity: Option<Box<Identity>>,
-  pub site: Rc<str>,
+  pub site_id: u32,
+  pub site: Arc<str>,
   pub stack: Option<Box<str>>,
   /// Epoch milliseconds.
   pub tracked_at: f64,
@@ -79,24 +83,27 @@ pub struct OpenResource<'a> {
   pub suspected: bool,
 }
 
-/// A JSON object written field by field, in the order given.
-struct Object(String);
+/// A JSON object written field by field into a string, in the order given.
+struct Object<'a> {
+  out: &'a mut String,
+  empty: bool,
+}
 
-impl Object {
-  fn with_capacity(capacity: usize) -> Self {
-    let mut text = String::with_capacity(capacity);
-    text.push('{');
-    Object(text)
+impl<'a> Object<'a> {
+  fn open(out: &'a mut String) -> Self {
+    out.push('{');
+    Object { out, empty: true }
   }
 
   fn key(&mut self, key: &str) -> &mut String {
-    if self.0.len() > 1 {
-      self.0.push(',');
+    if !self.empty {
+      self.out.push(',');
     }
-    self.0.push('"');
-    self.0.push_str(key);
-    self.0.push_str("\":");
-    &mut self.0
+    self.empty = false;
+    self.out.push('"');
+    self.out.push_str(key);
+    self.out.push_str("\":");
+    self.out
   }
 
   /// A field whose value is already JSON text.
@@ -105,63 +112,85 @@ impl Object {
     self
   }
 
-  fn int(&mut self, key: &str, value: impl Into<i128>) -> &mut Self {
-    let _ = write!(self.key(key), "{}", value.into());
+  /// A field whose key is already a JSON string literal.
+  fn raw_key(&mut self, key_json: &str, json: &str) -> &mut Self {
+    if !self.empty {
+      self.out.push(',');
+    }
+    self.empty = false;
+    self.out.push_str(key_json);
+    self.out.push(':');
+    self.out.push_str(json);
     self
   }
 
+  fn int(&mut self, key: &str, value: impl Into<u64>) -> &mut Self {
+    self
+      .key(key)
+      .push_str(itoa::Buffer::new().format(value.into()));
+    self
+  }
+
+  /// Milliseconds since the epoch, or a duration: never negative.
   fn millis(&mut self, key: &str, ms: f64) -> &mut Self {
-    self.int(key, ms as i64)
+    self.int(key, ms.max(0.0) as u64)
   }
 
   fn flag(&mut self, key: &str, value: bool) -> &mut Self {
     self.raw(key, if value { "true" } else { "false" })
   }
 
-  fn finish(mut self) -> String {
-    self.0.push('}');
-    self.0
+  /// `id` (the registry's sequence when `info` has none) and `label` (null), from `identity`.
+  fn id_and_label(&mut self, seq: EntryId, identity: Option<&Identity>) -> &mut Self {
+    match identity.and_then(|i| i.id.as_deref()) {
+      Some(id) => self.raw("id", id),
+      None => self.int("id", seq),
+    };
+    self.raw(
+      "label",
+      identity.and_then(|i| i.label.as_deref()).unwrap_or("null"),
+    )
+  }
+
+  fn close(self) {
+    self.out.push('}');
   }
 }
 
-/// `id` (the registry's sequence when `info` has none) and `label` (null) as JSON text.
-fn id_and_label(seq: EntryId, identity: Option<&Identity>) -> (String, &str) {
-  let id = identity
-    .and_then(|i| i.id.as_deref())
-    .map_or_else(|| seq.to_string(), str::to_string);
-  (
-    id,
-    identity.and_then(|i| i.label.as_deref()).unwrap_or("null"),
-  )
+/// A JSON value written into a new string.
+fn json_text(write: impl FnOnce(&mut String)) -> String {
+  let mut text = String::new();
+  write(&mut text);
+  text
 }
 
 impl Report {
   /// The report as one line of JSON (no trailing newline). Fields keep the documented order.
   pub fn to_json_line(&self, origin: &Origin) -> String {
-    let (id, label) = id_and_label(self.seq, self.identity.as_deref());
-    let info = self.identity.as_ref().map_or("null", |i| &i.info);
-    let mut report =
-      Object::with_capacity(256 + info.len() + self.stack.as_ref().map_or(0, |s| s.len()));
+    json_text(|out| self.write_json_line(origin, out))
+  }
+
+  /// Appends the report as one line of JSON (no newline) to `out`.
+  pub fn write_json_line(&self, origin: &Origin, out: &mut String) {
+    let identity = self.identity.as_deref();
+    let mut report = Object::open(out);
     report
-      .raw("kind", &format!("\"{}\"", self.kind.name()))
+      .raw("kind", self.kind.json())
       .raw("type", &self.type_json)
-      .raw("id", &id)
-      .raw("label", label);
-    report.raw("info", info).raw("site", &self.site);
+      .id_and_label(self.seq, identity);
+    report
+      .raw("info", identity.map_or("null", |i| &i.info))
+      .raw("site", &self.site);
     if let Some(stack) = &self.stack {
       report.raw("stack", stack);
     }
-    // Rounded once, so that ageMs is exactly the difference of the two times written.
-    let (tracked_at, at) = (
-      self.tracked_at.round(),
-      self.at.round().max(self.tracked_at.round()),
-    );
-    report.millis("trackedAt", tracked_at);
+    let (tracked_at, at) = self.rounded_times();
+    report.int("trackedAt", tracked_at);
     if self.kind == ReportKind::Leaked {
-      report.millis("collectedAt", at);
+      report.int("collectedAt", at);
     }
     report
-      .millis("ageMs", at - tracked_at)
+      .int("ageMs", at - tracked_at)
       .int("count", self.count)
       .int("pid", origin.pid)
       .int("threadId", origin.thread_id);
@@ -169,48 +198,140 @@ impl Report {
       report.raw("registry", name);
     }
     if let Some((touches, dropped)) = &self.touches {
-      let key = report.key("touches");
-      key.push('[');
+      let list = report.key("touches");
+      list.push('[');
       for (index, touch) in touches.iter().enumerate() {
         if index > 0 {
-          key.push(',');
+          list.push(',');
         }
-        let mut item = Object::with_capacity(64);
+        let mut item = Object::open(list);
         item.raw("site", &touch.site).millis("at", touch.at.round());
         if let Some(hint) = &touch.hint {
           item.raw("hint", hint);
         }
-        key.push_str(&item.finish());
+        item.close();
       }
-      key.push(']');
+      list.push(']');
       report.int("touchesDropped", *dropped);
     }
-    report.finish()
+    report.close();
+  }
+}
+
+/// Numbers per report in a `ReportBatch`: kind, typeId, siteId, trackedAt, at, count, touchesDropped.
+pub const BATCH_NUMBERS: usize = 7;
+/// JSON values per report in a `ReportBatch`: id, label, info, stack, touches.
+pub const BATCH_VALUES: usize = 5;
+
+/// Reports as JS reads them on the event loop (lib/leak-registry.js builds the report objects,
+/// with the fields of `write_json_line` in its order, and a spec checks they equal the log's
+/// lines). Parsing full lines cost more than everything else in delivering a leak storm, so the
+/// numbers travel as numbers, types and sites by id (JS knows their names), and only the JSON
+/// values (`id`, `label`, `info`, `stack`, `touches` as `[[siteId, at, hint], ...]`, each `null`
+/// when absent) as JSON text: one flat array, `BATCH_VALUES` per report.
+#[derive(Debug, Default, PartialEq)]
+pub struct ReportBatch {
+  /// `BATCH_NUMBERS` per report.
+  pub numbers: Vec<f64>,
+  pub values: String,
+}
+
+impl ReportBatch {
+  pub fn of(reports: &[Report]) -> ReportBatch {
+    let mut batch = ReportBatch {
+      numbers: Vec::with_capacity(reports.len() * BATCH_NUMBERS),
+      values: String::with_capacity(reports.len() * 48 + 2),
+    };
+    batch.values.push('[');
+    for (index, report) in reports.iter().enumerate() {
+      if index > 0 {
+        batch.values.push(',');
+      }
+      batch.push(report);
+    }
+    batch.values.push(']');
+    batch
+  }
+
+  fn push(&mut self, report: &Report) {
+    let (tracked_at, at) = report.rounded_times();
+    let dropped = report.touches.as_ref().map_or(0, |(_, dropped)| *dropped);
+    let numbers = [
+      report.kind as u64,
+      u64::from(report.type_id),
+      u64::from(report.site_id),
+      tracked_at,
+      at,
+      report.count,
+      dropped,
+    ];
+    self.numbers.extend(numbers.map(|n| n as f64));
+    let identity = report.identity.as_deref();
+    let out = &mut self.values;
+    let mut digits = itoa::Buffer::new();
+    match identity.and_then(|i| i.id.as_deref()) {
+      Some(id) => out.push_str(id),
+      None => out.push_str(digits.format(report.seq)),
+    }
+    out.push(',');
+    out.push_str(identity.and_then(|i| i.label.as_deref()).unwrap_or("null"));
+    out.push(',');
+    out.push_str(identity.map_or("null", |i| &i.info));
+    out.push(',');
+    out.push_str(report.stack.as_deref().unwrap_or("null"));
+    out.push(',');
+    match &report.touches {
+      None => out.push_str("null"),
+      Some((touches, _)) => {
+        out.push('[');
+        for (index, touch) in touches.iter().enumerate() {
+          if index > 0 {
+            out.push(',');
+          }
+          out.push('[');
+          out.push_str(digits.format(touch.site_id));
+          out.push(',');
+          out.push_str(digits.format(touch.at.round().max(0.0) as u64));
+          out.push(',');
+          out.push_str(touch.hint.as_deref().unwrap_or("null"));
+          out.push(']');
+        }
+        out.push(']');
+      }
+    }
+  }
+}
+
+impl Report {
+  /// `trackedAt` and the time of the report, rounded once (so that ageMs is exactly their
+  /// difference), the report never before the tracking.
+  fn rounded_times(&self) -> (u64, u64) {
+    let tracked_at = self.tracked_at.round().max(0.0);
+    (tracked_at as u64, self.at.round().max(tracked_at) as u64)
   }
 }
 
 /// The inventory as a JSON array of `{ type, id, label, site, trackedAt, ageMs, suspected }`.
 pub fn open_json(open: &[OpenResource<'_>], now: f64) -> String {
-  let mut json = String::from("[");
-  for (index, resource) in open.iter().enumerate() {
-    if index > 0 {
-      json.push(',');
+  json_text(|json| {
+    json.push('[');
+    for (index, resource) in open.iter().enumerate() {
+      if index > 0 {
+        json.push(',');
+      }
+      let mut item = Object::open(json);
+      item
+        .raw("type", resource.type_json)
+        .id_and_label(resource.seq, resource.identity)
+        .raw("site", resource.site);
+      item
+        .millis("trackedAt", resource.tracked_at.round())
+        .millis("ageMs", (now - resource.tracked_at).max(0.0).round());
+      item.flag("suspected", resource.suspected);
+      item.close();
     }
-    let (id, label) = id_and_label(resource.seq, resource.identity);
-    let mut item = Object::with_capacity(128);
-    item
-      .raw("type", resource.type_json)
-      .raw("id", &id)
-      .raw("label", label)
-      .raw("site", resource.site);
-    item
-      .millis("trackedAt", resource.tracked_at.round())
-      .millis("ageMs", (now - resource.tracked_at).max(0.0).round());
-    item.flag("suspected", resource.suspected);
-    json.push_str(&item.finish());
-  }
-  json.push(']');
-  json
+    json.push(']');
+  })
 }
 
 /// Open resources listed per site in the exit inventory; the rest of a site is counted.
@@ -280,12 +401,15 @@ pub fn exit_inventory(open: &[OpenResource<'_>], now: f64, origin: &Origin) -> S
       display(site)
     );
     for resource in resources.iter().take(INVENTORY_PER_SITE) {
-      let (id, label) = id_and_label(resource.seq, resource.identity);
-      let label = if label == "null" {
-        String::new()
-      } else {
-        format!(" {label}")
-      };
+      let id = resource
+        .identity
+        .and_then(|i| i.id.as_deref())
+        .map_or_else(|| resource.seq.to_string(), str::to_string);
+      let label = resource
+        .identity
+        .and_then(|i| i.label.as_deref())
+        .map(|label| format!(" {label}"))
+        .unwrap_or_default();
       let mark = if resource.suspected {
         " (suspected)"
       } else {
@@ -304,8 +428,8 @@ pub fn exit_inventory(open: &[OpenResource<'_>], now: f64, origin: &Origin) -> S
   text
 }
 
-fn counts_json(counts: &Counts) -> Object {
-  let mut json = Object::with_capacity(96);
+/// Writes `tracked, live, released, leaked, suspected` into an open object.
+fn count_fields(json: &mut Object<'_>, counts: &Counts) {
   json
     .int("tracked", counts.tracked)
     .int("live", counts.live)
@@ -313,37 +437,32 @@ fn counts_json(counts: &Counts) -> Object {
   json
     .int("leaked", counts.leaked)
     .int("suspected", counts.suspected);
-  json
 }
 
 /// `{ tracked, live, released, leaked, suspected }` as JSON.
 pub fn counts_to_json(counts: &Counts) -> String {
-  counts_json(counts).finish()
+  json_text(|out| {
+    let mut json = Object::open(out);
+    count_fields(&mut json, counts);
+    json.close();
+  })
 }
 
 /// The counts plus `byType: { [type]: counts }` and `logDropped`.
 pub fn stats_json(stats: &Stats<'_>, log_dropped: u64) -> String {
-  let mut by_type = Object::with_capacity(64 * stats.by_type.len() + 2);
-  for (name, counts) in &stats.by_type {
-    by_type.raw_key(name, &counts_to_json(counts));
-  }
-  let mut json = counts_json(&stats.totals);
-  json
-    .raw("byType", &by_type.finish())
-    .int("logDropped", log_dropped);
-  json.finish()
-}
-
-impl Object {
-  /// A field whose key is already a JSON string literal.
-  fn raw_key(&mut self, key_json: &str, json: &str) {
-    if self.0.len() > 1 {
-      self.0.push(',');
+  let by_type = json_text(|out| {
+    let mut by_type = Object::open(out);
+    for (name, counts) in &stats.by_type {
+      by_type.raw_key(name, &counts_to_json(counts));
     }
-    self.0.push_str(key_json);
-    self.0.push(':');
-    self.0.push_str(json);
-  }
+    by_type.close();
+  });
+  json_text(|out| {
+    let mut json = Object::open(out);
+    count_fields(&mut json, &stats.totals);
+    json.raw("byType", &by_type).int("logDropped", log_dropped);
+    json.close();
+  })
 }
 
 #[cfg(test)]
@@ -355,8 +474,10 @@ mod tests {
     Report {
       kind: ReportKind::Leaked,
       seq: 7,
+      type_id: 3,
       type_json: r#""FileHandle""#.into(),
       identity: identity.map(Box::new),
+      site_id: 5,
       site: r#""/app/server.js:12""#.into(),
       stack: Some(r#""    at open (/app/server.js:12:5)""#.into()),
       tracked_at: 1000.4,
@@ -455,11 +576,13 @@ mod tests {
     touched.touches = Some((
       vec![
         TouchRecord {
+          site_id: 1,
           site: r#""a.js:1""#.into(),
           at: 1500.2,
           hint: None,
         },
         TouchRecord {
+          site_id: 2,
           site: r#""b.js:2""#.into(),
           at: 2500.0,
           hint: Some(r#""query""#.into()),
@@ -469,6 +592,51 @@ mod tests {
     ));
     let line = touched.to_json_line(&origin());
     assert!(line.ends_with(r#""touches":[{"site":"a.js:1","at":1500},{"site":"b.js:2","at":2500,"hint":"query"}],"touchesDropped":3}"#), "{line}");
+    let batch = ReportBatch::of(&[touched]);
+    assert!(
+      batch
+        .values
+        .ends_with(r#","    at open (/app/server.js:12:5)",[[1,1500,null],[2,2500,"query"]]]"#),
+      "{}",
+      batch.values
+    );
+    assert_eq!(batch.numbers[6], 3.0, "touchesDropped");
+  }
+
+  #[test]
+  fn a_batch_has_numbers_and_json_values_per_report() {
+    let mut plain = report(None);
+    plain.stack = None;
+    plain.kind = ReportKind::Released;
+    let batch = ReportBatch::of(&[report(Some(file_identity())), plain]);
+    assert_eq!(
+      batch.numbers,
+      [0.0, 3.0, 5.0, 1000.0, 3500.0, 2.0, 0.0, 2.0, 3.0, 5.0, 1000.0, 3500.0, 2.0, 0.0],
+      "kind, typeId, siteId, trackedAt, at, count, touchesDropped"
+    );
+    let values: Value = serde_json::from_str(&batch.values).unwrap();
+    let values = values.as_array().unwrap();
+    assert_eq!(values.len(), 2 * BATCH_VALUES);
+    assert_eq!(
+      (values[0].clone(), values[1].clone()),
+      (5.into(), "a \"quoted\"\npath".into()),
+      "id and label from info"
+    );
+    assert_eq!(values[2]["fd"], 5);
+    assert_eq!(values[3], "    at open (/app/server.js:12:5)");
+    assert_eq!(values[4], Value::Null, "no touches");
+    assert_eq!(
+      values[5..].to_vec(),
+      [7.into(), Value::Null, Value::Null, Value::Null, Value::Null],
+      "the sequence as id; nulls"
+    );
+    assert_eq!(
+      ReportBatch::of(&[]),
+      ReportBatch {
+        numbers: vec![],
+        values: "[]".into()
+      }
+    );
   }
 
   #[test]

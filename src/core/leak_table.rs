@@ -13,21 +13,40 @@ use super::ordered_table::EntryId;
 use super::process_totals::{Counts, Totals};
 use super::touch_log::{Touch, TouchLog};
 use std::collections::{BTreeSet, HashMap};
-use std::rc::Rc;
+use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::Arc;
+
+/// Record ids are sequential and never chosen by anyone outside: one multiplication spreads them
+/// well enough, at a fraction of SipHash's cost (which nothing here needs to defend against).
+#[derive(Default)]
+struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+  fn finish(&self) -> u64 {
+    self.0
+  }
+
+  fn write(&mut self, bytes: &[u8]) {
+    for byte in bytes {
+      self.0 = (self.0 ^ u64::from(*byte)).wrapping_mul(0x100_0000_01b3);
+    }
+  }
+
+  fn write_u64(&mut self, id: u64) {
+    self.0 = id.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+  }
+}
+
+type ById<V> = HashMap<EntryId, V, BuildHasherDefault<IdHasher>>;
 
 pub type TypeId = u32;
 pub type SiteId = u32;
 
-/// The site of a record whose call site is not known (yet): the binding may track first and
-/// name the site later with `set_site`.
-pub const UNKNOWN_SITE: SiteId = 0;
-const UNKNOWN_SITE_JSON: &str = r#""<unknown>""#;
-
 /// JSON texts handed out once and named by small ids afterwards (types and sites are few;
 /// tracked resources are many, so a record carries two `u32`s instead of two strings).
 struct Interner<T> {
-  entries: Vec<(Rc<str>, T)>,
-  ids: HashMap<Rc<str>, u32>,
+  entries: Vec<(Arc<str>, T)>,
+  ids: HashMap<Arc<str>, u32>,
 }
 
 impl<T: Default> Interner<T> {
@@ -43,13 +62,13 @@ impl<T: Default> Interner<T> {
       return *id;
     }
     let id = self.entries.len() as u32;
-    let text: Rc<str> = json.into();
+    let text: Arc<str> = json.into();
     self.entries.push((text.clone(), T::default()));
     self.ids.insert(text, id);
     id
   }
 
-  fn get(&self, id: u32) -> Option<&(Rc<str>, T)> {
+  fn get(&self, id: u32) -> Option<&(Arc<str>, T)> {
     self.entries.get(id as usize)
   }
 }
@@ -101,7 +120,7 @@ pub struct Tracked {
 }
 
 pub struct LeakTable<H> {
-  records: HashMap<EntryId, Record<H>>,
+  records: ById<Record<H>>,
   /// (deadline, id) of every record that can still become suspected, earliest first.
   deadlines: BTreeSet<(u64, EntryId)>,
   last_id: EntryId,
@@ -121,10 +140,9 @@ fn deadline(at: f64, after: f64) -> u64 {
 impl<H> LeakTable<H> {
   /// `process` receives the same counts, summed over every registry.
   pub fn new(process: &'static Totals) -> Self {
-    let mut sites = Interner::new();
-    sites.intern(UNKNOWN_SITE_JSON);
+    let sites = Interner::new();
     LeakTable {
-      records: HashMap::new(),
+      records: ById::default(),
       deadlines: BTreeSet::new(),
       last_id: 0,
       types: Interner::new(),
@@ -190,20 +208,6 @@ impl<H> LeakTable<H> {
     Ok(id)
   }
 
-  /// Names the site of a tracked record. False if the record is gone (released or leaked).
-  pub fn set_site(&mut self, id: EntryId, site_id: SiteId) -> Result<bool, UnknownId> {
-    if self.sites.get(site_id).is_none() {
-      return Err(UnknownId);
-    }
-    Ok(
-      self
-        .records
-        .get_mut(&id)
-        .map(|record| record.site_id = site_id)
-        .is_some(),
-    )
-  }
-
   /// Records an access to a tracked resource, keeping at most `limit` records. False if the
   /// record is gone.
   pub fn touch(&mut self, id: EntryId, touch: Touch, limit: usize) -> Result<bool, UnknownId> {
@@ -223,7 +227,7 @@ impl<H> LeakTable<H> {
   /// Forgets a released resource: its handle, and a `released` report if it had been suspected
   /// (how long it was held in all). None if it is not tracked (any more).
   pub fn release(&mut self, id: EntryId, now: f64) -> Option<(H, Option<Report>)> {
-    let record = self.remove(id)?;
+    let mut record = self.remove(id)?;
     let counts = &mut self.types.entries[record.type_id as usize].1;
     counts.live -= 1;
     counts.released += 1;
@@ -231,12 +235,15 @@ impl<H> LeakTable<H> {
     self.totals.released += 1;
     self.process.released();
     let report = record.suspected.then(|| {
+      let (identity, stack) = (record.identity.take(), record.stack.take());
       report(
         &mut self.sites,
         &self.types,
         ReportKind::Released,
         id,
         &record,
+        identity,
+        stack,
         now,
       )
     });
@@ -245,19 +252,22 @@ impl<H> LeakTable<H> {
 
   /// Turns a resource that was collected unreleased into a leak; None if it is not tracked.
   pub fn collect(&mut self, id: EntryId, now: f64) -> Option<(H, Report)> {
-    let record = self.remove(id)?;
+    let mut record = self.remove(id)?;
     let counts = &mut self.types.entries[record.type_id as usize].1;
     counts.live -= 1;
     counts.leaked += 1;
     self.totals.live -= 1;
     self.totals.leaked += 1;
     self.process.leaked();
+    let (identity, stack) = (record.identity.take(), record.stack.take());
     let report = report(
       &mut self.sites,
       &self.types,
       ReportKind::Leaked,
       id,
       &record,
+      identity,
+      stack,
       now,
     );
     Some((record.handle, report))
@@ -280,12 +290,15 @@ impl<H> LeakTable<H> {
       self.types.entries[record.type_id as usize].1.suspected += 1;
       self.totals.suspected += 1;
       self.process.suspected();
+      let (identity, stack) = (record.identity.clone(), record.stack.clone());
       reports.push(report(
         &mut self.sites,
         &self.types,
         ReportKind::Suspected,
         id,
         record,
+        identity,
+        stack,
         now,
       ));
     }
@@ -368,13 +381,17 @@ impl<H> LeakTable<H> {
   }
 }
 
-/// The report of `kind` about `record`, counted for its site.
+/// The report of `kind` about `record`, counted for its site. `identity` and `stack` are the
+/// record's own, moved out when the record is gone (no copy per leak) or cloned when it stays.
+#[allow(clippy::too_many_arguments)]
 fn report<H>(
   sites: &mut Interner<SiteCounts>,
   types: &Interner<Counts>,
   kind: ReportKind,
   id: EntryId,
   record: &Record<H>,
+  identity: Option<Box<Identity>>,
+  stack: Option<Box<str>>,
   now: f64,
 ) -> Report {
   let counts = &mut sites.entries[record.site_id as usize].1;
@@ -384,6 +401,7 @@ fn report<H>(
     let records = log
       .records()
       .map(|touch| TouchRecord {
+        site_id: touch.site,
         site: sites.entries[touch.site as usize].0.clone(),
         at: touch.at,
         hint: touch.hint.clone(),
@@ -394,10 +412,12 @@ fn report<H>(
   Report {
     kind,
     seq: id,
+    type_id: record.type_id,
     type_json: types.entries[record.type_id as usize].0.clone(),
-    identity: record.identity.clone(),
+    identity,
+    site_id: record.site_id,
     site: sites.entries[record.site_id as usize].0.clone(),
-    stack: record.stack.clone(),
+    stack,
     tracked_at: record.tracked_at,
     at: now,
     count,
@@ -745,22 +765,6 @@ mod tests {
     assert_eq!(t.next_deadline(), None, "nothing left to suspect");
     assert_eq!(t.stats().totals.live, 0);
     assert_eq!(t.process.snapshot().live, 0);
-  }
-
-  #[test]
-  fn a_site_can_be_named_after_tracking() {
-    let mut t = table();
-    let (ty, s) = (t.intern_type(r#""T""#), t.intern_site(r#""late.js:9""#));
-    let id = t.track("r", tracked(ty, UNKNOWN_SITE, 0.0)).unwrap();
-    assert_eq!(t.open()[0].site, r#""<unknown>""#);
-    assert_eq!(t.set_site(id, s), Ok(true));
-    assert_eq!(t.set_site(id, 99), Err(UnknownId));
-    assert_eq!(&*t.collect(id, 1.0).unwrap().1.site, r#""late.js:9""#);
-    assert_eq!(
-      t.set_site(id, s),
-      Ok(false),
-      "a record that is gone has no site to set"
-    );
   }
 
   #[test]
