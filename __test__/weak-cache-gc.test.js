@@ -8,13 +8,8 @@ const assert = require('node:assert/strict')
 const { spawnSync } = require('node:child_process')
 const path = require('node:path')
 const { WeakCache } = require('..')
+const { recorded } = require('./helpers/weak-cache.js')
 const { collectGarbage, eventually, immediate, finalizationWatcher } = require('./helpers/gc.js')
-
-function recorded(options) {
-  const log = []
-  const cache = new WeakCache({ dispose: (value, key, reason) => log.push([reason, key, value]), ...options })
-  return { cache, log }
-}
 
 /** Sets `count` fresh objects of about `bytes` each that nothing else references. */
 function fillUnheld(cache, prefix, count, bytes = 64) {

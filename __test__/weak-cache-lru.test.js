@@ -10,17 +10,7 @@ const { spawnSync } = require('node:child_process')
 const diagnostics = require('node:diagnostics_channel')
 const path = require('node:path')
 const { WeakCache } = require('..')
-
-function recorded(options) {
-  const log = []
-  const cache = new WeakCache({ dispose: (value, key, reason) => log.push([reason, key, value]), ...options })
-  return { cache, log }
-}
-
-function fakeClock(start = 1000) {
-  const clock = { t: start, now: () => clock.t }
-  return clock
-}
+const { recorded, fakeClock } = require('./helpers/weak-cache.js')
 
 const turn = () => new Promise((resolve) => setImmediate(resolve))
 

@@ -5,19 +5,7 @@
 const { test } = require('node:test')
 const assert = require('node:assert/strict')
 const { WeakCache } = require('..')
-
-/** A cache whose dispose calls are recorded as [reason, key, value]. */
-function recorded(options) {
-  const log = []
-  const cache = new WeakCache({ dispose: (value, key, reason) => log.push([reason, key, value]), ...options })
-  return { cache, log }
-}
-
-/** A clock the test moves by hand. */
-function fakeClock(start = 1000) {
-  const clock = { t: start, now: () => clock.t }
-  return clock
-}
+const { recorded, fakeClock } = require('./helpers/weak-cache.js')
 
 test('options are validated with errors that name the option and the constraint', () => {
   assert.throws(() => new WeakCache(), { name: 'TypeError', message: /options must be an object/ })
