@@ -114,38 +114,259 @@ export interface IterableWeakMapIterator<T> extends IterableIterator<T> {
 }
 
 /**
- * Why a WeakCache entry left the cache, as passed to `dispose`:
- * - `'evict'`: a primitive value was pushed out of the pinned tier (synchronously, by `set` or `get`);
- * - `'set'`: the value was overwritten by `set` with a different value (synchronously);
+ * Why a WeakCache entry left the cache, as passed to `dispose` and `disposeAfter` (lru-cache's
+ * `DisposeReason` plus `'collect'`):
+ * - `'evict'`: pushed out of the pinned tier and not demoted (a primitive, a fetch in flight, any
+ *   value with `weak: false`), or taken by `pop()` (synchronously);
+ * - `'set'`: overwritten by `set` with a different value, or deleted because a new value was
+ *   larger than `maxEntrySize` (synchronously);
  * - `'delete'`: removed by `delete`, `clear` or `set(key, undefined)` (synchronously);
- * - `'expire'`: its ttl ran out and `get` found it (synchronously);
+ * - `'expire'`: past its ttl, found by `get`, `purgeStale()` or `ttlAutopurge` (synchronously);
  * - `'collect'`: a demoted object value was garbage collected. `value` is `undefined`; the call
- *   comes later, batched, on the event loop, never inside synchronous code.
+ *   comes later, batched, on the event loop, never inside synchronous code;
+ * - `'fetch'`: a `fetchMethod` failed, was aborted or resolved to `undefined`, and its entry went.
  */
-export type WeakCacheDisposeReason = 'evict' | 'set' | 'delete' | 'expire' | 'collect'
+export type WeakCacheDisposeReason = 'evict' | 'set' | 'delete' | 'expire' | 'collect' | 'fetch'
 
-/** Options of `new WeakCache(options)`. */
-export interface WeakCacheOptions<K extends string | number, V> {
-  /** How many most recently used entries are strongly pinned: an integer >= 0. `0` makes a pure
-   * weak-value map. */
-  max: number
-  /** Default time to live in milliseconds; `0` (the default) means entries never expire. */
+/** Why `onInsert` was called: a new key (`'add'`), a new value (`'replace'`), the same value
+ * again (`'update'`). */
+export type WeakCacheInsertReason = 'add' | 'update' | 'replace'
+
+/**
+ * Options of `new WeakCache(options)`: lru-cache 11's, plus `weak`. At least one of `max`,
+ * `maxSize` or `ttl` is required. An unknown option is an error. Every option lru-cache lets its
+ * users change later is also a writable property of the cache (`cache.ttl = 500`).
+ */
+export interface WeakCacheOptions<K = any, V = any, FC = unknown> {
+  /** The most entries kept strongly pinned (an integer from 0 to 2^31 - 2). Left out: no count
+   * limit (`maxSize` or `ttl` bounds the cache). `0` with the weak tier pins nothing: a pure
+   * weak-value map (lru-cache rejects `max: 0` alone). */
+  max?: number
+  /** Default time to live in milliseconds, a positive integer; `0` (the default): no ttl. An
+   * entry is stale once it is older than its ttl (at exactly its ttl it is still fresh). */
   ttl?: number
+  /** Staleness is judged against a clock reading at most this many milliseconds old (a
+   * non-negative integer; anything else means 1, as in lru-cache). @default 1 */
+  ttlResolution?: number
+  /** Remove entries as soon as their ttl passes (one timer per entry). @default false */
+  ttlAutopurge?: boolean
   /** Whether `get` restarts an entry's ttl. @default false */
   updateAgeOnGet?: boolean
+  /** Whether `has` restarts an entry's ttl. @default false */
+  updateAgeOnHas?: boolean
+  /** Whether `get`, `fetch` and iteration return stale values (a stale `get` still removes the
+   * entry unless `noDeleteOnStaleGet`). @default false */
+  allowStale?: boolean
+  /** Keep stale entries that `get` finds. @default false */
+  noDeleteOnStaleGet?: boolean
   /** Called when an entry leaves the cache, once the cache is consistent (it may use the cache);
    * see {@link WeakCacheDisposeReason}. Whatever it throws is reported with `process.emitWarning`
    * (code `ERR_EPHEMERON_DISPOSE_THREW`), and later calls still arrive. */
   dispose?: (value: V | undefined, key: K, reason: WeakCacheDisposeReason) => void
-  /** The clock for ttl, in milliseconds; read only once a ttl is in use, and `now()` must return
-   * a number (else a `TypeError` naming `options.perf.now()`). @default performance */
+  /** Like `dispose`, but called once the operation that removed the entry has finished. */
+  disposeAfter?: (value: V | undefined, key: K, reason: WeakCacheDisposeReason) => void
+  /** Called when `set` stores a value (not for a fetch's placeholder). */
+  onInsert?: (value: V, key: K, reason: WeakCacheInsertReason) => void
+  /** Do not call `dispose`/`disposeAfter` for a value that `set` overwrites. @default false */
+  noDisposeOnSet?: boolean
+  /** Keep an entry's ttl when `set` overwrites it. @default false */
+  noUpdateTTL?: boolean
+  /** The most total size of the pinned entries (a positive integer); entries need a size
+   * (`sizeCalculation` or `set(k, v, { size })`). Demoted entries do not count. */
+  maxSize?: number
+  /** The largest size of one entry (a positive integer); larger ones are not stored.
+   * @default maxSize */
+  maxEntrySize?: number
+  /** Computes an entry's size, a positive integer; needs `maxSize` or `maxEntrySize`. */
+  sizeCalculation?: (value: V, key: K) => number
+  /** Loads a value for `fetch(key)`: `fetchMethod(key, staleValue, { signal, options, context })`. */
+  fetchMethod?: (key: K, staleValue: V | undefined, options: WeakCacheFetcherOptions<K, V, FC>) => Promise<V | undefined | void> | V | undefined | void
+  /** Computes a value for `memo(key)`: `memoMethod(key, staleValue, { options, context })`. */
+  memoMethod?: (key: K, staleValue: V | undefined, options: WeakCacheMemoizerOptions<K, V, FC>) => V
+  /** Keep the stale value when `fetchMethod` rejects. @default false */
+  noDeleteOnFetchRejection?: boolean
+  /** `fetch` resolves to the stale value when `fetchMethod` rejects (implies
+   * `noDeleteOnFetchRejection`). @default false */
+  allowStaleOnFetchRejection?: boolean
+  /** `fetch` resolves to the stale value when its signal aborts. @default false */
+  allowStaleOnFetchAbort?: boolean
+  /** Keep waiting for `fetchMethod` (and store its value) when the signal aborts. @default false */
+  ignoreFetchAbort?: boolean
+  /** The clock for ttl: anything with a `now()` method returning milliseconds (`performance`,
+   * `Date`). @default the global `performance` when the cache is made, or `Date` */
   perf?: { now(): number }
+  /** Demote object values pushed out of the pinned tier (the weak tier). `false` evicts them with
+   * `dispose(value, key, 'evict')`, exactly as lru-cache: for values that must be closed
+   * (sockets, agents, file handles). @default true */
+  weak?: boolean
 }
 
-/** Per-set options. */
-export interface WeakCacheSetOptions {
-  /** Time to live of this entry in milliseconds (`0`: never expires); defaults to the cache's `ttl`. */
+/**
+ * What an operation did, filled in on the `status` object given to it (lru-cache's `Status`);
+ * also posted on the `'lru-cache:metrics'` diagnostics channel, and traced on `'lru-cache'`.
+ */
+export interface WeakCacheStatus<K = any, V = any> {
+  /** The operation. */
+  op?: 'get' | 'set' | 'memo' | 'fetch' | 'delete' | 'has' | 'peek'
+  /** What `set` did: a new key, the same value again, a new value, not stored (too large), or a delete. */
+  set?: 'add' | 'update' | 'replace' | 'miss' | 'deleted'
+  /** Why a `{ op: 'delete' }` message's entry left (posted for deletes, expiries and failed fetches). */
+  delete?: WeakCacheDisposeReason
+  /** What `peek` found. */
+  peek?: 'hit' | 'miss' | 'stale'
+  /** Whether `memo` found the value or computed it. */
+  memo?: 'hit' | 'miss'
+  /** What `has` found. */
+  has?: 'hit' | 'stale' | 'miss'
+  /** What `get` found (`fetching`: a fetch in flight holds the entry). */
+  get?: 'stale' | 'hit' | 'miss' | 'fetching' | 'stale-fetching'
+  /** How `fetch` answered: without a fetchMethod (`get`), joining a fetch in flight, loading a
+   * missing or stale value, a fresh hit, or a forced refresh. */
+  fetch?: 'get' | 'inflight' | 'miss' | 'hit' | 'stale' | 'refresh'
+  /** The `context` given to `fetch` or `memo`. */
+  context?: unknown
+  /** The entry's ttl, when it has one. */
   ttl?: number
+  /** When its ttl started, on the cache's clock. */
+  start?: number
+  /** The time the operation judged staleness at. */
+  now?: number
+  /** Milliseconds left before the entry is stale (negative: stale). */
+  remainingTTL?: number
+  /** The size `set` stored. */
+  entrySize?: number
+  /** The cache's `calculatedSize` after `set`. */
+  totalCalculatedSize?: number
+  /** `set` did not store a value larger than `maxEntrySize`. */
+  maxEntrySizeExceeded?: true
+  /** The key of the operation. */
+  key?: K
+  /** The value set, found or returned. */
+  value?: V
+  /** The value `set` replaced. */
+  oldValue?: V
+  /** `fetch` or `memo` was called with `forceRefresh`. */
+  forceRefresh?: boolean
+  /** `fetchMethod` was called. */
+  fetchDispatched?: true
+  /** The value `fetchMethod` gave was stored. */
+  fetchUpdated?: true
+  /** Why the fetch failed: what `fetchMethod` rejected with, or the signal's reason. */
+  fetchError?: Error
+  /** The fetch was aborted. */
+  fetchAborted?: true
+  /** The fetch was aborted, and its result used anyway (`ignoreFetchAbort`). */
+  fetchAbortIgnored?: true
+  /** `fetchMethod` resolved. */
+  fetchResolved?: true
+  /** `fetchMethod` rejected. */
+  fetchRejected?: true
+  /** A stale value was returned. */
+  returnedStale?: true
+  /** `fetch` was traced on the `'lru-cache'` tracing channel. */
+  trace?: boolean
+}
+
+/** Options of `get` and `find`: the cache's, for this call. */
+export interface WeakCacheGetOptions<K = any, V = any> {
+  /** See {@link WeakCacheOptions.allowStale}. */
+  allowStale?: boolean
+  /** See {@link WeakCacheOptions.updateAgeOnGet}. */
+  updateAgeOnGet?: boolean
+  /** See {@link WeakCacheOptions.noDeleteOnStaleGet}. */
+  noDeleteOnStaleGet?: boolean
+  /** Filled in with what the call did. */
+  status?: WeakCacheStatus<K, V>
+}
+
+/** Options of `peek`. */
+export interface WeakCachePeekOptions<K = any, V = any> {
+  /** See {@link WeakCacheOptions.allowStale}. */
+  allowStale?: boolean
+  /** Filled in with what the call did. */
+  status?: WeakCacheStatus<K, V>
+}
+
+/** Options of `has`. */
+export interface WeakCacheHasOptions<K = any, V = any> {
+  /** See {@link WeakCacheOptions.updateAgeOnHas}. */
+  updateAgeOnHas?: boolean
+  /** Filled in with what the call did. */
+  status?: WeakCacheStatus<K, V>
+}
+
+/** Options of `set`. */
+export interface WeakCacheSetOptions<K = any, V = any> {
+  /** Time to live of this entry in milliseconds (`0`: none); defaults to the cache's `ttl`. */
+  ttl?: number
+  /** When its ttl started, on the cache's clock (default: now). */
+  start?: number
+  /** Its size (instead of `sizeCalculation`). */
+  size?: number
+  /** See {@link WeakCacheOptions.sizeCalculation}. */
+  sizeCalculation?: (value: V, key: K) => number
+  /** See {@link WeakCacheOptions.noDisposeOnSet}. */
+  noDisposeOnSet?: boolean
+  /** See {@link WeakCacheOptions.noUpdateTTL}. */
+  noUpdateTTL?: boolean
+  /** Filled in with what the call did. */
+  status?: WeakCacheStatus<K, V>
+}
+
+/** Options of `fetch` and `forceFetch`: get, set (but `start`) and fetch options for this call. */
+export interface WeakCacheFetchOptions<K = any, V = any, FC = unknown> extends WeakCacheGetOptions<K, V>, Omit<WeakCacheSetOptions<K, V>, 'start'> {
+  /** See {@link WeakCacheOptions.noDeleteOnFetchRejection}. */
+  noDeleteOnFetchRejection?: boolean
+  /** See {@link WeakCacheOptions.allowStaleOnFetchRejection}. */
+  allowStaleOnFetchRejection?: boolean
+  /** See {@link WeakCacheOptions.allowStaleOnFetchAbort}. */
+  allowStaleOnFetchAbort?: boolean
+  /** See {@link WeakCacheOptions.ignoreFetchAbort}. */
+  ignoreFetchAbort?: boolean
+  /** Fetch even if the value is fresh. */
+  forceRefresh?: boolean
+  /** Given to `fetchMethod` as `context`. */
+  context?: FC
+  /** Aborts this fetch. */
+  signal?: AbortSignal
+}
+
+/** Options of `memo`. */
+export interface WeakCacheMemoOptions<K = any, V = any, FC = unknown> extends WeakCacheGetOptions<K, V>, WeakCacheSetOptions<K, V> {
+  /** Compute even if the value is fresh. */
+  forceRefresh?: boolean
+  /** Given to `memoMethod` as `context`. */
+  context?: FC
+}
+
+/** The third argument of `fetchMethod`. */
+export interface WeakCacheFetcherOptions<K = any, V = any, FC = unknown> {
+  /** Aborted when the fetch's entry is evicted, deleted or replaced, or the caller's signal aborts. */
+  signal: AbortSignal
+  /** The options the value will be stored with; `fetchMethod` may change them (e.g. `ttl`). */
+  options: WeakCacheFetchOptions<K, V, FC>
+  /** The `context` given to `fetch`. */
+  context: FC
+}
+
+/** The third argument of `memoMethod`. */
+export interface WeakCacheMemoizerOptions<K = any, V = any, FC = unknown> {
+  /** The options of the `memo` call (without `context`, `status` and `forceRefresh`). */
+  options: WeakCacheMemoOptions<K, V, FC>
+  /** The `context` given to `memo`. */
+  context: FC
+}
+
+/** An entry as `info` and `dump` give it and `load` takes it. */
+export interface WeakCacheEntry<V = any> {
+  /** The entry's value (a fetch in flight: its stale value). */
+  value: V
+  /** `info`: milliseconds left (negative: stale); `dump`: the entry's ttl. */
+  ttl?: number
+  /** A `Date.now()` time: when its ttl started (`dump`), or now (`info`). */
+  start?: number
+  /** The entry's size (in a cache that tracks sizes). */
+  size?: number
 }
 
 /** What `WeakCache.stats()` reports: counters since construction, then the size of each tier. */
@@ -154,11 +375,11 @@ export interface WeakCacheStats {
   hits: number
   /** `get` calls answered by the weak tier (the value was demoted but still alive, and is pinned again). */
   weakHits: number
-  /** `get` calls that found nothing (or an expired entry). */
+  /** `get` calls that found nothing (or a stale entry). */
   misses: number
   /** `set` calls that stored a value. */
   sets: number
-  /** Primitive values pushed out of the pinned tier (reason `'evict'`). */
+  /** Values pushed out of the pinned tier and not demoted, and `pop()`s (reason `'evict'`). */
   evictions: number
   /** Object values pushed out of the pinned tier into the weak tier. */
   demotions: number
@@ -175,63 +396,149 @@ export interface WeakCacheStats {
 }
 
 /**
- * An LRU cache for long-running servers that cannot eat their memory: the `max` most recently
- * used entries are strongly pinned; an object value pushed out of the pinned tier is demoted, not
- * dropped. While anything else in the process still holds it, `get` finds it (a weak hit),
- * returns the very same object and pins it again; once the GC takes it, the entry disappears and
- * `dispose(undefined, key, 'collect')` arrives on the event loop. Primitive values pushed out are
- * removed with reason `'evict'`. Keys are strings or numbers (compared as in `Map`).
+ * lru-cache 11, with a weak tier: the `max` most recently used entries are strongly pinned; an
+ * object value pushed out of the pinned tier is demoted, not dropped. While anything else in the
+ * process still holds it, `get` finds it (a weak hit), returns the very same object and pins it
+ * again; once the GC takes it, the entry disappears and `dispose(undefined, key, 'collect')`
+ * arrives on the event loop. Primitive values pushed out are removed with reason `'evict'`, and
+ * `weak: false` evicts objects too. Keys are of any type, compared as in `Map`.
  *
- * A drop-in for lru-cache's common subset. `size` counts weak entries until their collection
- * has been noticed or delivered; iteration is most recent first and skips collected and expired
- * entries. Every error has a stable `code` (`ERR_INVALID_ARG_TYPE`, `ERR_INVALID_ARG_VALUE`,
- * `ERR_OUT_OF_RANGE`, `ERR_INVALID_THIS`); if an internal error ever interrupts an update, the
- * cache throws `ERR_EPHEMERON_BROKEN` from then on.
+ * Everything else is lru-cache 11's API and semantics (sizes, fetch, memo, stale values, status
+ * objects, its diagnostics_channel output). `size` counts weak entries until their collection has
+ * been noticed or delivered; iteration is most recent first: pinned entries, then weak ones.
+ * Every error has a stable `code`; if an internal error ever interrupts an update, the cache
+ * throws `ERR_EPHEMERON_BROKEN` from then on.
  *
  * @example
  * const users = new WeakCache<string, User>({ max: 1000, dispose: (user, id, why) => log(id, why) })
  * users.set(id, user)
  * users.get(id) // the same object, as long as something still holds it
  */
-export declare class WeakCache<K extends string | number = string | number, V = any> {
+export declare class WeakCache<K = any, V = any, FC = unknown> {
   /**
-   * @throws {TypeError} if `options` is not an object or an option has the wrong type.
-   * @throws {RangeError} if `max` is not an integer from 0 to 2^31 - 2 or `ttl` is negative.
+   * @param options the options, or a WeakCache: an empty cache with its options.
+   * @throws {TypeError} if `options` is not an object, an option is unknown or has the wrong
+   *   type, a ttl or size is not a positive integer, or nothing bounds the cache.
+   * @throws {RangeError} if `max` is not an integer from 0 to 2^31 - 2.
    */
-  constructor(options: WeakCacheOptions<K, V>)
-  /** The number of pinned entries, as given. */
+  constructor(options: WeakCacheOptions<K, V, FC> | WeakCache<K, V, FC>)
+  /** The most pinned entries; 0 for no count limit, or for a pure weak-value map (`max: 0`). */
   readonly max: number
+  /** The most total size of the pinned entries; 0 for none. */
+  readonly maxSize: number
+  /** The total size of the pinned entries now. */
+  readonly calculatedSize: number
   /** Pinned entries plus weak entries whose collection has not been noticed or delivered yet. */
   readonly size: number
+  /** Whether object values pushed out of the pinned tier are demoted (see `WeakCacheOptions.weak`). */
+  readonly weak: boolean
+  /** The clock. */
+  readonly perf: { now(): number }
+  /** See {@link WeakCacheOptions.fetchMethod}. */
+  readonly fetchMethod: WeakCacheOptions<K, V, FC>['fetchMethod']
+  /** See {@link WeakCacheOptions.memoMethod}. */
+  readonly memoMethod: WeakCacheOptions<K, V, FC>['memoMethod']
+  /** See {@link WeakCacheOptions.dispose}. */
+  readonly dispose: WeakCacheOptions<K, V, FC>['dispose']
+  /** See {@link WeakCacheOptions.disposeAfter}. */
+  readonly disposeAfter: WeakCacheOptions<K, V, FC>['disposeAfter']
+  /** See {@link WeakCacheOptions.onInsert}. */
+  readonly onInsert: WeakCacheOptions<K, V, FC>['onInsert']
+  /** The default ttl (writable). */
+  ttl: number
+  /** See {@link WeakCacheOptions.ttlResolution} (writable). */
+  ttlResolution: number
+  /** See {@link WeakCacheOptions.ttlAutopurge} (writable: applies to the next entries set). */
+  ttlAutopurge: boolean
+  /** See {@link WeakCacheOptions.updateAgeOnGet} (writable). */
+  updateAgeOnGet: boolean
+  /** See {@link WeakCacheOptions.updateAgeOnHas} (writable). */
+  updateAgeOnHas: boolean
+  /** See {@link WeakCacheOptions.allowStale} (writable). */
+  allowStale: boolean
+  /** See {@link WeakCacheOptions.noDisposeOnSet} (writable). */
+  noDisposeOnSet: boolean
+  /** See {@link WeakCacheOptions.noUpdateTTL} (writable). */
+  noUpdateTTL: boolean
+  /** See {@link WeakCacheOptions.maxEntrySize} (writable). */
+  maxEntrySize: number
+  /** See {@link WeakCacheOptions.sizeCalculation} (writable). */
+  sizeCalculation: WeakCacheOptions<K, V, FC>['sizeCalculation']
+  /** See {@link WeakCacheOptions.noDeleteOnFetchRejection} (writable). */
+  noDeleteOnFetchRejection: boolean
+  /** See {@link WeakCacheOptions.noDeleteOnStaleGet} (writable). */
+  noDeleteOnStaleGet: boolean
+  /** See {@link WeakCacheOptions.allowStaleOnFetchRejection} (writable). */
+  allowStaleOnFetchRejection: boolean
+  /** See {@link WeakCacheOptions.allowStaleOnFetchAbort} (writable). */
+  allowStaleOnFetchAbort: boolean
+  /** See {@link WeakCacheOptions.ignoreFetchAbort} (writable). */
+  ignoreFetchAbort: boolean
   /** The value under `key`, refreshing its recency (and its age with `updateAgeOnGet`); a weak
-   * hit pins it again. `undefined` if absent, collected or expired.
-   * @throws {TypeError} if `key` is not a string or a number. */
-  get(key: K): V | undefined
-  /** The value under `key` without refreshing its recency or pinning it.
-   * @throws {TypeError} if `key` is not a string or a number. */
-  peek(key: K): V | undefined
-  /** Whether `key` has a live, unexpired value (does not refresh it).
-   * @throws {TypeError} if `key` is not a string or a number. */
-  has(key: K): boolean
-  /** Stores `value` as the most recent entry and returns the cache; `set(key, undefined)` deletes.
-   * @throws {TypeError} if `key` is not a string or a number. @throws {RangeError} for a negative `ttl`. */
-  set(key: K, value: V | undefined, options?: WeakCacheSetOptions): this
+   * hit pins it again. A stale entry is removed (unless `noDeleteOnStaleGet`) and gives
+   * `undefined` (its value with `allowStale`). `undefined` if absent or collected. */
+  get(key: K, options?: WeakCacheGetOptions<K, V>): V | undefined
+  /** The value under `key` without refreshing its recency or pinning it; `undefined` if stale
+   * (unless `allowStale`). */
+  peek(key: K, options?: WeakCachePeekOptions<K, V>): V | undefined
+  /** Whether `key` has a live, fresh value (does not refresh it, unless `updateAgeOnHas`). */
+  has(key: K, options?: WeakCacheHasOptions<K, V>): boolean
+  /** Stores `value` as the most recent entry and returns the cache; `set(key, undefined)`
+   * deletes. @throws {TypeError} for a bad option or size. */
+  set(key: K, value: V | undefined, options?: WeakCacheSetOptions<K, V>): this
   /** Removes `key`; true if it was there (calls dispose with `'delete'`). */
   delete(key: K): boolean
-  /** Removes every entry (calls dispose with `'delete'` for each live one). */
+  /** Removes every entry, least recent first (calls dispose with `'delete'` for each live one). */
   clear(): void
+  /** Evicts the least recent entry (weak entries are the least recent) and returns its value;
+   * `undefined` when empty. */
+  pop(): V | undefined
+  /** Removes every stale entry (reason `'expire'`); true if there was any. */
+  purgeStale(): boolean
+  /** Milliseconds until the entry is stale (negative: stale for that long); `Infinity` without a
+   * ttl; `0` if absent. */
+  getRemainingTTL(key: K): number
+  /** The entry's value (stale or not), ttl left, start (`Date.now()`) and size; `undefined` if absent. */
+  info(key: K): WeakCacheEntry<V> | undefined
+  /** Every entry as `[key, entry]`, least recent first, with portable `start` times: for `load`. */
+  dump(): Array<[K, WeakCacheEntry<V>]>
+  /** Clears the cache, then sets the entries of a `dump()` in order. */
+  load(entries: Iterable<[K, WeakCacheEntry<V>]>): void
+  /** The first value (most recent first) for which `fn(value, key, cache)` is truthy, looked up
+   * as `get(key, options)`. */
+  find(fn: (value: V, key: K, cache: this) => unknown, options?: WeakCacheGetOptions<K, V>): V | undefined
+  /** `fetchMethod`'s value for `key`: a fresh value at once; otherwise it loads it (concurrent
+   * fetches of a key share one call), stores it and resolves to it. Without a `fetchMethod`,
+   * `get` in a promise. */
+  fetch(key: K, options?: WeakCacheFetchOptions<K, V, FC>): Promise<V | undefined>
+  /** `fetch`, but rejects (`ERR_EPHEMERON_FETCH_UNDEFINED`) instead of resolving to `undefined`. */
+  forceFetch(key: K, options?: WeakCacheFetchOptions<K, V, FC>): Promise<V>
+  /** `get(key)`, or else `memoMethod`'s value, stored and returned.
+   * @throws {Error} `ERR_EPHEMERON_NO_MEMO_METHOD` without a `memoMethod`. */
+  memo(key: K, options?: WeakCacheMemoOptions<K, V, FC>): V
   /** Hit, miss and removal counters and the size of each tier. */
   stats(): WeakCacheStats
-  /** `[key, value]` pairs, most recent first: pinned entries, then weak ones (most recently demoted first). */
+  /** `[key, value]` pairs, most recent first: pinned entries, then weak ones (most recently
+   * demoted first); stale entries only with `allowStale`, fetches in flight never. */
   entries(): Generator<[K, V], void, void>
   /** Keys, most recent first. */
   keys(): Generator<K, void, void>
   /** Values, most recent first. */
   values(): Generator<V, void, void>
-  /** Calls `callback(value, key, cache)` for each entry, most recent first; `this` is `thisArg` (default: the cache). */
-  forEach(callback: (value: V, key: K, cache: WeakCache<K, V>) => void, thisArg?: any): void
+  /** `entries()`, least recent first. */
+  rentries(): Generator<[K, V], void, void>
+  /** `keys()`, least recent first. */
+  rkeys(): Generator<K, void, void>
+  /** `values()`, least recent first. */
+  rvalues(): Generator<V, void, void>
+  /** Calls `callback(value, key, cache)` for each entry, most recent first (a fetch in flight
+   * with its stale value); `this` is `thisArg` (default: the cache). */
+  forEach(callback: (value: V, key: K, cache: this) => void, thisArg?: any): void
+  /** `forEach`, least recent first. */
+  rforEach(callback: (value: V, key: K, cache: this) => void, thisArg?: any): void
   /** Same as `entries()`. */
   [Symbol.iterator](): Generator<[K, V], void, void>
+  /** `'WeakCache'`. */
   readonly [Symbol.toStringTag]: 'WeakCache'
 }
 

@@ -8,13 +8,8 @@ const assert = require('node:assert/strict')
 const { spawnSync } = require('node:child_process')
 const path = require('node:path')
 const { WeakCache } = require('..')
+const { recorded } = require('./helpers/weak-cache.js')
 const { collectGarbage, eventually, immediate, finalizationWatcher } = require('./helpers/gc.js')
-
-function recorded(options) {
-  const log = []
-  const cache = new WeakCache({ dispose: (value, key, reason) => log.push([reason, key, value]), ...options })
-  return { cache, log }
-}
 
 /** Sets `count` fresh objects of about `bytes` each that nothing else references. */
 function fillUnheld(cache, prefix, count, bytes = 64) {
@@ -227,4 +222,63 @@ test('regression: caches whose pinned values point back at the cache are collect
   assert.equal(gc.collected.has('cache 0'), false, 'the cache still referenced is alive')
   assert.equal(kept.peek('weak').cache, kept)
   assert.equal(typeof kept.peek('closure').read, 'function')
+})
+
+/** Sets `count` objects under `prefix`, watched by `gc`, that nothing else references. */
+function fillWatched(cache, gc, prefix, count, options) {
+  for (let i = 0; i < count; i++) {
+    const value = { i, payload: new Uint8Array(64) }
+    gc.watch(value, `${prefix}${i}`)
+    cache.set(`${prefix}${i}`, value, options)
+  }
+}
+
+test('weak: false: a value pushed out is disposed with itself and then collectable; with the weak tier it stays while held', async () => {
+  const gc = finalizationWatcher()
+  const { cache, log } = recorded({ max: 2, weak: false })
+  fillWatched(cache, gc, 'e', 10)
+  assert.deepEqual(log.map(([reason, key, value]) => [reason, key, value.i]), Array.from({ length: 8 }, (_, i) => ['evict', `e${i}`, i]))
+  log.length = 0
+  await eventually(() => gc.collected.size === 8, { message: `${gc.collected.size} of 8 evicted values collected` })
+  assert.equal(gc.collected.has('e8') || gc.collected.has('e9'), false, 'the pinned ones are not')
+  assert.deepEqual(log, [], "no 'collect': nothing was weak")
+  const weak = recorded({ max: 2 })
+  const held = Array.from({ length: 10 }, (_, i) => ({ i }))
+  held.forEach((value, i) => weak.cache.set(i, value))
+  await collectGarbage()
+  assert.equal(weak.cache.get(0), held[0], 'the control: the default demotes, and a held value is a weak hit')
+})
+
+test('maxSize demotes too: a value pushed out by size is a weak hit while held and a collect once dropped', async () => {
+  const held = { held: true, payload: new Uint8Array(64) }
+  const { cache, log } = recorded({ maxSize: 4, sizeCalculation: () => 2 })
+  cache.set('held', held)
+  fillUnheld(cache, 'd', 3) // pushes held, then d0 out by size
+  assert.equal(cache.calculatedSize, 4)
+  await eventually(() => log.length === 1, { message: `log ${JSON.stringify(log)}` })
+  assert.deepEqual(log, [['collect', 'd0', undefined]])
+  assert.equal(cache.get('held'), held, 'pinned again, counting again')
+  assert.equal(cache.calculatedSize, 4)
+})
+
+test('a refresh holds its stale value strongly while it runs; once it settles the old value is disposed and collectable', async () => {
+  const gc = finalizationWatcher()
+  let resolve
+  const { cache, log } = recorded({ max: 2, ttl: 1, fetchMethod: () => new Promise((r) => (resolve = r)) })
+  ;(() => {
+    const stale = { stale: true }
+    gc.watch(stale, 'stale')
+    cache.set('k', stale)
+  })()
+  await new Promise((r) => setTimeout(r, 5)) // k is stale now
+  const refreshed = cache.fetch('k')
+  cache.set('other', 1)
+  await collectGarbage()
+  assert.equal(gc.collected.has('stale'), false, 'held by the fetch in flight, although nothing else holds it')
+  assert.equal(cache.get('k', { allowStale: true }).stale, true)
+  resolve({ fresh: true })
+  assert.equal((await refreshed).fresh, true)
+  assert.deepEqual(log.map(([reason, key, value]) => [reason, key, value?.stale]), [['set', 'k', true]])
+  log.length = 0
+  await eventually(() => gc.collected.has('stale'), { message: 'the replaced stale value was never collected' })
 })

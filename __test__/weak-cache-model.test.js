@@ -46,8 +46,13 @@ class Model {
   log = []
   stats = { hits: 0, weakHits: 0, misses: 0, sets: 0, evictions: 0, demotions: 0, collected: 0, expired: 0, deleted: 0 }
 
-  constructor({ max, ttl, updateAgeOnGet, clock }) {
-    Object.assign(this, { max, ttl, updateAgeOnGet, clock })
+  constructor({ max, ttl, updateAgeOnGet, maxSize = 0, weak = true, clock }) {
+    Object.assign(this, { max: max ?? Infinity, ttl, updateAgeOnGet, maxSize, demotes: weak, clock })
+  }
+
+  /** The total size of the pinned entries (calculatedSize). */
+  get calculatedSize() {
+    return this.maxSize ? this.pinned.reduce((total, entry) => total + entry.size, 0) : 0
   }
 
   /** The entry's value, or undefined once the GC has taken it. */
@@ -74,20 +79,27 @@ class Model {
   }
 
   #expired(entry) {
-    return entry.expires <= this.clock.t
+    return entry.ttl > 0 && this.clock.t - entry.start > entry.ttl // stale once older than its ttl
   }
 
   #pinFront(entry) {
     this.pinned.unshift(entry)
-    while (this.pinned.length > this.max) {
-      const victim = this.pinned.pop()
-      if (victim.value instanceof Droppable || isObject(victim.value)) {
-        this.stats.demotions++
-        this.weak.unshift(victim)
-      } else {
-        this.stats.evictions++
-        this.log.push(['evict', victim.key, victim.value])
-      }
+    while (this.pinned.length > this.max) this.#pushOut(this.pinned.pop())
+    this.#enforceSize()
+  }
+
+  /** maxSize: the least recent pinned entries go, never the newest. */
+  #enforceSize() {
+    while (this.maxSize && this.calculatedSize > this.maxSize && this.pinned.length > 1) this.#pushOut(this.pinned.pop())
+  }
+
+  #pushOut(victim) {
+    if (this.demotes && (victim.value instanceof Droppable || isObject(victim.value))) {
+      this.stats.demotions++
+      this.weak.unshift(victim)
+    } else {
+      this.stats.evictions++
+      this.log.push(['evict', victim.key, Model.valueOf(victim)])
     }
   }
 
@@ -108,7 +120,7 @@ class Model {
     }
     if (tier === this.pinned) this.stats.hits++
     else this.stats.weakHits++
-    if (this.updateAgeOnGet && entry.ttl > 0) entry.expires = this.clock.t + entry.ttl
+    if (this.updateAgeOnGet && entry.ttl > 0) entry.start = this.clock.t
     this.#pinFront(entry)
     return value
   }
@@ -122,21 +134,22 @@ class Model {
     return this.peek(key) !== undefined
   }
 
-  set(key, value, ttl = this.ttl) {
+  set(key, value, ttl = this.ttl, size = 0) {
     if (key === 0) key = 0 // as in Map, -0 is stored (and reported) as 0
     if (value === undefined) {
       this.delete(key)
       return
     }
     this.stats.sets++
-    const entry = { key, value, ttl, expires: ttl > 0 ? this.clock.t + ttl : Infinity }
+    const entry = { key, value, ttl, start: this.clock.t, size }
     const found = this.#findLive(key)
     if (found !== undefined && !found.collected) {
       found.tier.splice(found.index, 1)
       const old = Model.valueOf(found.entry)
       if (old !== Model.valueOf(entry)) this.log.push(['set', key, old])
       if (found.tier === this.pinned) {
-        this.pinned.unshift(entry) // an overwrite in place never pushes anything out
+        this.pinned.unshift(entry) // an overwrite in place pushes out only by size
+        this.#enforceSize()
         return
       }
     }
@@ -210,6 +223,16 @@ async function runSequence(seed, rounds, roundLength) {
   const pick = (items) => items[Math.floor(rand() * items.length)]
   const clock = { t: 1000, now: () => clock.t }
   const options = { max: pick([0, 1, 2, 3, 5, 8]), ttl: pick([0, 0, 20, 50]), updateAgeOnGet: rand() < 0.5 }
+  if (rand() < 0.25) {
+    // Bounded by size too (sizes 1 to 3, from the value), or by size alone.
+    options.maxSize = pick([4, 6, 9])
+    options.sizeCalculation = sizeOf
+    options.max = pick([undefined, 2, 5])
+  }
+  if (rand() < 0.2) {
+    options.weak = false // lru-cache's eviction: no weak tier
+    if (options.max === 0) options.max = 1
+  }
   const model = new Model({ ...options, clock })
   const actualLog = []
   const cache = new WeakCache({ ...options, perf: clock, dispose: (value, key, reason) => actualLog.push([reason, key, value]) })
@@ -254,12 +277,12 @@ async function runSequence(seed, rounds, roundLength) {
             const value = { dropped: dropped++ } // held by nothing but the cache from the next round on
             trace[trace.length - 1] += ` drop${value.dropped} ttl=${ttl}`
             check('set returns the cache', ttl === undefined ? cache.set(key, value) : cache.set(key, value, { ttl }), cache)
-            model.set(key, new Droppable(value), ttl)
+            model.set(key, new Droppable(value), ttl, options.maxSize ? sizeOf(value) : 0)
           } else {
             const value = kind < 0.7 ? pick(objects) : kind < 0.95 ? Math.floor(rand() * 5) : undefined
             trace[trace.length - 1] += ` ${isObject(value) ? `obj${value.id}` : value} ttl=${ttl}`
             check('set returns the cache', ttl === undefined ? cache.set(key, value) : cache.set(key, value, { ttl }), cache)
-            model.set(key, value, ttl)
+            model.set(key, value, ttl, options.maxSize && value !== undefined ? sizeOf(value) : 0)
           }
           break
         }
@@ -280,6 +303,7 @@ async function runSequence(seed, rounds, roundLength) {
       actualLog.length = 0
       model.log.length = 0
       check('size', cache.size, model.size)
+      check('calculatedSize', cache.calculatedSize, model.calculatedSize)
     }
   }
 
@@ -315,6 +339,11 @@ async function runSequence(seed, rounds, roundLength) {
 }
 
 const byKey = (x, y) => String(x[1]).localeCompare(String(y[1]))
+
+/** The size of a value, 1 to 3, the same for the cache (sizeCalculation) and the model. */
+function sizeOf(value) {
+  return ((typeof value === 'number' ? value : (value.dropped ?? value.id)) % 3) + 1
+}
 
 test('random operation sequences agree with the reference model, through demotions, weak hits, ttl and collections', async () => {
   const seeds = Number(process.env.WEAK_CACHE_MODEL_SEEDS ?? 300)

@@ -146,11 +146,12 @@ test('regression: a panic caught inside a policy update marks the cache broken, 
 
 test('regression: has() names has in its errors, not peek()', () => {
   const cache = new WeakCache({ max: 1 })
-  assert.throws(() => cache.has({}), { code: 'ERR_INVALID_ARG_TYPE', message: /^WeakCache\.prototype\.has: key must be a string or a number/ })
+  assert.throws(() => cache.has('k', 1), { code: 'ERR_INVALID_ARG_TYPE', message: /^WeakCache\.prototype\.has: options must be an object/ })
+  assert.throws(() => cache.has('k', { allowStale: true }), { code: 'ERR_INVALID_ARG_VALUE', message: /has options\.allowStale is not an option of WeakCache\.prototype\.has/ })
   assert.throws(() => WeakCache.prototype.has.call({}, 'k'), { code: 'ERR_INVALID_THIS', message: /WeakCache\.prototype\.has called on/ })
 })
 
-test("regression: a Proxy key's traps never run while its error is built", () => {
+test("regression: a Proxy's traps never run: as a key (any value is a key), or while an error about it is built", () => {
   const trapped = []
   const handler = Object.fromEntries(
     ['get', 'has', 'ownKeys', 'getOwnPropertyDescriptor', 'getPrototypeOf', 'apply'].map((trap) => [
@@ -162,10 +163,13 @@ test("regression: a Proxy key's traps never run while its error is built", () =>
     ]),
   )
   const cache = new WeakCache({ max: 1 })
-  for (const key of [new Proxy({}, handler), new Proxy(function f() {}, handler)]) {
-    for (const method of ['get', 'peek', 'has', 'delete', 'set']) {
-      assert.throws(() => cache[method](key, 1), { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE', message: /got a Proxy/ })
-    }
+  for (const proxy of [new Proxy({}, handler), new Proxy(function f() {}, handler)]) {
+    cache.set(proxy, 'by identity')
+    assert.equal(cache.get(proxy), 'by identity')
+    assert.equal(cache.has(proxy) && cache.peek(proxy), 'by identity')
+    assert.equal(cache.delete(proxy), true)
+    assert.throws(() => cache.set('k', 1, new Proxy(function f() {}, handler)), { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE', message: /options must be an object; got a Proxy/ })
+    assert.throws(() => new WeakCache({ max: proxy }), { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE', message: /got a Proxy/ })
   }
   assert.deepEqual(trapped, [])
 })
@@ -182,10 +186,17 @@ test('regression: every WeakCache error has a stable code from the one list, and
     () => new WeakCache({ max: 1, updateAgeOnGet: 'yes' }),
     () => new WeakCache({ max: 1, dispose: 1 }),
     () => new WeakCache({ max: 1, perf: { now: 1 } }),
-    () => cache.get(undefined),
-    () => cache.set(undefined, undefined),
+    () => cache.get('k', 1),
+    () => cache.set('k', 1, { maxAge: 1 }),
     () => cache.set('k', 1, null),
     () => cache.set('k', 1, { ttl: -1 }),
+    () => cache.set('k', 1, { size: 2 }),
+    () => new WeakCache({ max: 1, maxSize: -1 }),
+    () => new WeakCache({ max: 1, sizeCalculation: () => 1 }),
+    () => new WeakCache({ maxSize: 10 }).set('k', 1),
+    () => new WeakCache({ maxSize: 10, sizeCalculation: () => 0 }).set('k', 1),
+    () => cache.memo('k'),
+    () => cache.load(1),
     () => cache.forEach(undefined),
     () => WeakCache.prototype.stats.call(undefined),
     () => Reflect.get(WeakCache.prototype, 'max', 1),
@@ -205,7 +216,7 @@ test('regression: every WeakCache error has a stable code from the one list, and
   }
 })
 
-test('regression: WeakCache uses the built-ins captured at load, not globals replaced later', () => {
+test('regression: WeakCache uses the built-ins captured at load, not globals replaced later (a cache given its clock never reads performance)', () => {
   const names = ['Map', 'Array', 'ArrayBuffer', 'Int32Array', 'Float64Array', 'WeakRef', 'performance', 'Reflect', 'Number', 'Object']
   const { defineProperty, getOwnPropertyDescriptor, fromEntries } = Object
   const saved = fromEntries(names.map((name) => [name, getOwnPropertyDescriptor(globalThis, name)]))
@@ -220,7 +231,10 @@ test('regression: WeakCache uses the built-ins captured at load, not globals rep
       defineProperty(globalThis, name, { value: trap, configurable: true, writable: true })
     }
     const log = []
-    const cache = new WeakCache({ max: 2, ttl: 1000, dispose: (value, key, reason) => log.push(reason) })
+    // The clock and the timers are read from the global object when a cache is made (as lru-cache
+    // does; see the next spec), so this cache is given its clock.
+    const clock = { now: () => 1000 }
+    const cache = new WeakCache({ max: 2, ttl: 1000, perf: clock, dispose: (value, key, reason) => log.push(reason) })
     const held = { held: true }
     cache.set('a', held).set('b', 2).set('c', 3, { ttl: 5 })
     const results = [cache.get('a') === held, cache.has('b'), [...cache.keys()].length, cache.size, cache.stats().sets]
@@ -232,4 +246,35 @@ test('regression: WeakCache uses the built-ins captured at load, not globals rep
   } finally {
     for (const name of names) defineProperty(globalThis, name, saved[name])
   }
+})
+
+test('the default clock, Date and timers are the global ones when a cache is made, as in lru-cache: fake timers work, later replacements change nothing', async () => {
+  const { defineProperty, getOwnPropertyDescriptor } = Object
+  const names = ['performance', 'Date', 'setTimeout', 'clearTimeout']
+  const saved = Object.fromEntries(names.map((name) => [name, getOwnPropertyDescriptor(globalThis, name)]))
+  const fake = { t: 5000 }
+  const timers = []
+  const FakeDate = { now: () => 1_700_000_000_000 + fake.t }
+  let cache
+  let noPerformance
+  try {
+    defineProperty(globalThis, 'performance', { value: { now: () => fake.t }, configurable: true, writable: true })
+    defineProperty(globalThis, 'Date', { value: FakeDate, configurable: true, writable: true })
+    defineProperty(globalThis, 'setTimeout', { value: (fn, ms) => timers.push({ fn, ms }) && { unref() {} }, configurable: true, writable: true })
+    defineProperty(globalThis, 'clearTimeout', { value: () => {}, configurable: true, writable: true })
+    cache = new WeakCache({ ttl: 100, ttlAutopurge: true, ttlResolution: 0 })
+    defineProperty(globalThis, 'performance', { value: null, configurable: true, writable: true })
+    noPerformance = new WeakCache({ max: 2, ttl: 100 })
+  } finally {
+    for (const name of names) defineProperty(globalThis, name, saved[name])
+  }
+  assert.equal(cache.perf.now(), fake.t, 'the performance of the moment')
+  assert.equal(noPerformance.perf, FakeDate, "no performance with now(): Date, lru-cache's fallback")
+  cache.set('k', 'v')
+  assert.equal(cache.info('k').start, FakeDate.now(), 'info() uses that Date')
+  assert.deepEqual(timers.map(({ ms }) => ms), [101], 'the autopurge timer is set with that setTimeout')
+  fake.t += 101
+  assert.equal(cache.has('k'), false, 'its clock is the fake one, now restored globally')
+  timers[0].fn()
+  assert.equal(cache.size, 0, 'the fake timer purges the entry')
 })

@@ -10,6 +10,7 @@
 // process per config (weak-cache-memory.js), rounds interleaved, medians.
 
 const { spawnSync } = require('node:child_process')
+const { performance } = require('node:perf_hooks')
 const fs = require('node:fs')
 const path = require('node:path')
 const { compareWithTurns, median } = require('./harness.js')
@@ -112,6 +113,83 @@ function setScenario(title, loop) {
   return compareWithTurns(title, impls, { ops, rounds: 9, baseline: 'lru-cache' })
 }
 
+/** set with maxSize: steady-state eviction by size (fresh object values of sizes 1 to 4, about
+ * 1000 of them fit), against lru-cache (the peers without sizes are left out). */
+function setMaxSizeScenario() {
+  const keys = stringKeys(100_000)
+  const ops = keys.length
+  const options = { maxSize: 2500, sizeCalculation: (value) => (value.i % 4) + 1 }
+  const sized = {
+    WeakCache: { create: () => new WeakCache(options), set: (c, k, v) => c.set(k, v) },
+    'lru-cache': { create: () => new LRUCache(options), set: (c, k, v) => c.set(k, v) },
+  }
+  const impls = Object.entries(sized).map(([name, peer]) => ({
+    name,
+    setup: () => {
+      const cache = peer.create()
+      for (let i = 0; i < 1000; i++) peer.set(cache, `warm:${i}`, { i })
+      gc()
+      return cache
+    },
+    run: ((copy) => (cache) => copy(cache, peer.set, keys))(specialize(setObjectsLoop)),
+  }))
+  return compareWithTurns('set with maxSize, steady-state eviction (100k keys, fresh object values, sizes 1-4)', impls, {
+    ops,
+    rounds: 9,
+    baseline: 'lru-cache',
+  })
+}
+
+async function fetchLoop(cache, keys, order, ops) {
+  let sum = 0
+  for (let i = 0; i < ops; i++) sum += (await cache.fetch(keys[order[i % order.length]])).i
+  return sum
+}
+
+/**
+ * fetch hits: `await cache.fetch(key)` of a fresh key, with a fetchMethod that never runs (10k
+ * string keys, all cached). An async loop, so it has its own interleaved rounds, reported as the
+ * harness reports (median ns/op, ratio to lru-cache).
+ */
+async function fetchHitScenario(rounds = 9) {
+  const keys = stringKeys(10_000)
+  const values = keys.map((_, i) => ({ i }))
+  const order = Array.from({ length: 10_000 }, (_, i) => (i * 7919) % 10_000)
+  const ops = 200_000
+  const fetchMethod = async () => {
+    throw new Error('a hit never fetches')
+  }
+  const impls = {
+    WeakCache: () => new WeakCache({ max: 10_000, fetchMethod }),
+    'lru-cache': () => new LRUCache({ max: 10_000, fetchMethod }),
+  }
+  const loops = Object.fromEntries(Object.keys(impls).map((name) => [name, specialize(fetchLoop)]))
+  const samples = Object.fromEntries(Object.keys(impls).map((name) => [name, []]))
+  const checksums = new Set()
+  for (let round = -1; round < rounds; round++) {
+    for (const [name, create] of Object.entries(impls)) {
+      const cache = create()
+      keys.forEach((key, i) => cache.set(key, values[i]))
+      const start = performance.now()
+      const checksum = await loops[name](cache, keys, order, ops)
+      const ns = ((performance.now() - start) * 1e6) / ops
+      if (round < 0) checksums.add(checksum)
+      else samples[name].push(ns)
+      await new Promise((resolve) => setImmediate(resolve))
+    }
+  }
+  if (checksums.size !== 1) throw new Error(`fetch hits: the implementations computed ${[...checksums]}`)
+  const base = median(samples['lru-cache'])
+  const rows = Object.entries(samples).map(([name, ns]) => ({
+    scenario: 'fetch, hits (await fetch(key), 10k string keys, all cached)',
+    implementation: name,
+    'ns/op': Math.round(median(ns) * 100) / 100,
+    'x lru-cache': Math.round((median(ns) / base) * 100) / 100,
+  }))
+  console.table(rows)
+  return rows
+}
+
 function memoryScenario(rounds = 3) {
   const script = path.join(__dirname, 'weak-cache-memory.js')
   const samples = new Map(Object.keys(memoryConfigs).map((name) => [name, []]))
@@ -154,5 +232,7 @@ module.exports = async function weakCacheBench() {
   await getScenario('get, 90% weak hits (max 1k of 10k held keys)', stringKeys(10_000), 1000, tenThousand, 'weak-lru-cache')
   await setScenario('set, steady-state eviction (max 1k, 100k keys, fresh object values)', setObjectsLoop)
   await setScenario('set, steady-state eviction (max 1k, 100k keys, number values: no weak reference)', setNumbersLoop)
+  await setMaxSizeScenario()
+  await fetchHitScenario()
   memoryScenario()
 }

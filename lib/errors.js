@@ -25,9 +25,12 @@ const CODES = Object.freeze({
   ERR_EPHEMERON_NOT_BUILT: { class: 'Error', meaning: 'no native addon for this platform was found' },
   ERR_EPHEMERON_VERSION_MISMATCH: { class: 'Error', meaning: 'the native addon was built for another version of the package' },
   ERR_EPHEMERON_INVALID_HANDLE: { class: 'TypeError', meaning: 'a native function was called with a handle it did not make' },
+  ERR_EPHEMERON_NO_MEMO_METHOD: { class: 'Error', meaning: 'WeakCache.memo() was called on a cache made without a memoMethod' },
+  ERR_EPHEMERON_FETCH_UNDEFINED: { class: 'Error', meaning: 'the fetch of WeakCache.forceFetch() resolved to undefined' },
   ERR_EPHEMERON_BROKEN: { class: 'Error', meaning: 'a WeakCache was interrupted by an internal error (a caught Rust panic) and refuses every further call' },
   ERR_EPHEMERON_INTERNAL: { class: 'Error', meaning: 'a bug in ephemeron (please report it)' },
-  ERR_EPHEMERON_DISPOSE_THREW: { class: 'warning', meaning: 'a WeakCache dispose callback threw (WeakCacheWarning)' },
+  ERR_EPHEMERON_DISPOSE_THREW: { class: 'warning', meaning: 'a WeakCache dispose, disposeAfter or onInsert callback threw (WeakCacheWarning)' },
+  LRU_CACHE_UNBOUNDED: { class: 'warning', meaning: "a WeakCache is bounded only by ttl, without ttlAutopurge (UnboundedCacheWarning, lru-cache's code; once per process)" },
   ERR_EPHEMERON_ON_LEAK: { class: 'warning', meaning: 'a LeakRegistry onLeak callback threw (LeakRegistryWarning)' },
   ERR_EPHEMERON_LOG_WRITE: { class: 'warning', meaning: 'the LeakRegistry log could not write lines; they were counted as dropped (LeakRegistryWarning)' },
 })

@@ -4,8 +4,9 @@
 // A library must not look up mutable globals later: a polyfill that does
 // `globalThis.WeakMap = IterableWeakMap` would otherwise make every IterableWeakMap build itself
 // out of IterableWeakMaps until the stack overflows, and a test harness that replaces
-// `performance` or `setTimeout` would change how a cache or a registry behaves. Modules take
-// what they need from here, never from the global object.
+// `performance` or `setTimeout` would change how a registry behaves. Modules take what they need
+// from here, never from the global object. The one exception is WeakCache's default clock and
+// timers, read when a cache is made, as lru-cache does (lib/weak-cache-clock.js).
 
 const process = require('node:process')
 const timers = require('node:timers')

@@ -1,75 +1,65 @@
 'use strict'
-// WeakCache: an LRU cache whose `max` most recent entries are pinned and whose object values,
-// once pushed out, stay reachable through the cache while anything else holds them.
+// WeakCache: lru-cache 11's API and semantics, whose `max` most recent entries are pinned and
+// whose object values, once pushed out, stay reachable through the cache while anything else
+// holds them (the weak tier).
 //
-// The policy (order, demotion, expiry, collection, stats) lives in Rust. This class holds the
-// keys (`#index`: key -> slot, `#keys` by slot) and the pinned values (`#values` by slot: holding
-// them is what pins them), so a pinned hit never leaves JS. The protocol between the two sides
-// (who holds what, the shared buffers, the sequence of every operation) is defined once, in
-// src/core/cache_protocol.rs; every number below comes from the native side at load.
+// The policy (order, bounds, demotion, staleness, collection, stats) lives in Rust. This class
+// holds the keys (`#index`: key -> slot, `#keys` by slot), the pinned values (`#values` by slot:
+// holding them is what pins them) and the fetches in flight (`#fetches` by slot), so a pinned hit
+// never leaves JS; it also holds what lru-cache's semantics add around the policy: options, status
+// objects, diagnostics_channel messages, the order of the callbacks. The protocol between the two
+// sides (who holds what, the shared buffers, the sequence of every operation) is defined once, in
+// src/core/cache_protocol.rs; every number used here comes from the native side at load.
 
-const { weakCacheProtocol, weakCacheCreate } = require('./native.js')
-const { Array, ArrayBuffer, Float64Array, Int32Array, Map, Number, Object, Reflect, Symbol, WeakRef, performance } = require('./primordials.js')
-const { describe, describeThrown, incompatibleReceiver, invalidType, invalidValue, makeError, outOfRange, warn } = require('./errors.js')
+const { weakCacheCreate } = require('./native.js')
+const { Array, ArrayBuffer, Error, Float64Array, Int32Array, Map, Math, Object, Reflect, Symbol, WeakRef } = require('./primordials.js')
+const { incompatibleReceiver, invalidType, invalidValue, makeError, warn } = require('./errors.js')
+const { IO, FACTS, STATUS, FLAG, OP, CAUSE, REASONS, protocol } = require('./weak-cache-protocol.js')
+const { environment, resolutionOf, TtlClock } = require('./weak-cache-clock.js')
+const { metrics, tracing, anyoneListens } = require('./weak-cache-channels.js')
+const { Disposal } = require('./weak-cache-disposal.js')
+const { BackgroundFetch } = require('./weak-cache-fetch.js')
+const options = require('./weak-cache-options.js')
 
-const protocol = weakCacheProtocol()
-
-/** A number of the protocol; a missing one means the addon and this file disagree. */
-function numberOf(group, name) {
-  const n = protocol[group]?.[name]
-  if (typeof n !== 'number') {
-    throw makeError('ERR_EPHEMERON_VERSION_MISMATCH', `WeakCache: the native addon does not define ${group}.${name}; rebuild it`)
-  }
-  return n
-}
-
-const IO_BYTES = numberOf('io', 'bytes')
-const STATUS = numberOf('io', 'status')
-const TAIL = numberOf('io', 'tail')
-const PUSHED_COUNT = numberOf('io', 'pushedCount')
-const PUSHED = numberOf('io', 'pushed')
-const READ_COUNT = numberOf('io', 'readCount')
-const READS = numberOf('io', 'reads')
-const READ_CAPACITY = numberOf('io', 'readCapacity')
-const READ_TIMES = numberOf('io', 'readTimes')
-const DEMOTED = numberOf('io', 'demoted')
-const LIVE = numberOf('status', 'live')
-const COLLECTED = numberOf('status', 'collected')
-const OP_INSERT = numberOf('op', 'insert')
-const OP_REPLACE = numberOf('op', 'replace')
-const OP_GET = numberOf('op', 'get')
-const OP_PEEK = numberOf('op', 'peek')
-const OP_REMOVE = numberOf('op', 'remove')
-const OP_CLEAR = numberOf('op', 'clear')
-const OP_ORDER = numberOf('op', 'order')
-const OP_STATS = numberOf('op', 'stats')
-const OP_SYNC = numberOf('op', 'sync')
-const OP_TIMING = numberOf('op', 'timing')
-const OP_INJECT_PANIC = numberOf('op', 'injectPanic')
-/** The `dispose` reasons, by removal-cause number. */
-const CAUSES = protocol.causes
-const causeOf = (reason) => {
-  const n = CAUSES.indexOf(reason)
-  if (n < 0) throw makeError('ERR_EPHEMERON_VERSION_MISMATCH', `WeakCache: the native addon has no removal cause '${reason}'; rebuild it`)
-  return n
-}
-const EVICT = causeOf('evict')
-const SET = causeOf('set')
-const DELETE = causeOf('delete')
-const EXPIRE = causeOf('expire')
-const COLLECT = causeOf('collect')
-
-// Slots travel as Int32.
-const MAX_LIMIT = 2 ** 31 - 2
-const NO_REMOVALS = Object.freeze([])
-
+const { configure, checkCallOptions, ttlOption, booleanOption, isPositiveInteger, warnIfUnbounded } = options
 const { apply } = Reflect
-const { isInteger } = Number
+const { floor } = Math
 const weakRefDeref = WeakRef.prototype.deref
+const NO_REMOVALS = Object.freeze([])
+const { stride: STRIDE, start: START, ttl: TTL, size: SIZE } = FACTS
+/** Flags travel in the op number, above this many bits. */
+const SHIFT = IO.opFlagsShift
+const noop = () => {}
 
 let indexOf // (cache, method) => its index; throws a clear TypeError on a foreign receiver
 let deliverCollected // (cache, slots) => reports collected entries to dispose
 let injectPanic // (cache) => makes the native side panic in the middle of an update (specs only)
+let optionsOf // (cache, name) => its mutable options, after the receiver check for `name`
+
+/** The options lru-cache lets its users change on a cache, with how each is validated. */
+const MUTABLE = {
+  ttl: (value) => ttlOption(value, 'ttl'),
+  ttlResolution: resolutionOf,
+  ttlAutopurge: (value) => booleanOption(value, 'ttlAutopurge'),
+  updateAgeOnGet: (value) => booleanOption(value, 'updateAgeOnGet'),
+  updateAgeOnHas: (value) => booleanOption(value, 'updateAgeOnHas'),
+  allowStale: (value) => booleanOption(value, 'allowStale'),
+  noDisposeOnSet: (value) => booleanOption(value, 'noDisposeOnSet'),
+  noUpdateTTL: (value) => booleanOption(value, 'noUpdateTTL'),
+  noDeleteOnFetchRejection: (value) => booleanOption(value, 'noDeleteOnFetchRejection'),
+  noDeleteOnStaleGet: (value) => booleanOption(value, 'noDeleteOnStaleGet'),
+  allowStaleOnFetchRejection: (value) => booleanOption(value, 'allowStaleOnFetchRejection'),
+  allowStaleOnFetchAbort: (value) => booleanOption(value, 'allowStaleOnFetchAbort'),
+  ignoreFetchAbort: (value) => booleanOption(value, 'ignoreFetchAbort'),
+  maxEntrySize: (value) => {
+    if (value === 0 || isPositiveInteger(value)) return value
+    throw invalidValue('WeakCache: maxEntrySize', 'a positive integer, or 0 for none', value)
+  },
+  sizeCalculation: (value) => {
+    if (value === undefined || typeof value === 'function') return value
+    throw invalidType('WeakCache: sizeCalculation', 'a function', value)
+  },
+}
 
 class WeakCache {
   /** key -> slot, for every entry JS has not seen leave (pinned, weak, collected but unnoticed);
@@ -79,17 +69,41 @@ class WeakCache {
   #keys = []
   /** slot -> the value of a pinned entry; undefined for every other slot. */
   #values = []
+  /** slot -> the fetch in flight that holds the entry (only in a cache with a fetchMethod). */
+  #fetches = null
+  /** slot -> its ttlAutopurge timer. */
+  #purgeTimers = null
   /** Int32 view of the io buffer shared with Rust: the reply and the read log. */
   #io
-  /** Float64 view of the io buffer: the time of each logged read. */
-  #times
-  /** Float64 by slot, written by Rust: when each pinned entry expires. Null until a ttl is used. */
-  #deadlines = null
+  /** Float64 view of the io buffer: the calculated size. */
+  #calculated
+  /** Float64 by slot (start, ttl, size), written by Rust; null until ttls or sizes are in use. */
+  #facts = null
+  /** Whether the clock has started (the first ttl). */
+  #timed = false
+  /** Whether a new key's set may skip ttls, sizes and fetches (#addPlain): no clock, no sizes, no
+   * fetchMethod. */
+  #plainAdds = false
+  /** Whether a get may skip staleness and fetches (#weakHit): no clock, no fetchMethod. */
+  #plainGets = false
   #native
+  #clock
+  /** The `Date`, `setTimeout` and `clearTimeout` of the environment when the cache was made. */
+  #environment
   #max
-  #ttl
-  #dispose
+  #maxSize
+  #tracksSizes
+  #weak
+  #disposal
+  /** Whether `disposeAfter` is set (its queue needs flushing). */
+  #hasDisposeAfter
+  #onInsert
+  #fetchMethod
+  #memoMethod
+  #fetchHooks
   #perf
+  /** The options lru-cache exposes as writable fields (see MUTABLE). */
+  #options
 
   static {
     indexOf = (cache, method) => {
@@ -103,37 +117,90 @@ class WeakCache {
       return index
     }
     deliverCollected = (cache, slots) => cache.#deliverCollected(slots)
-    injectPanic = (cache) => cache.#call(OP_INJECT_PANIC)
+    injectPanic = (cache) => cache.#call(OP.injectPanic)
+    optionsOf = (cache, name) => {
+      indexOf(cache, name)
+      return cache.#options
+    }
   }
 
   /**
-   * @param {{max: number, ttl?: number, updateAgeOnGet?: boolean, dispose?: Function, perf?: {now(): number}}} options
+   * @param {object} options lru-cache 11's options, plus `weak`; or a WeakCache, to make an empty
+   *   cache with the same options.
    */
   constructor(options) {
-    if (options === null || typeof options !== 'object') {
-      throw invalidType('WeakCache: options', 'an object such as { max: 1000 }', options)
+    const config = configure(isWeakCache(options) ? options.#config() : options)
+    const env = environment(config.perf)
+    this.#environment = env
+    this.#perf = env.perf
+    this.#clock = new TtlClock(this.#perf)
+    this.#max = config.max
+    this.#maxSize = config.maxSize
+    this.#tracksSizes = config.maxEntrySize > 0
+    this.#weak = config.weak
+    this.#onInsert = config.onInsert
+    this.#fetchMethod = config.fetchMethod
+    this.#memoMethod = config.memoMethod
+    const disposal = new Disposal(this, config.dispose, config.disposeAfter)
+    this.#disposal = disposal
+    this.#hasDisposeAfter = config.disposeAfter !== undefined
+    this.#options = {}
+    for (const name of Object.keys(MUTABLE)) this.#options[name] = config[name]
+    if (config.fetchMethod !== undefined) {
+      this.#fetches = []
+      this.#fetchHooks = {
+        held: (fetch) => this.#fetches?.[fetch.slot] === fetch,
+        keyAbsent: (fetch) => this.#index?.has(fetch.key) === false,
+        store: (fetch, value) => this.#set(fetch.key, value, fetch.options, fetch.options.status),
+        restore: (fetch) => this.#restoreStale(fetch),
+        drop: (fetch) => this.#deleteFor(fetch.key, CAUSE.fetch),
+      }
     }
-    const { max, ttl = 0, updateAgeOnGet = false, dispose, perf = performance } = options
-    this.#max = checkMax(max)
-    this.#ttl = checkTtl(ttl, 'options.ttl')
-    if (typeof updateAgeOnGet !== 'boolean') throw invalidType('WeakCache: options.updateAgeOnGet', 'a boolean', updateAgeOnGet)
-    if (dispose !== undefined && typeof dispose !== 'function') throw invalidType('WeakCache: options.dispose', 'a function', dispose)
-    if (perf === null || typeof perf !== 'object' || typeof perf.now !== 'function') {
-      throw invalidType('WeakCache: options.perf', 'an object with a now() method', perf)
-    }
-    this.#dispose = dispose
-    this.#perf = perf
-    const buffer = new ArrayBuffer(IO_BYTES)
+    const buffer = new ArrayBuffer(IO.bytes)
     this.#io = new Int32Array(buffer)
-    this.#times = new Float64Array(buffer, READ_TIMES * 8, READ_CAPACITY)
-    this.#native = weakCacheCreate(buffer, this.#max, updateAgeOnGet, collectedSlotsHandler(new WeakRef(this)))
-    if (this.#ttl > 0) this.#startClock()
+    this.#calculated = new Float64Array(buffer, IO.calculated * 8, 1)
+    const flags = (this.#tracksSizes ? FLAG.trackSizes : 0) | (config.weak ? FLAG.weak : 0)
+    this.#native = weakCacheCreate(buffer, config.max ?? -1, config.maxSize, flags, collectedSlotsHandler(new WeakRef(this)))
+    if (this.#tracksSizes) this.#facts = new Float64Array(this.#call(OP.facts))
+    this.#plainAdds = !this.#tracksSizes && this.#fetches === null
+    this.#plainGets = this.#fetches === null
+    if (config.ttl > 0) this.#startClock()
+    warnIfUnbounded(config, WeakCache)
   }
 
-  /** The number of pinned entries. */
+  /** The options this cache was made with, as `new WeakCache(cache)` reads them. */
+  #config() {
+    return {
+      ...this.#options,
+      max: this.#max ?? undefined,
+      maxSize: this.#maxSize || undefined,
+      maxEntrySize: this.#options.maxEntrySize || undefined,
+      dispose: this.#disposal.dispose,
+      disposeAfter: this.#disposal.disposeAfter,
+      onInsert: this.#onInsert,
+      fetchMethod: this.#fetchMethod,
+      memoMethod: this.#memoMethod,
+      perf: this.#perf,
+      weak: this.#weak,
+    }
+  }
+
+  /** The most pinned entries (0 for no count limit, as in lru-cache, or for a pure weak map). */
   get max() {
     indexOf(this, 'max')
-    return this.#max
+    return this.#max ?? 0
+  }
+
+  /** The most total size of the pinned entries (0: none). */
+  get maxSize() {
+    indexOf(this, 'maxSize')
+    return this.#maxSize
+  }
+
+  /** The total size of the pinned entries. */
+  get calculatedSize() {
+    indexOf(this, 'calculatedSize')
+    return this.#calculated[0]
   }
 
   /** Pinned entries plus weak entries whose collection has not been noticed or delivered yet. */
@@ -141,241 +208,1025 @@ class WeakCache {
     return indexOf(this, 'size').size
   }
 
-  get(key) {
-    const slot = indexOf(this, 'get').get(key)
-    if (slot === undefined) {
-      assertKey(key, 'get')
-      this.#logMiss()
-      return undefined
-    }
-    const value = this.#values[slot]
-    if (value !== undefined && this.#deadlines === null) {
-      this.#logRead(slot)
-      return value
-    }
-    return this.#getSlow(slot)
+  /** Whether object values pushed out of the pinned tier are demoted to the weak tier. */
+  get weak() {
+    indexOf(this, 'weak')
+    return this.#weak
   }
 
-  peek(key) {
-    const index = indexOf(this, 'peek') // before this.#peek, which would throw its own TypeError
-    return this.#peek(index, key, 'peek')
+  get perf() {
+    indexOf(this, 'perf')
+    return this.#perf
   }
 
-  has(key) {
+  get fetchMethod() {
+    indexOf(this, 'fetchMethod')
+    return this.#fetchMethod
+  }
+
+  get memoMethod() {
+    indexOf(this, 'memoMethod')
+    return this.#memoMethod
+  }
+
+  get dispose() {
+    indexOf(this, 'dispose')
+    return this.#disposal.dispose
+  }
+
+  get disposeAfter() {
+    indexOf(this, 'disposeAfter')
+    return this.#disposal.disposeAfter
+  }
+
+  get onInsert() {
+    indexOf(this, 'onInsert')
+    return this.#onInsert
+  }
+
+  get(key, options = undefined) {
+    const index = indexOf(this, 'get')
+    if (options === undefined && !metrics.hasSubscribers) {
+      const slot = index.get(key)
+      if (slot === undefined) {
+        this.#logMiss()
+        return undefined
+      }
+      const value = this.#values[slot]
+      if (value !== undefined && !this.#timed) {
+        this.#logRead(slot)
+        return value
+      }
+      if (this.#plainGets) return this.#weakHit(slot)
+      const o = this.#options
+      return this.#getAt(slot, key, o.allowStale, o.updateAgeOnGet, o.noDeleteOnStaleGet, undefined)
+    }
+    let status
+    let { allowStale, updateAgeOnGet, noDeleteOnStaleGet } = this.#options
+    if (options !== undefined) {
+      checkCallOptions(options, 'get')
+      status = statusOption(options.status, 'get')
+      allowStale = booleanOption(options.allowStale, 'get options.allowStale', allowStale)
+      updateAgeOnGet = booleanOption(options.updateAgeOnGet, 'get options.updateAgeOnGet', updateAgeOnGet)
+      noDeleteOnStaleGet = booleanOption(options.noDeleteOnStaleGet, 'get options.noDeleteOnStaleGet', noDeleteOnStaleGet)
+    }
+    if (status === undefined && metrics.hasSubscribers) status = {}
+    if (status) {
+      status.op = 'get'
+      status.key = key
+    }
+    const result = this.#get(key, allowStale, updateAgeOnGet, noDeleteOnStaleGet, status)
+    if (status) {
+      if (result !== undefined) status.value = result
+      if (metrics.hasSubscribers) metrics.publish(status)
+    }
+    return result
+  }
+
+  peek(key, options = undefined) {
+    const index = indexOf(this, 'peek')
+    let status
+    let { allowStale } = this.#options
+    if (options !== undefined) {
+      checkCallOptions(options, 'peek')
+      status = statusOption(options.status, 'peek')
+      allowStale = booleanOption(options.allowStale, 'peek options.allowStale', allowStale)
+    }
+    if (status === undefined && anyoneListens()) status = {}
+    if (status) {
+      status.op = 'peek'
+      status.key = key
+    }
+    const result = this.#peek(index, key, allowStale, status)
+    if (metrics.hasSubscribers) metrics.publish(status)
+    return result
+  }
+
+  has(key, options = undefined) {
     const index = indexOf(this, 'has')
-    return this.#peek(index, key, 'has') !== undefined
+    let status
+    let { updateAgeOnHas } = this.#options
+    if (options !== undefined) {
+      checkCallOptions(options, 'has')
+      status = statusOption(options.status, 'has')
+      updateAgeOnHas = booleanOption(options.updateAgeOnHas, 'has options.updateAgeOnHas', updateAgeOnHas)
+    }
+    if (status === undefined && metrics.hasSubscribers) status = {}
+    if (status) {
+      status.op = 'has'
+      status.key = key
+    }
+    const result = this.#has(index, key, updateAgeOnHas, status)
+    if (metrics.hasSubscribers) metrics.publish(status)
+    return result
   }
 
   set(key, value, options = undefined) {
     const index = indexOf(this, 'set')
-    assertKey(key, 'set')
-    if (value === undefined) {
-      this.#delete(key)
+    if (options === undefined && value !== undefined && this.#plainAdds && this.#options.ttl === 0 && !metrics.hasSubscribers && index.get(key) === undefined) {
+      this.#addPlain(key, value)
       return this
     }
-    if (key === 0) key = 0 // as in Map, -0 is stored (and reported) as 0
-    let ttl = this.#ttl
+    let status
     if (options !== undefined) {
-      if (options === null || typeof options !== 'object') {
-        throw invalidType('WeakCache.prototype.set: options', 'an object such as { ttl: 1000 }', options)
-      }
-      const optionTtl = options.ttl
-      if (optionTtl !== undefined) ttl = checkTtl(optionTtl, 'set options.ttl')
+      checkCallOptions(options, 'set')
+      status = statusOption(options.status, 'set')
     }
-    // The clock is user code: read it before anything changes.
-    const now = ttl > 0 || this.#deadlines !== null ? this.#clock() : 0
-    if (ttl > 0 && this.#deadlines === null) this.#startClock()
-    const slot = index.get(key)
-    if (slot === undefined) return this.#insert(key, value, ttl, now, undefined)
-    const old = this.#values[slot]
-    if (old !== undefined) {
-      this.#call(OP_REPLACE, slot, ttl, now, old !== value)
-      this.#values[slot] = value
-      if (old !== value) this.#callDispose(old, key, SET)
-      return this
+    if (status === undefined && metrics.hasSubscribers) status = {}
+    if (status) {
+      status.op = 'set'
+      status.key = key
+      if (value !== undefined) status.value = value
     }
-    // A weak entry: its value is replaced (or was collected, and its 'collect' follows).
-    const replaced = this.#call(OP_REMOVE, slot, SET)
-    const collected = this.#io[STATUS] === COLLECTED
-    this.#forget(slot, collected)
-    return this.#insert(key, value, ttl, now, replaced)
+    this.#set(key, value, options, status)
+    if (status && metrics.hasSubscribers) metrics.publish(status)
+    return this
   }
 
   delete(key) {
     indexOf(this, 'delete')
-    assertKey(key, 'delete')
-    return this.#delete(key)
+    return this.#deleteFor(key, CAUSE.delete)
   }
 
   clear() {
-    const index = indexOf(this, 'clear')
-    const weakPairs = this.#call(OP_CLEAR)
+    indexOf(this, 'clear')
+    // Every entry, least recent first ([slot, a weak entry's value, ...]); entries found collected
+    // stay in #keys until their 'collect' is delivered.
+    const removed = this.#call(OP.clear)
     const keys = this.#keys
-    const values = this.#values
-    const removed = []
-    for (const [key, slot] of index) {
-      const value = values[slot]
-      if (value === undefined) continue
-      removed.push(value, key, DELETE)
+    const records = []
+    for (let i = 0; i < removed.length; i += 2) {
+      const slot = removed[i]
+      records.push(this.#values[slot] ?? removed[i + 1], keys[slot], CAUSE.delete, this.#fetches?.[slot])
       keys[slot] = undefined
-      values[slot] = undefined
+      this.#values[slot] = undefined
+      if (this.#fetches !== null) this.#fetches[slot] = undefined
     }
-    for (let i = 0; i < weakPairs.length; i += 2) {
-      const slot = weakPairs[i]
-      removed.push(weakPairs[i + 1], keys[slot], DELETE)
-      keys[slot] = undefined
-    }
-    // Entries found collected stay in #keys until their 'collect' is delivered.
+    this.#clearPurgeTimers()
     this.#index = new Map()
-    this.#disposeAll(removed)
+    this.#report(records)
+    this.#flush()
+  }
+
+  /** Evicts the least recent entry and returns its value (undefined when the cache is empty). */
+  pop() {
+    indexOf(this, 'pop')
+    try {
+      for (;;) {
+        const popped = this.#call(OP.pop)
+        if (popped === undefined) return undefined
+        const slot = popped[0]
+        const fetch = this.#fetches?.[slot]
+        const value = this.#values[slot] ?? popped[1]
+        const key = this.#forget(slot, false)
+        this.#report1(value, key, CAUSE.evict, fetch, 'evicted')
+        if (fetch === undefined) return value
+        if (fetch.stale !== undefined) return fetch.stale
+        // A fetch without a value: pop the next entry, as lru-cache does.
+      }
+    } finally {
+      this.#flush()
+    }
+  }
+
+  /** Removes every stale entry; returns whether there was any. */
+  purgeStale() {
+    indexOf(this, 'purgeStale')
+    if (!this.#timed) return false
+    const removed = this.#call(OP.purge, this.#now())
+    const records = []
+    for (let i = 0; i < removed.length; i += 2) {
+      const slot = removed[i]
+      const value = this.#values[slot] ?? removed[i + 1]
+      const fetch = this.#fetches?.[slot]
+      records.push(value, this.#forget(slot, false), CAUSE.expire, fetch)
+    }
+    for (let i = 0; i < records.length; i += 4) {
+      if (metrics.hasSubscribers) metrics.publish({ op: 'delete', delete: 'expire', key: records[i + 1] })
+      this.#report1(records[i], records[i + 1], CAUSE.expire, records[i + 3], 'deleted')
+      this.#flush()
+    }
+    return records.length > 0
+  }
+
+  /** Milliseconds until the entry is stale (negative: past); Infinity without a ttl; 0 if absent. */
+  getRemainingTTL(key) {
+    const index = indexOf(this, 'getRemainingTTL')
+    const slot = index.get(key)
+    if (slot === undefined) return 0
+    if (this.#values[slot] === undefined && this.#fetches?.[slot] === undefined) {
+      // A weak entry: only if its value is still there.
+      if (this.#lookupWeak(slot, true) === undefined) return 0
+    }
+    if (!this.#timed) return Infinity
+    const ttl = this.#facts[slot * STRIDE + TTL]
+    if (ttl === 0) return Infinity
+    return ttl - (this.#now() - this.#facts[slot * STRIDE + START])
+  }
+
+  /** An entry's value, and its ttl left and size: `{ value, ttl?, start?, size? }`, stale or not. */
+  info(key) {
+    const index = indexOf(this, 'info')
+    const slot = index.get(key)
+    if (slot === undefined) return undefined
+    const value = this.#valueAt(slot)
+    if (value === undefined) return undefined
+    const entry = { value }
+    if (this.#timed) {
+      const ttl = this.#facts[slot * STRIDE + TTL]
+      if (ttl !== 0) {
+        entry.ttl = ttl - (this.#clock.fresh() - this.#facts[slot * STRIDE + START])
+        entry.start = this.#environment.Date.now()
+      }
+    }
+    if (this.#tracksSizes) entry.size = this.#facts[slot * STRIDE + SIZE]
+    return entry
+  }
+
+  /** Every entry as `[key, { value, ttl?, start?, size? }]`, least recent first, for `load`. */
+  dump() {
+    indexOf(this, 'dump')
+    const entries = []
+    for (const slot of this.#call(OP.order | ((FLAG.allowStale | FLAG.reverse) << SHIFT), 0)) {
+      const key = this.#keys[slot]
+      const value = this.#valueAt(slot)
+      if (value === undefined) continue
+      const entry = { value }
+      if (this.#timed) {
+        entry.ttl = this.#facts[slot * STRIDE + TTL]
+        // A start in `Date.now()` time, which survives a process (as lru-cache's dump).
+        const age = this.#clock.fresh() - this.#facts[slot * STRIDE + START]
+        entry.start = floor(this.#environment.Date.now() - age)
+      }
+      if (this.#tracksSizes) entry.size = this.#facts[slot * STRIDE + SIZE]
+      entries.push([key, entry])
+    }
+    return entries
+  }
+
+  /** Clears the cache and sets the entries of a `dump()`, in order. */
+  load(entries) {
+    indexOf(this, 'load')
+    if (entries === null || typeof entries !== 'object' || typeof entries[Symbol.iterator] !== 'function') {
+      throw invalidType('WeakCache.prototype.load: entries', 'an array of [key, { value, ttl?, start?, size? }], as dump() returns', entries)
+    }
+    this.clear()
+    for (const pair of entries) {
+      const [key, entry] = pair
+      if (entry === null || typeof entry !== 'object') throw invalidType('WeakCache.prototype.load: an entry', 'an object { value, ttl?, start?, size? }', entry)
+      let start = entry.start
+      if (start) start = this.#clock.fresh() - (this.#environment.Date.now() - start)
+      this.#set(key, entry.value, { ttl: entry.ttl, start, size: entry.size }, undefined)
+    }
+  }
+
+  /** The value of the first entry (most recent first) for which `fn(value, key, cache)` is truthy,
+   * looked up as `get(key, options)` does. */
+  find(fn, options = undefined) {
+    const index = indexOf(this, 'find')
+    if (typeof fn !== 'function') throw invalidType('WeakCache.prototype.find: callback', 'a function', fn)
+    const o = this.#options
+    let { allowStale, updateAgeOnGet, noDeleteOnStaleGet } = o
+    let status
+    if (options !== undefined) {
+      checkCallOptions(options, 'find')
+      status = statusOption(options.status, 'find')
+      allowStale = booleanOption(options.allowStale, 'find options.allowStale', allowStale)
+      updateAgeOnGet = booleanOption(options.updateAgeOnGet, 'find options.updateAgeOnGet', updateAgeOnGet)
+      noDeleteOnStaleGet = booleanOption(options.noDeleteOnStaleGet, 'find options.noDeleteOnStaleGet', noDeleteOnStaleGet)
+    }
+    for (const [key, value] of this.#walk(false, o.allowStale, true, index)) {
+      if (fn(value, key, this)) return this.#get(key, allowStale, updateAgeOnGet, noDeleteOnStaleGet, status)
+    }
+    return undefined
   }
 
   /** Counters since construction, and the current size of each tier. */
   stats() {
     indexOf(this, 'stats')
-    return this.#call(OP_STATS)
+    return this.#call(OP.stats)
   }
 
   entries() {
-    indexOf(this, 'entries')
-    return this.#walk(ENTRIES)
+    const index = indexOf(this, 'entries')
+    return this.#entries(ENTRIES, false, index)
   }
 
   keys() {
-    indexOf(this, 'keys')
-    return this.#walk(KEYS)
+    const index = indexOf(this, 'keys')
+    return this.#entries(KEYS, false, index)
   }
 
   values() {
-    indexOf(this, 'values')
-    return this.#walk(VALUES)
+    const index = indexOf(this, 'values')
+    return this.#entries(VALUES, false, index)
+  }
+
+  /** entries(), least recent first. */
+  rentries() {
+    const index = indexOf(this, 'rentries')
+    return this.#entries(ENTRIES, true, index)
+  }
+
+  /** keys(), least recent first. */
+  rkeys() {
+    const index = indexOf(this, 'rkeys')
+    return this.#entries(KEYS, true, index)
+  }
+
+  /** values(), least recent first. */
+  rvalues() {
+    const index = indexOf(this, 'rvalues')
+    return this.#entries(VALUES, true, index)
   }
 
   forEach(callbackfn, thisArg = this) {
-    indexOf(this, 'forEach')
-    if (typeof callbackfn !== 'function') throw invalidType('WeakCache.prototype.forEach: callback', 'a function', callbackfn)
-    for (const [key, value] of this.#walk(ENTRIES)) apply(callbackfn, thisArg, [value, key, this])
+    const index = indexOf(this, 'forEach')
+    this.#forEach(callbackfn, thisArg, false, index, 'forEach')
   }
 
-  /** Live entries, most recent first: a snapshot of the keys, each looked up (without
-   * refreshing it) when reached, so entries removed, collected or expired meanwhile are skipped. */
-  *#walk(kind) {
-    const slots = this.#call(OP_ORDER)
-    const keys = new Array(slots.length)
-    for (let i = 0; i < slots.length; i++) keys[i] = this.#keys[slots[i]]
-    for (let i = 0; i < keys.length; i++) {
-      const key = keys[i]
-      const value = this.#peek(indexOf(this, 'entries'), key, 'entries')
-      if (value === undefined) continue
-      yield kind === KEYS ? key : kind === VALUES ? value : [key, value]
+  /** forEach(), least recent first. */
+  rforEach(callbackfn, thisArg = this) {
+    const index = indexOf(this, 'rforEach')
+    this.#forEach(callbackfn, thisArg, true, index, 'rforEach')
+  }
+
+  /**
+   * The value of `key`: a fresh entry's value at once; otherwise `fetchMethod(key, staleValue, {
+   * signal, options, context })` loads it (one call at a time per key: concurrent fetches share
+   * it), and the cache stores what it resolves to.
+   */
+  fetch(key, options = undefined) {
+    indexOf(this, 'fetch')
+    const status = this.#fetchStatus(options, 'fetch')
+    const traced = tracing.hasSubscribers === true
+    const promise = this.#fetch(key, options, status)
+    return traced ? this.#trace(promise, status) : promise
+  }
+
+  /** fetch(), but a result of undefined rejects. */
+  forceFetch(key, options = undefined) {
+    indexOf(this, 'forceFetch')
+    const status = this.#fetchStatus(options, 'forceFetch')
+    const traced = tracing.hasSubscribers === true
+    const promise = this.#forceFetch(key, options, status)
+    return traced ? this.#trace(promise, status) : promise
+  }
+
+  /** get(key), or else `memoMethod(key, staleValue, { options, context })`, stored and returned. */
+  memo(key, options = undefined) {
+    indexOf(this, 'memo')
+    let status
+    if (options !== undefined) {
+      checkCallOptions(options, 'memo')
+      status = statusOption(options.status, 'memo')
     }
+    if (status === undefined && metrics.hasSubscribers) status = {}
+    if (status) {
+      status.op = 'memo'
+      status.key = key
+      if (options?.context) status.context = options.context
+    }
+    const result = this.#memo(key, options, status)
+    if (status) status.value = result
+    if (metrics.hasSubscribers) metrics.publish(status)
+    return result
   }
 
-  /** A get that JS cannot answer alone: a weak entry, or a pinned one at or past its deadline. */
-  #getSlow(slot) {
-    const now = this.#now()
+  #memo(key, memoOptions, status) {
+    const memoMethod = this.#memoMethod
+    if (memoMethod === undefined) {
+      throw makeError('ERR_EPHEMERON_NO_MEMO_METHOD', 'WeakCache.prototype.memo: the cache has no memoMethod (no memoMethod provided to constructor)')
+    }
+    // `rest` is what memoMethod gets as `options`: the call's options but these three.
+    const { context, status: _status, forceRefresh: _forceRefresh, ...rest } = memoOptions ?? NO_OPTIONS
+    const forceRefresh = booleanOption(memoOptions?.forceRefresh, 'memo options.forceRefresh')
+    if (status && forceRefresh) status.forceRefresh = true
+    const o = this.#options
+    const allowStale = booleanOption(rest.allowStale, 'memo options.allowStale', o.allowStale)
+    const updateAgeOnGet = booleanOption(rest.updateAgeOnGet, 'memo options.updateAgeOnGet', o.updateAgeOnGet)
+    const noDeleteOnStaleGet = booleanOption(rest.noDeleteOnStaleGet, 'memo options.noDeleteOnStaleGet', o.noDeleteOnStaleGet)
+    const value = this.#get(key, allowStale, updateAgeOnGet, noDeleteOnStaleGet, undefined)
+    const refresh = forceRefresh || value === undefined
+    if (status) {
+      status.memo = refresh ? 'miss' : 'hit'
+      if (!refresh) status.value = value
+    }
+    if (!refresh) return value
+    const computed = memoMethod(key, value, { options: rest, context })
+    if (status) status.value = computed
+    this.#set(key, computed, rest, undefined)
+    return computed
+  }
+
+  #fetchStatus(options, method) {
+    let status
+    if (options !== undefined) {
+      checkCallOptions(options, method)
+      status = statusOption(options.status, method)
+    }
+    if (status === undefined && anyoneListens()) status = {}
+    if (status && options?.context) status.context = options.context
+    return status
+  }
+
+  #trace(promise, status) {
+    if (status) {
+      status.trace = true
+      tracing.tracePromise(() => promise, status).catch(noop)
+    }
+    return promise
+  }
+
+  async #forceFetch(key, options, status) {
+    const value = await this.#fetch(key, options, status)
+    if (value === undefined) throw makeError('ERR_EPHEMERON_FETCH_UNDEFINED', 'WeakCache.prototype.forceFetch: fetch() returned undefined')
+    return value
+  }
+
+  async #fetch(key, fetchOptions, status) {
+    const o = this.#options
+    const given = fetchOptions ?? NO_OPTIONS
+    const pick = (name) => booleanOption(given[name], `fetch options.${name}`, o[name])
+    const forceRefresh = booleanOption(given.forceRefresh, 'fetch options.forceRefresh')
+    const updateAgeOnGet = pick('updateAgeOnGet')
+    if (status) {
+      status.op = 'fetch'
+      status.key = key
+      if (forceRefresh) status.forceRefresh = true
+    }
+    if (this.#fetchMethod !== undefined && !forceRefresh) {
+      // A fresh pinned value: a hit, answered before anything for a load is made.
+      const slot = this.#index.get(key)
+      const pinned = slot === undefined ? undefined : this.#values[slot]
+      if (pinned !== undefined && (!this.#timed || (!updateAgeOnGet && this.#freshInJs(slot, this.#now())))) {
+        this.#logRead(slot)
+        if (status) {
+          status.fetch = 'hit'
+          this.#statusTTL(status, slot)
+        }
+        return pinned
+      }
+    }
+    const allowStale = pick('allowStale')
+    const noDeleteOnStaleGet = pick('noDeleteOnStaleGet')
+    if (this.#fetchMethod === undefined) {
+      if (status) status.fetch = 'get'
+      return this.#get(key, allowStale, updateAgeOnGet, noDeleteOnStaleGet, status)
+    }
+    // What fetchMethod gets as `options`, and what its result is stored with.
+    const options = {
+      allowStale,
+      updateAgeOnGet,
+      noDeleteOnStaleGet,
+      ttl: given.ttl ?? o.ttl,
+      noDisposeOnSet: pick('noDisposeOnSet'),
+      size: given.size ?? 0,
+      sizeCalculation: given.sizeCalculation ?? o.sizeCalculation,
+      noUpdateTTL: pick('noUpdateTTL'),
+      noDeleteOnFetchRejection: pick('noDeleteOnFetchRejection'),
+      allowStaleOnFetchRejection: pick('allowStaleOnFetchRejection'),
+      allowStaleOnFetchAbort: pick('allowStaleOnFetchAbort'),
+      ignoreFetchAbort: pick('ignoreFetchAbort'),
+      status,
+      signal: given.signal,
+    }
+    const { context } = given
+    const index = indexOf(this, 'fetch')
+    let slot = index.get(key)
+    if (slot !== undefined) {
+      const inFlight = this.#fetches[slot]
+      if (inFlight !== undefined) {
+        const stale = allowStale && inFlight.stale !== undefined
+        if (status) {
+          status.fetch = 'inflight'
+          if (stale) status.returnedStale = true
+        }
+        return stale ? inFlight.stale : awaited(inFlight)
+      }
+      const found = this.#lookupForFetch(slot, updateAgeOnGet, forceRefresh)
+      if (found === COLLECTED_ENTRY) {
+        slot = undefined
+      } else if (!forceRefresh && !found.stale) {
+        if (status) {
+          status.fetch = 'hit'
+          this.#statusTTL(status, slot)
+        }
+        return found.value
+      } else {
+        const fetch = this.#startFetch(key, slot, found.value, options, context)
+        const staleValue = allowStale && fetch.stale !== undefined
+        if (status) {
+          status.fetch = found.stale ? 'stale' : 'refresh'
+          if (staleValue && found.stale) status.returnedStale = true
+        }
+        return staleValue ? fetch.stale : awaited(fetch)
+      }
+    }
+    if (status) status.fetch = 'miss'
+    return awaited(this.#startFetch(key, undefined, undefined, options, context))
+  }
+
+  /** fetch()'s look at an existing entry: a fresh one is touched as by `get` (a hit); a stale one,
+   * or any with forceRefresh, is left where it is. Returns { value, stale } or COLLECTED_ENTRY. */
+  #lookupForFetch(slot, updateAgeOnGet, forceRefresh) {
     const pinned = this.#values[slot]
-    if (pinned !== undefined && now < this.#deadlines[slot]) {
-      this.#logTimedRead(slot, now)
-      return pinned
+    const now = this.#now()
+    if (pinned !== undefined && !forceRefresh && (!this.#timed || (!updateAgeOnGet && this.#freshInJs(slot, now)))) {
+      this.#logRead(slot)
+      return { value: pinned, stale: false }
     }
     const values = this.#values
-    const weak = this.#call(OP_GET, slot, now, values, values[this.#io[TAIL]])
-    if (this.#io[STATUS] === LIVE) {
-      const value = pinned ?? weak
-      this.#values[slot] = value
-      this.#disposeAll(this.#applyPushed())
-      return value
-    }
-    const collected = this.#io[STATUS] === COLLECTED
-    const key = this.#forget(slot, collected)
-    if (!collected) this.#callDispose(pinned ?? weak, key, EXPIRE)
-    return undefined
-  }
-
-  #peek(index, key, method) {
-    const slot = index.get(key)
-    if (slot === undefined) {
-      assertKey(key, method)
-      return undefined
-    }
-    const pinned = this.#values[slot]
-    if (pinned !== undefined && this.#deadlines === null) return pinned
-    const now = this.#now()
-    if (pinned !== undefined && now < this.#deadlines[slot]) return pinned
-    const weak = this.#call(OP_PEEK, slot, now)
-    const status = this.#io[STATUS]
-    if (status === LIVE) return pinned ?? weak
-    if (status === COLLECTED) this.#forget(slot, true)
-    return undefined
-  }
-
-  #delete(key) {
-    const slot = this.#index.get(key)
-    if (slot === undefined) return false
-    const weak = this.#call(OP_REMOVE, slot, DELETE)
-    if (this.#io[STATUS] === COLLECTED) {
+    const weak = forceRefresh
+      ? this.#call(OP.peek, slot, now, this.#clock.last)
+      : this.#call(OP.get | (((updateAgeOnGet ? FLAG.updateAge : 0) | FLAG.keepStale) << SHIFT), slot, now, this.#clock.last, values, values[this.#io[IO.tail]])
+    const status = this.#io[IO.status]
+    if (status === STATUS.collected) {
       this.#forget(slot, true)
-      return false
+      return COLLECTED_ENTRY
     }
-    const value = this.#values[slot] ?? weak
-    this.#callDispose(value, this.#forget(slot, false), DELETE)
+    const value = pinned ?? weak
+    if (status === STATUS.live && !forceRefresh) {
+      if (pinned === undefined) values[slot] = weak
+      if (updateAgeOnGet) this.#rearmPurgeTimer(slot)
+      this.#report(this.#applyPushed(NO_REMOVALS))
+      this.#flush()
+    }
+    return { value, stale: status !== STATUS.live }
+  }
+
+  /** Starts a fetch for `key` and makes it hold the key's entry: a new one (slot undefined), or
+   * the existing one in place, whose value becomes the fetch's stale value. */
+  #startFetch(key, slot, stale, options, context) {
+    const fetch = new BackgroundFetch(key, stale, options, context, this.#fetchMethod, this.#fetchHooks)
+    if (slot === undefined) {
+      this.#set(key, fetch, { ...options, status: undefined }, undefined)
+      return fetch
+    }
+    const values = this.#values
+    this.#call(OP.hold | (FLAG.strong << SHIFT), slot, values, values[this.#io[IO.tail]])
+    if (this.#io[IO.status] === STATUS.collected) {
+      // Only a weak value can be collected, and fetch() holds it: this cannot happen.
+      throw makeError('ERR_EPHEMERON_INTERNAL', 'WeakCache.prototype.fetch: the value being refreshed was collected')
+    }
+    values[slot] = undefined
+    this.#fetches[slot] = fetch
+    fetch.slot = slot
+    this.#report(this.#applyPushed(NO_REMOVALS))
+    this.#flush()
+    return fetch
+  }
+
+  /** A fetch gave up and its entry gets its stale value back, in place. */
+  #restoreStale(fetch) {
+    if (fetch.stale === undefined) return this.#deleteFor(fetch.key, CAUSE.fetch)
+    const slot = fetch.slot
+    this.#call(OP.hold, slot, this.#values, undefined)
+    this.#fetches[slot] = undefined
+    this.#values[slot] = fetch.stale
     return true
   }
 
-  #insert(key, value, ttl, now, replaced) {
+  #get(key, allowStale, updateAgeOnGet, noDeleteOnStaleGet, status) {
+    const slot = this.#index.get(key)
+    if (slot === undefined) {
+      if (status) status.get = 'miss'
+      this.#logMiss()
+      return undefined
+    }
+    return this.#getAt(slot, key, allowStale, updateAgeOnGet, noDeleteOnStaleGet, status)
+  }
+
+  /** A get of a weak entry where nothing can be stale or fetching (no clock, no fetchMethod):
+   * a weak hit, or a value the GC took. */
+  #weakHit(slot) {
     const values = this.#values
-    const slot = this.#call(OP_INSERT, value, ttl, now, values, values[this.#io[TAIL]])
+    const weak = this.#call(OP.get, slot, 0, 0, values, values[this.#io[IO.tail]])
+    if (this.#io[IO.status] !== STATUS.live) {
+      this.#forget(slot, true)
+      return undefined
+    }
+    values[slot] = weak
+    const io = this.#io
+    if (io[IO.pushedCount] === 1 && io[IO.pushed + 1] === IO.demoted) {
+      values[io[IO.pushed]] = undefined // the usual case: the least recent pinned entry demoted
+    } else {
+      const removals = this.#applyPushed(NO_REMOVALS)
+      if (removals !== NO_REMOVALS) this.#report(removals)
+      this.#flush()
+    }
+    return weak
+  }
+
+  /** lru-cache's #get for the entry of `key` in `slot`. */
+  #getAt(slot, key, allowStale, updateAgeOnGet, noDeleteOnStaleGet, status) {
+    const fetch = this.#fetches?.[slot]
+    const pinned = this.#values[slot]
+    const now = this.#now()
+    if (status) this.#statusTTL(status, slot, now)
+    if (pinned !== undefined && (!this.#timed || (!updateAgeOnGet && this.#freshInJs(slot, now)))) {
+      this.#logRead(slot)
+      if (status) status.get = 'hit'
+      return pinned
+    }
+    const values = this.#values
+    const flags = (updateAgeOnGet ? FLAG.updateAge : 0) | (noDeleteOnStaleGet || fetch !== undefined ? FLAG.keepStale : 0)
+    const weak = this.#call(OP.get | (flags << SHIFT), slot, now, this.#clock.last, values, values[this.#io[IO.tail]])
+    switch (this.#io[IO.status]) {
+      case STATUS.live: {
+        if (pinned === undefined && fetch === undefined) values[slot] = weak
+        if (updateAgeOnGet) this.#rearmPurgeTimer(slot)
+        const removals = this.#applyPushed(NO_REMOVALS)
+        if (status) status.get = fetch === undefined ? 'hit' : 'fetching'
+        this.#report(removals)
+        this.#flush()
+        return fetch === undefined ? (pinned ?? weak) : fetch.stale
+      }
+      case STATUS.stale: {
+        if (fetch !== undefined) {
+          if (status) status.get = 'stale-fetching'
+          if (!allowStale || fetch.stale === undefined) return undefined
+          if (status) status.returnedStale = true
+          return fetch.stale
+        }
+        if (status) status.get = 'stale'
+        if (!allowStale) return undefined
+        if (status) status.returnedStale = true
+        return pinned ?? weak
+      }
+      case STATUS.expired: {
+        const value = pinned ?? weak
+        const stored = this.#forget(slot, false) // the key as stored (-0 is 0)
+        if (metrics.hasSubscribers) metrics.publish({ op: 'delete', delete: 'expire', key })
+        this.#disposal.removed(value, stored, 'expire')
+        this.#flush()
+        if (status) status.get = 'stale'
+        if (!allowStale) return undefined
+        if (status) status.returnedStale = true
+        return value
+      }
+      default:
+        this.#forget(slot, true)
+        if (status) status.get = 'miss'
+        return undefined
+    }
+  }
+
+  #peek(index, key, allowStale, status) {
+    const slot = index.get(key)
+    if (slot === undefined) {
+      if (status) status.peek = 'miss'
+      return undefined
+    }
+    const fetch = this.#fetches?.[slot]
+    const pinned = this.#values[slot]
+    let value
+    if ((pinned !== undefined || fetch !== undefined) && (!this.#timed || allowStale || this.#freshInJs(slot, this.#now()))) {
+      value = fetch === undefined ? pinned : fetch.stale
+    } else {
+      const weak = this.#call(OP.peek, slot, this.#now(), this.#clock.last)
+      const found = this.#io[IO.status]
+      if (found === STATUS.collected) {
+        this.#forget(slot, true)
+        if (status) status.peek = 'miss'
+        return undefined
+      }
+      if (found === STATUS.stale && !allowStale) {
+        if (status) status.peek = 'stale'
+        return undefined
+      }
+      value = fetch === undefined ? (pinned ?? weak) : fetch.stale
+    }
+    if (status) {
+      if (value === undefined) status.peek = 'miss'
+      else {
+        status.peek = 'hit'
+        status.value = value
+      }
+    }
+    return value
+  }
+
+  #has(index, key, updateAgeOnHas, status) {
+    const slot = index.get(key)
+    if (slot === undefined) {
+      if (status) status.has = 'miss'
+      return false
+    }
+    const fetch = this.#fetches?.[slot]
+    if (fetch !== undefined && fetch.stale === undefined) return false
+    const held = this.#values[slot] !== undefined || fetch !== undefined
+    if (held && (!this.#timed || (!updateAgeOnHas && this.#freshInJs(slot, this.#now())))) {
+      if (status) {
+        status.has = 'hit'
+        this.#statusTTL(status, slot)
+      }
+      return true
+    }
+    this.#call(updateAgeOnHas ? OP.peek | (FLAG.updateAge << SHIFT) : OP.peek, slot, this.#now(), this.#clock.last)
+    const found = this.#io[IO.status]
+    if (found === STATUS.collected) {
+      this.#forget(slot, true)
+      if (status) status.has = 'miss'
+      return false
+    }
+    if (found === STATUS.live && updateAgeOnHas) this.#rearmPurgeTimer(slot)
+    if (status) {
+      status.has = found === STATUS.live ? 'hit' : 'stale'
+      this.#statusTTL(status, slot)
+    }
+    return found === STATUS.live
+  }
+
+  /** #set's work for a new key in a cache that has no ttl in use, no sizes and no fetchMethod:
+   * the common case, without the options that do not apply. */
+  #addPlain(key, value) {
+    if (key === 0) key = 0 // as in Map, -0 is stored (and reported) as 0
+    const slot = this.#call(OP.insert, value, 0, 0, 0, this.#values, this.#values[this.#io[IO.tail]])
     if (slot >= this.#keys.length) this.#grow(slot)
     this.#keys[slot] = key
     this.#values[slot] = value
     this.#index.set(key, slot)
-    // Rust grew the deadlines buffer before an insert whose slot is beyond it.
-    if (this.#deadlines !== null && slot >= this.#deadlines.length) this.#deadlines = new Float64Array(this.#call(OP_TIMING))
-    const removed = this.#applyPushed()
-    if (replaced !== undefined && replaced !== value) this.#callDispose(replaced, key, SET)
-    this.#disposeAll(removed)
-    return this
+    if (this.#io[IO.pushedCount] !== 0) {
+      const removals = this.#applyPushed(NO_REMOVALS)
+      if (removals !== NO_REMOVALS) this.#report(removals)
+    }
+    if (this.#onInsert !== undefined) this.#callOnInsert(value, key, 'add')
+    if (this.#hasDisposeAfter && !this.#options.noDisposeOnSet) this.#flush()
   }
 
-  /** Makes room for `slot` in the arrays by slot: in doublings up to `max + 1` (so a full cache
-   * has no slack, as lru-cache, which allocates its arrays at `max`), by doubling beyond. */
-  #grow(slot) {
-    const wanted = slot + 1
-    let length = wanted > 8 ? wanted : 8
-    if (length < 2 * this.#keys.length) length = 2 * this.#keys.length
-    if (wanted <= this.#max + 1 && length > this.#max + 1) length = this.#max + 1
-    this.#keys = grown(this.#keys, length)
-    this.#values = grown(this.#values, length)
+  /** lru-cache's #set: adds, replaces or (for undefined) deletes; `value` may be a fetch that
+   * holds a new entry. */
+  #set(key, value, setOptions, status) {
+    if (value === undefined) {
+      if (status) status.set = 'deleted'
+      this.delete(key)
+      return
+    }
+    if (key === 0) key = 0 // as in Map, -0 is stored (and reported) as 0
+    const o = this.#options
+    let { ttl, noDisposeOnSet, noUpdateTTL, sizeCalculation } = o
+    let start
+    let size = 0
+    if (setOptions !== undefined) {
+      if (setOptions.ttl !== undefined) ttl = ttlOption(setOptions.ttl, 'set options.ttl')
+      start = setOptions.start
+      if (start !== undefined && (typeof start !== 'number' || start !== start)) {
+        throw invalidType('WeakCache.prototype.set: options.start', 'a time of the cache clock (a number)', start)
+      }
+      noDisposeOnSet = booleanOption(setOptions.noDisposeOnSet, 'set options.noDisposeOnSet', noDisposeOnSet)
+      noUpdateTTL = booleanOption(setOptions.noUpdateTTL, 'set options.noUpdateTTL', noUpdateTTL)
+      if (setOptions.sizeCalculation !== undefined) sizeCalculation = setOptions.sizeCalculation
+      size = setOptions.size || 0
+    }
+    const fetch = this.#fetches !== null && value instanceof BackgroundFetch ? value : undefined
+    if (status && fetch === undefined) status.value = value
+    if (this.#tracksSizes) {
+      if (fetch === undefined) size = requireSize(key, value, size, sizeCalculation)
+    } else if (size || sizeCalculation) {
+      throw makeError('ERR_INVALID_ARG_VALUE', 'WeakCache.prototype.set: a size needs options.maxSize or options.maxEntrySize (cannot set size without setting maxSize or maxEntrySize on cache)')
+    }
+    if (o.maxEntrySize && size > o.maxEntrySize) {
+      // Too large to keep: whatever the key held goes (reason 'set').
+      this.#deleteFor(key, CAUSE.set)
+      if (status) {
+        status.set = 'miss'
+        status.maxEntrySizeExceeded = true
+      }
+      return
+    }
+    if (ttl > 0 && !this.#timed) this.#startClock()
+    if (this.#timed && start === undefined) start = ttl > 0 ? this.#clock.fresh() : 0
+    const values = this.#values
+    let slot = this.#index.get(key)
+    let old
+    let oldFetch
+    let added = slot === undefined
+    if (!added) {
+      // A pinned entry, a fetch in flight, or a weak entry (its old value comes back from Rust;
+      // for Rust a weak entry always changes, since JS cannot compare before the call).
+      oldFetch = this.#fetches?.[slot]
+      old = values[slot]
+      const changed = old === undefined ? oldFetch !== value : old !== value
+      if (!changed && this.#tracksSizes) size = this.#facts[slot * STRIDE + SIZE]
+      const flags = (changed ? FLAG.changed : 0) | (noUpdateTTL ? 0 : FLAG.updateTtl) | (fetch !== undefined ? FLAG.strong : 0)
+      // Stored first: Rust reads it there if the entry is demoted at once (max 0).
+      if (fetch === undefined) values[slot] = value
+      const weak = this.#call(OP.replace | (flags << SHIFT), slot, ttl, start ?? 0, size, values, values[this.#io[IO.tail]])
+      if (this.#io[IO.status] === STATUS.collected) {
+        this.#forget(slot, true)
+        added = true
+      } else if (old === undefined && oldFetch === undefined) {
+        old = weak
+      }
+    }
+    if (added) {
+      const op = fetch === undefined ? OP.insert : OP.insert | (FLAG.strong << SHIFT)
+      slot = this.#call(op, fetch === undefined ? value : undefined, ttl, start ?? 0, size, values, values[this.#io[IO.tail]])
+      if (slot >= this.#keys.length) this.#grow(slot)
+      this.#keys[slot] = key
+      this.#index.set(key, slot)
+      if (this.#facts !== null && (slot + 1) * STRIDE > this.#facts.length) this.#facts = new Float64Array(this.#call(OP.facts))
+    }
+    if (fetch === undefined) {
+      this.#values[slot] = value
+      if (oldFetch !== undefined) this.#fetches[slot] = undefined
+    } else {
+      this.#values[slot] = undefined
+      this.#fetches[slot] = fetch
+      fetch.slot = slot
+    }
+    const removals = this.#applyPushed(NO_REMOVALS)
+    const replaced = !added && (oldFetch ?? old) !== value
+    if (this.#timed && (added || !noUpdateTTL)) this.#armPurgeTimer(slot, ttl)
+    if (status) {
+      if (added) status.set = 'add'
+      else if (replaced) {
+        status.set = 'replace'
+        const oldValue = oldFetch === undefined ? old : oldFetch.stale
+        if (oldValue !== undefined) status.oldValue = oldValue
+      } else status.set = 'update'
+      if (this.#tracksSizes && (added || replaced)) {
+        status.entrySize = size
+        status.totalCalculatedSize = this.#calculated[0]
+      }
+      if (this.#timed) this.#statusTTL(status, slot)
+    }
+    // User code, in lru-cache's order: the replaced value, the evictions, onInsert, disposeAfter.
+    if (replaced) {
+      if (oldFetch !== undefined) {
+        oldFetch.abort(new Error('replaced'))
+        if (oldFetch.stale !== undefined && !noDisposeOnSet) this.#disposal.removed(oldFetch.stale, key, 'set')
+      } else if (!noDisposeOnSet) {
+        this.#disposal.removed(old, key, 'set')
+      }
+    }
+    this.#report(removals)
+    if (this.#onInsert !== undefined && fetch === undefined) this.#callOnInsert(value, key, added ? 'add' : replaced ? 'replace' : 'update')
+    if (!noDisposeOnSet) this.#flush()
   }
 
-  /** Applies the entries the last call pushed out of the pinned tier; returns the removed ones as
-   * [value, key, cause, ...] for dispose, which runs once everything is consistent. */
-  #applyPushed() {
+  /** lru-cache's #delete: removes the key's entry for `cause` (publishing the removal first). */
+  #deleteFor(key, cause) {
+    if (metrics.hasSubscribers) metrics.publish({ op: 'delete', delete: REASONS[cause], key })
+    const slot = this.#index.get(key)
+    let deleted = false
+    if (slot !== undefined) {
+      const weak = this.#call(OP.remove, slot, cause)
+      if (this.#io[IO.status] === STATUS.collected) {
+        this.#forget(slot, true)
+      } else {
+        deleted = true
+        const fetch = this.#fetches?.[slot]
+        const value = this.#values[slot] ?? weak
+        this.#report1(value, this.#forget(slot, false), cause, fetch, 'deleted')
+      }
+    }
+    this.#flush()
+    return deleted
+  }
+
+  /** Entries in order (least recent first with `reverse`), fetches in flight left out. */
+  *#entries(kind, reverse, index) {
+    for (const [key, value, fetch] of this.#walk(reverse, this.#options.allowStale, false, index)) {
+      if (fetch) continue
+      yield kind === KEYS ? key : kind === VALUES ? value : [key, value]
+    }
+  }
+
+  #forEach(callbackfn, thisArg, reverse, index, method) {
+    if (typeof callbackfn !== 'function') throw invalidType(`WeakCache.prototype.${method}: callback`, 'a function', callbackfn)
+    for (const [key, value] of this.#walk(reverse, this.#options.allowStale, true, index)) apply(callbackfn, thisArg, [value, key, this])
+  }
+
+  /**
+   * [key, value, isFetch] of the live entries, most recent first (least recent first with
+   * `reverse`): a snapshot of the keys, each looked up (without refreshing it) when reached, so
+   * entries removed, collected or stale by then are skipped. A fetch in flight yields its stale
+   * value (if any) when `withFetches`, and is yielded with isFetch otherwise.
+   */
+  *#walk(reverse, allowStale, withFetches, index) {
+    const slots = this.#call(OP.order | ((FLAG.allowStale | (reverse ? FLAG.reverse : 0)) << SHIFT), 0)
+    const keys = new Array(slots.length)
+    for (let i = 0; i < slots.length; i++) keys[i] = this.#keys[slots[i]]
+    for (let i = 0; i < keys.length; i++) {
+      const key = keys[i]
+      const slot = slots[i]
+      if (indexOf(this, 'entries').get(key) !== slot) continue
+      const fetch = this.#fetches?.[slot]
+      if (fetch !== undefined) {
+        if (!this.#staleAllowed(slot, allowStale)) continue
+        if (!withFetches) yield [key, undefined, true]
+        else if (fetch.stale !== undefined) yield [key, fetch.stale, false]
+        continue
+      }
+      const pinned = this.#values[slot]
+      let value
+      if (pinned !== undefined) {
+        if (!this.#staleAllowed(slot, allowStale)) continue
+        value = pinned
+      } else {
+        value = this.#lookupWeak(slot, allowStale)
+        if (value === undefined) continue
+      }
+      yield [key, value, false]
+    }
+  }
+
+  /** Whether a pinned entry may be shown: fresh, or stale with `allowStale`. */
+  #staleAllowed(slot, allowStale) {
+    if (!this.#timed || allowStale) return true
+    const now = this.#now()
+    if (this.#freshInJs(slot, now)) return true
+    this.#call(OP.peek, slot, now, this.#clock.last)
+    return this.#io[IO.status] === STATUS.live
+  }
+
+  /** A weak entry's value (undefined if collected, or stale without `allowStale`). */
+  #lookupWeak(slot, allowStale) {
+    const weak = this.#call(OP.peek, slot, this.#now(), this.#clock.last)
+    const status = this.#io[IO.status]
+    if (status === STATUS.collected) {
+      this.#forget(slot, true)
+      return undefined
+    }
+    return status === STATUS.live || allowStale ? weak : undefined
+  }
+
+  /** The value an entry shows in info() and dump(): stale or not, a fetch's stale value. */
+  #valueAt(slot) {
+    const fetch = this.#fetches?.[slot]
+    if (fetch !== undefined) return fetch.stale
+    return this.#values[slot] ?? this.#lookupWeak(slot, true)
+  }
+
+  /** Applies the entries the last call pushed out of the pinned tier; returns `removals` with the
+   * removed ones appended as [value, key, cause, fetch, ...], reported once state is consistent. */
+  #applyPushed(removals) {
     const io = this.#io
-    const count = io[PUSHED_COUNT]
-    if (count === 0) return NO_REMOVALS
-    let removed = NO_REMOVALS
+    const count = io[IO.pushedCount]
+    if (count === 0) return removals
+    let list = io
+    let at = IO.pushed
+    if (count > IO.pushedCapacity) {
+      list = this.#call(OP.pushed)
+      at = 0
+    }
     for (let i = 0; i < count; i++) {
-      const slot = io[PUSHED + 2 * i]
-      const fate = io[PUSHED + 2 * i + 1]
-      if (fate === DEMOTED) {
+      const slot = list[at + 2 * i]
+      const fate = list[at + 2 * i + 1]
+      if (fate === IO.demoted) {
         this.#values[slot] = undefined
         continue
       }
+      if (removals === NO_REMOVALS) removals = []
       const value = this.#values[slot]
-      if (removed === NO_REMOVALS) removed = []
-      removed.push(value, this.#forget(slot, false), fate)
+      const fetch = this.#fetches?.[slot]
+      removals.push(value, this.#forget(slot, false), fate, fetch)
     }
-    return removed
+    return removals
   }
 
-  /** An entry left: drops it from the index and the values; a collected entry keeps its key until
-   * its 'collect' is delivered. Returns its key. */
+  /** Tells of removals [value, key, cause, fetch, ...]: dispose, or abort the fetch that held the
+   * entry. */
+  #report(removals) {
+    if (!this.#disposal.listening && this.#fetches === null) return
+    for (let i = 0; i < removals.length; i += 4) {
+      this.#report1(removals[i], removals[i + 1], removals[i + 2], removals[i + 3], removals[i + 2] === CAUSE.evict ? 'evicted' : 'deleted')
+    }
+  }
+
+  /** An entry left for `cause`: its fetch in flight, if any, is aborted (with lru-cache's reason),
+   * and its value (a fetch's stale value) disposed. */
+  #report1(value, key, cause, fetch, abortReason) {
+    if (fetch !== undefined) {
+      fetch.abort(new Error(abortReason))
+      value = fetch.stale
+      if (value === undefined) return
+    }
+    this.#disposal.removed(value, key, REASONS[cause])
+  }
+
+  #flush() {
+    if (this.#hasDisposeAfter && this.#disposal.pending) this.#disposal.flush()
+  }
+
+  #callOnInsert(value, key, reason) {
+    try {
+      apply(this.#onInsert, this, [value, key, reason])
+    } catch (thrown) {
+      warn('WeakCacheWarning', 'ERR_EPHEMERON_DISPOSE_THREW', `WeakCache onInsert threw for a key (reason '${reason}')`, thrown)
+    }
+  }
+
+  /** An entry left: drops it from the index, the values, the fetches and the timers; a collected
+   * entry keeps its key until its 'collect' is delivered. Returns its key. */
   #forget(slot, collected) {
     const key = this.#keys[slot]
     this.#index.delete(key)
     this.#values[slot] = undefined
+    if (this.#fetches !== null) this.#fetches[slot] = undefined
+    if (this.#purgeTimers?.[slot] !== undefined) this.#clearPurgeTimer(slot)
     if (!collected) this.#keys[slot] = undefined
     return key
   }
@@ -391,74 +1242,120 @@ class WeakCache {
       const key = keys[slot]
       keys[slot] = undefined
       if (index.get(key) === slot) index.delete(key)
-      removed.push(undefined, key, COLLECT)
+      if (this.#purgeTimers?.[slot] !== undefined) this.#clearPurgeTimer(slot)
+      removed.push(key)
     }
-    this.#disposeAll(removed)
+    for (const key of removed) this.#disposal.removed(undefined, key, 'collect')
+    this.#flush()
+  }
+
+  /** lru-cache's status ttl fields: the entry's ttl and start, the time, the ttl left. */
+  #statusTTL(status, slot, now = undefined) {
+    if (!this.#timed) return
+    const ttl = this.#facts[slot * STRIDE + TTL]
+    if (ttl === 0) return
+    const start = this.#facts[slot * STRIDE + START]
+    status.ttl = ttl
+    status.start = start
+    status.now = now ?? this.#now()
+    status.remainingTTL = ttl - (status.now - start)
+  }
+
+  /** Whether a pinned entry is strictly fresh at `now` (JS may answer alone; see the protocol). */
+  #freshInJs(slot, now) {
+    const facts = this.#facts
+    const ttl = facts[slot * STRIDE + TTL]
+    return ttl === 0 || now - facts[slot * STRIDE + START] < ttl
+  }
+
+  /** The time staleness is judged at (0 until the clock starts). */
+  #now() {
+    return this.#timed ? this.#clock.now(this.#options.ttlResolution) : 0
+  }
+
+  /** Turns on the clock, for the first entry with a ttl. */
+  #startClock() {
+    this.#facts = new Float64Array(this.#call(OP.facts | (FLAG.clock << SHIFT)))
+    this.#timed = true
+    this.#plainAdds = false
+    this.#plainGets = false
+  }
+
+  /** ttlAutopurge: removes the entry in `slot` once its ttl has passed (lru-cache's timer). */
+  #armPurgeTimer(slot, ttl) {
+    const timers = this.#purgeTimers
+    if (timers?.[slot] !== undefined) this.#clearPurgeTimer(slot)
+    if (!this.#options.ttlAutopurge || ttl === 0) return
+    if (timers === null) this.#purgeTimers = []
+    const key = this.#keys[slot]
+    const timer = apply(this.#environment.setTimeout, globalThis, [() => this.#purgeExpired(slot, key), ttl + 1])
+    timer?.unref?.()
+    this.#purgeTimers[slot] = timer
+  }
+
+  /** An entry's age restarted: its timer starts again (lru-cache's updateItemAge). */
+  #rearmPurgeTimer(slot) {
+    if (this.#timed) this.#armPurgeTimer(slot, this.#facts[slot * STRIDE + TTL])
+  }
+
+  #purgeExpired(slot, key) {
+    this.#purgeTimers[slot] = undefined
+    const index = this.#index
+    if (index === null || index.get(key) !== slot) return
+    try {
+      this.#call(OP.peek, slot, this.#now(), this.#clock.last)
+      const status = this.#io[IO.status]
+      if (status === STATUS.stale) this.#deleteFor(key, CAUSE.expire)
+      else if (status === STATUS.collected) this.#forget(slot, true)
+    } catch (thrown) {
+      warn('WeakCacheWarning', 'ERR_EPHEMERON_INTERNAL', 'WeakCache: a ttlAutopurge timer failed', thrown)
+    }
+  }
+
+  #clearPurgeTimer(slot) {
+    apply(this.#environment.clearTimeout, globalThis, [this.#purgeTimers[slot]])
+    this.#purgeTimers[slot] = undefined
+  }
+
+  #clearPurgeTimers() {
+    const timers = this.#purgeTimers
+    if (timers === null) return
+    for (let slot = 0; slot < timers.length; slot++) if (timers[slot] !== undefined) this.#clearPurgeTimer(slot)
+  }
+
+  /** Makes room for `slot` in the arrays by slot: in doublings up to `max + 1` (so a full cache
+   * has no slack, as lru-cache, which allocates its arrays at `max`), by doubling beyond. */
+  #grow(slot) {
+    const wanted = slot + 1
+    let length = wanted > 8 ? wanted : 8
+    if (length < 2 * this.#keys.length) length = 2 * this.#keys.length
+    const max = this.#max
+    if (max !== null && wanted <= max + 1 && length > max + 1) length = max + 1
+    this.#keys = grown(this.#keys, length)
+    this.#values = grown(this.#values, length)
+    if (this.#fetches !== null) this.#fetches = grown(this.#fetches, length)
   }
 
   #logRead(slot) {
     const io = this.#io
-    const count = io[READ_COUNT]
-    io[READS + count] = slot
-    io[READ_COUNT] = count + 1
-    if (count + 1 === READ_CAPACITY) this.#call(OP_SYNC)
-  }
-
-  #logTimedRead(slot, now) {
-    this.#times[this.#io[READ_COUNT]] = now
-    this.#logRead(slot)
+    const count = io[IO.readCount]
+    io[IO.reads + count] = slot
+    io[IO.readCount] = count + 1
+    if (count + 1 === IO.readCapacity) this.#call(OP.sync)
   }
 
   #logMiss() {
     this.#logRead(-1)
   }
 
-  #now() {
-    return this.#deadlines === null ? 0 : this.#clock()
-  }
-
-  /** The ttl clock (user code). */
-  #clock() {
-    const now = this.#perf.now()
-    if (typeof now !== 'number') throw invalidType('WeakCache: the result of options.perf.now()', 'a number', now)
-    if (now !== now) throw invalidValue('WeakCache: the result of options.perf.now()', 'a number other than NaN', now)
-    return now
-  }
-
-  /** Turns on the clock, for the first entry with a ttl. */
-  #startClock() {
-    this.#deadlines = new Float64Array(this.#call(OP_TIMING))
-  }
-
   /** Calls the native side (see the protocol). If it reports the cache broken (a caught panic
    * interrupted an update), JS breaks too, so that every later call fails the same way. */
-  #call(op, a, b, c, d, e) {
+  #call(op, a, b, c, d, e, f) {
     try {
-      return this.#native(op, a, b, c, d, e)
+      return this.#native(op, a, b, c, d, e, f)
     } catch (error) {
       if (error?.code === 'ERR_EPHEMERON_BROKEN') this.#index = null
       throw error
-    }
-  }
-
-  /** Calls dispose for [value, key, cause, ...]; each one runs whatever the others throw. */
-  #disposeAll(removed) {
-    for (let i = 0; i < removed.length; i += 3) this.#callDispose(removed[i], removed[i + 1], removed[i + 2])
-  }
-
-  /** Calls dispose; whatever it throws becomes a warning. */
-  #callDispose(value, key, cause) {
-    const dispose = this.#dispose
-    if (dispose === undefined) return
-    const reason = CAUSES[cause]
-    try {
-      apply(dispose, this, [value, key, reason])
-    } catch (thrown) {
-      warn(
-        'WeakCacheWarning',
-        'ERR_EPHEMERON_DISPOSE_THREW',
-        `WeakCache dispose threw for key ${describe(key)} (reason '${reason}'): ${describeThrown(thrown)}`,
-      )
     }
   }
 }
@@ -466,6 +1363,48 @@ class WeakCache {
 const KEYS = 0
 const VALUES = 1
 const ENTRIES = 2
+const COLLECTED_ENTRY = Object.freeze({ value: undefined, stale: false })
+const NO_OPTIONS = Object.freeze({})
+
+function isWeakCache(value) {
+  try {
+    indexOf(value, 'constructor')
+    return true
+  } catch {
+    return false
+  }
+}
+
+/** Marks a fetch as awaited by a caller (so that its failure rejects) and returns its promise. */
+function awaited(fetch) {
+  fetch.returned = true
+  return fetch.promise
+}
+
+/** A status object given in options: an object to fill in, or undefined. */
+function statusOption(status, method) {
+  if (status === undefined) return undefined
+  if (status === null || typeof status !== 'object') throw invalidType(`WeakCache.prototype.${method}: options.status`, 'an object to fill in', status)
+  return status
+}
+
+/** lru-cache's size rules: a positive integer, given or computed by sizeCalculation. */
+function requireSize(key, value, size, sizeCalculation) {
+  if (isPositiveInteger(size)) return size
+  if (sizeCalculation) {
+    if (typeof sizeCalculation !== 'function') throw invalidType('WeakCache.prototype.set: options.sizeCalculation', 'a function (sizeCalculation must be a function)', sizeCalculation)
+    const computed = sizeCalculation(value, key)
+    if (!isPositiveInteger(computed)) {
+      throw invalidValue('WeakCache: the result of sizeCalculation', 'a positive integer (sizeCalculation return invalid (expect positive integer))', computed)
+    }
+    return computed
+  }
+  throw invalidValue(
+    'WeakCache.prototype.set: options.size',
+    'a positive integer, or options.sizeCalculation must compute one (invalid size value (must be positive integer). When maxSize or maxEntrySize is used, sizeCalculation or size must be set.)',
+    size,
+  )
+}
 
 /** The function the native side calls, on the event loop, with the slots of collected entries. It
  * holds the cache only weakly, so a cache nobody uses any more can itself be collected, and it
@@ -496,23 +1435,17 @@ function brokenError(method) {
   )
 }
 
-function assertKey(key, method) {
-  const type = typeof key
-  if (type !== 'string' && type !== 'number') throw invalidType(`WeakCache.prototype.${method}: key`, 'a string or a number', key)
+for (const [name, check] of Object.entries(MUTABLE)) {
+  Object.defineProperty(WeakCache.prototype, name, {
+    get() {
+      return optionsOf(this, name)[name]
+    },
+    set(value) {
+      optionsOf(this, name)[name] = check(value)
+    },
+    configurable: true,
+  })
 }
-
-function checkMax(max) {
-  if (typeof max !== 'number') throw invalidType('WeakCache: options.max', 'an integer >= 0 (0 makes a pure weak-value map)', max)
-  if (!isInteger(max) || max < 0 || max > MAX_LIMIT) throw outOfRange('WeakCache: options.max', `an integer from 0 to ${MAX_LIMIT}`, max)
-  return max
-}
-
-function checkTtl(ttl, what) {
-  if (typeof ttl !== 'number') throw invalidType(`WeakCache: ${what}`, 'a number of milliseconds', ttl)
-  if (!(ttl >= 0) || ttl === Infinity) throw outOfRange(`WeakCache: ${what}`, 'a finite number of milliseconds >= 0 (0 = no ttl)', ttl)
-  return ttl
-}
-
 Object.defineProperty(WeakCache.prototype, Symbol.iterator, { value: WeakCache.prototype.entries, writable: true, configurable: true })
 Object.defineProperty(WeakCache.prototype, Symbol.toStringTag, { value: 'WeakCache', configurable: true })
 

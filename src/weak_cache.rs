@@ -3,8 +3,12 @@
 //! the host the policy runs against (weak handles are `napi_add_finalizer` references, see
 //! gc_notify.rs), the shared buffers, and the cache's native function.
 
-use crate::core::cache_policy::{CachePolicy, Demotion, EntryId, Host, Lookup, Removed, SlotIndex};
-use crate::core::cache_protocol::{self, io, lookup_status, removed_status, Io, Op};
+use crate::core::cache_policy::{
+  Access, CachePolicy, Config, Demotion, EntryId, Facts, Host, Lookup, NewEntry, Removed, SlotIndex,
+};
+use crate::core::cache_protocol::{
+  self, facts, fate_number, flag, io, lookup_status, removed_status, Io, Op,
+};
 use crate::core::panic_fence::{PanicFence, Refused};
 use crate::core::removal_cause::RemovalCause;
 use crate::error::{check, ErrorClass, JsError, JsResult};
@@ -91,26 +95,33 @@ impl SharedBuffer {
   }
 }
 
-/// The `deadlines` buffer: a Float64 per slot, grown (by a new buffer) before an insert needs it.
-struct Deadlines(SharedBuffer);
+/// The `facts` buffer: `facts::STRIDE` Float64s per slot, grown (by a new buffer) before an
+/// insert needs it.
+struct FactsBuffer(SharedBuffer);
 
-impl Deadlines {
+impl FactsBuffer {
+  /// How many slots it has room for.
   fn capacity(&self) -> usize {
-    self.0.len / 8
+    self.0.len / (8 * facts::STRIDE)
   }
 
-  fn write(&mut self, slot: SlotIndex, deadline: f64) {
+  fn write(&mut self, slot: SlotIndex, entry: Facts) {
     if (slot as usize) < self.capacity() {
       // SAFETY: in bounds (checked); JS does not run during a native call.
-      unsafe { self.0.data.cast::<f64>().add(slot as usize).write(deadline) };
+      unsafe {
+        let at = self.0.data.cast::<f64>().add(slot as usize * facts::STRIDE);
+        at.add(facts::START).write(entry.start);
+        at.add(facts::TTL).write(entry.ttl);
+        at.add(facts::SIZE).write(entry.size);
+      }
     }
   }
 }
 
-/// The state of one cache that a panic may interrupt: the policy and the deadlines it publishes.
+/// The state of one cache that a panic may interrupt: the policy and the facts it publishes.
 struct Native {
   policy: CachePolicy<Handle>,
-  deadlines: Option<Deadlines>,
+  facts: Option<FactsBuffer>,
 }
 
 struct CacheState {
@@ -118,6 +129,8 @@ struct CacheState {
   /// Whether the cache has a clock (a ttl was used). Until then JS passes 0 for every ttl and
   /// time, and they are not read.
   clock: Cell<bool>,
+  /// Whether entries have sizes; sizes are read only then.
+  track_sizes: bool,
   /// Where the finalizers of weak handles report. Outlives them (see gc_notify).
   sink: GcSink,
   io: SharedBuffer,
@@ -133,7 +146,7 @@ struct NapiHost<'a> {
   inserting: sys::napi_value,
   /// The tail the last call published, with the value JS passed for it (see cache_protocol.rs).
   tail: Option<(SlotIndex, sys::napi_value)>,
-  deadlines: Option<&'a mut Deadlines>,
+  facts: Option<&'a mut FactsBuffer>,
 }
 
 impl Host for NapiHost<'_> {
@@ -141,7 +154,7 @@ impl Host for NapiHost<'_> {
   type Value = sys::napi_value;
 
   fn watch(&mut self, demotion: Demotion) -> Option<Handle> {
-    let value = if demotion.is_new {
+    let value = if demotion.is_new && !self.inserting.is_null() {
       self.inserting
     } else if let Some((_, value)) = self.tail.filter(|(slot, _)| *slot == demotion.slot) {
       value
@@ -149,7 +162,8 @@ impl Host for NapiHost<'_> {
       let mut value = ptr::null_mut();
       // SAFETY: valid env; `values` is JS's array or null (then the call fails: evict). A
       // pinned slot's element is always set, so no getter or Proxy trap can run here. (Only when
-      // logged reads moved the tail since the last call.)
+      // logged reads moved the tail since the last call, or for the value a `replace` stored
+      // before the call.)
       let status =
         unsafe { sys::napi_get_element(self.env, self.values, demotion.slot, &mut value) };
       if status != sys::Status::napi_ok {
@@ -191,9 +205,9 @@ impl Host for NapiHost<'_> {
     self.sink.push(id);
   }
 
-  fn publish_deadline(&mut self, slot: SlotIndex, deadline: f64) {
-    if let Some(deadlines) = self.deadlines.as_mut() {
-      deadlines.write(slot, deadline);
+  fn publish(&mut self, slot: SlotIndex, entry: Facts) {
+    if let Some(facts) = self.facts.as_mut() {
+      facts.write(slot, entry);
     }
   }
 }
@@ -202,95 +216,155 @@ impl Host for NapiHost<'_> {
 enum Call {
   Insert {
     value: sys::napi_value,
-    ttl: f64,
-    now: f64,
+    entry: NewEntry,
     values: sys::napi_value,
     tail_value: sys::napi_value,
   },
   Replace {
     slot: SlotIndex,
-    ttl: f64,
-    now: f64,
-    changed: bool,
+    entry: NewEntry,
+    flags: i32,
+    values: sys::napi_value,
+    tail_value: sys::napi_value,
   },
   Get {
     slot: SlotIndex,
     now: f64,
+    fresh: f64,
+    access: Access,
     values: sys::napi_value,
     tail_value: sys::napi_value,
   },
   Peek {
     slot: SlotIndex,
     now: f64,
+    fresh: f64,
+    update_age: bool,
+  },
+  Hold {
+    slot: SlotIndex,
+    strong: bool,
+    values: sys::napi_value,
+    tail_value: sys::napi_value,
   },
   Remove {
     slot: SlotIndex,
     cause: RemovalCause,
   },
+  Pop,
+  Purge {
+    now: f64,
+  },
   Clear,
-  Order,
+  Order {
+    now: f64,
+    allow_stale: bool,
+    reverse: bool,
+  },
+  Pushed,
   Stats,
   Sync,
-  Timing,
+  Facts {
+    clock: bool,
+  },
   InjectPanic,
 }
 
-/// Reads the arguments of a call; ttls and times only once the cache has a `clock`.
+/// Reads the arguments of a call; ttls and times only once the cache has a `clock`, sizes only
+/// when it tracks them.
 ///
 /// # Safety
 /// `env` and `args` must be valid for the running callback.
 unsafe fn read_call(
   env: sys::napi_env,
-  args: &[sys::napi_value; 6],
+  args: &[sys::napi_value; 7],
   clock: bool,
+  track_sizes: bool,
 ) -> JsResult<Call> {
-  let [op, a, b, c, d, e] = *args;
+  let [op, a, b, c, d, e, f] = *args;
+  // SAFETY (every conversion below): the caller's contract.
   let time = |value| {
     if clock {
-      // SAFETY: the caller's contract.
       unsafe { to_f64(env, value) }
     } else {
       Ok(0.0)
     }
   };
-  // SAFETY: the caller's contract, for every conversion below.
   unsafe {
-    let op = int32(env, op)?;
-    let op = Op::from_number(op).ok_or_else(|| protocol_error(format!("unknown op {op}")))?;
+    let word = int32(env, op)?;
+    let (op, flags) =
+      Op::with_flags(word).ok_or_else(|| protocol_error(format!("unknown op {word}")))?;
+    let has = |bit: i32| flags & bit != 0;
+    // An insert's or replace's ttl, start and size (ttls and times only with a clock).
+    let mut entry = NewEntry {
+      strong: has(flag::STRONG),
+      ..NewEntry::PLAIN
+    };
+    if matches!(op, Op::Insert | Op::Replace) {
+      if clock {
+        entry.ttl = to_f64(env, b)?;
+        entry.start = to_f64(env, c)?;
+      }
+      if track_sizes {
+        entry.size = to_f64(env, d)?;
+      }
+    }
     Ok(match op {
       Op::Insert => Call::Insert {
         value: a,
-        ttl: time(b)?,
-        now: time(c)?,
-        values: d,
-        tail_value: e,
+        entry,
+        values: e,
+        tail_value: f,
       },
       Op::Replace => Call::Replace {
         slot: slot(env, a)?,
-        ttl: time(b)?,
-        now: time(c)?,
-        changed: boolean(env, d)?,
+        entry,
+        flags,
+        values: e,
+        tail_value: f,
       },
       Op::Get => Call::Get {
         slot: slot(env, a)?,
         now: time(b)?,
-        values: c,
-        tail_value: d,
+        fresh: time(c)?,
+        access: Access {
+          update_age: has(flag::UPDATE_AGE),
+          keep_stale: has(flag::KEEP_STALE),
+        },
+        values: d,
+        tail_value: e,
       },
       Op::Peek => Call::Peek {
         slot: slot(env, a)?,
         now: time(b)?,
+        fresh: time(c)?,
+        update_age: has(flag::UPDATE_AGE),
+      },
+      Op::Hold => Call::Hold {
+        slot: slot(env, a)?,
+        strong: has(flag::STRONG),
+        values: b,
+        tail_value: c,
       },
       Op::Remove => Call::Remove {
         slot: slot(env, a)?,
         cause: RemovalCause::from_number(int32(env, b)?)
           .ok_or_else(|| protocol_error("unknown removal cause"))?,
       },
+      Op::Pop => Call::Pop,
+      Op::Purge => Call::Purge { now: time(a)? },
       Op::Clear => Call::Clear,
-      Op::Order => Call::Order,
+      Op::Order => Call::Order {
+        now: time(a)?,
+        allow_stale: has(flag::ALLOW_STALE),
+        reverse: has(flag::REVERSE),
+      },
+      Op::Pushed => Call::Pushed,
       Op::Stats => Call::Stats,
       Op::Sync => Call::Sync,
-      Op::Timing => Call::Timing,
+      Op::Facts => Call::Facts {
+        clock: has(flag::CLOCK),
+      },
       Op::InjectPanic => Call::InjectPanic,
     })
   }
@@ -300,15 +374,12 @@ impl CacheState {
   /// The io buffer for the length of one call.
   fn io(&self) -> Io<'_> {
     // SAFETY: `io` has io::BYTES bytes, 8-byte aligned (checked in `create`), kept alive by its
-    // reference; the Int32 part and the read times are disjoint. JS has views of this memory but
-    // cannot run while a native call is running (no call below runs JS).
+    // reference; the Int32 part and the calculated size are disjoint. JS has views of this memory
+    // but cannot run while a native call is running (no call below runs JS).
     unsafe {
       let ints = std::slice::from_raw_parts_mut(self.io.data.cast::<i32>(), io::INTS);
-      let times = std::slice::from_raw_parts(
-        self.io.data.add(io::INTS * 4).cast::<f64>(),
-        io::READ_CAPACITY,
-      );
-      Io::new(ints, times)
+      let calculated = &mut *self.io.data.cast::<f64>().add(io::CALCULATED);
+      Io::new(ints, calculated)
     }
   }
 
@@ -321,73 +392,108 @@ impl CacheState {
     // SAFETY: the caller's contract, for both calls.
     let undefined = unsafe { undefined(env) }?;
     match call {
-      Call::Insert { .. } if self.clock.get() => unsafe { self.grow_deadlines(env, false) }?,
-      Call::Timing => {
-        unsafe { self.grow_deadlines(env, true) }?;
-        self.clock.set(true);
+      // Facts exist only once the clock started or in a cache that tracks sizes.
+      Call::Insert { .. } if self.clock.get() || self.track_sizes => {
+        unsafe { self.grow_facts(env, false) }?
+      }
+      Call::Facts { clock } => {
+        unsafe { self.grow_facts(env, true) }?;
+        if clock {
+          self.clock.set(true);
+        }
       }
       _ => {}
     }
     let mut io = self.io();
     let result = self.native.update(|native| {
-      let Native { policy, deadlines } = native;
+      let Native { policy, facts } = native;
       let mut host = NapiHost {
         env,
         sink: &self.sink,
         values: ptr::null_mut(),
         inserting: ptr::null_mut(),
         tail: None,
-        deadlines: deadlines.as_mut(),
+        facts: facts.as_mut(),
       };
       let published_tail = io.published_tail();
-      io.replay_reads(policy, &mut host);
+      io.replay_reads(policy);
       // Results are made after the update: Node-API calls that cannot fail. If one does, the
       // panic breaks the fence: the cache changed and JS cannot be told how.
       let made =
         |result: JsResult<sys::napi_value>| result.expect("a Node-API call failed mid-update");
+      let with_tail = |host: &mut NapiHost<'_>, values, tail_value| {
+        host.values = values;
+        host.tail = published_tail.map(|slot| (slot, tail_value));
+      };
       let value = match call {
         Call::Insert {
           value,
-          ttl,
-          now,
+          entry,
           values,
           tail_value,
         } => {
-          host.values = values;
+          with_tail(&mut host, values, tail_value);
           host.inserting = value;
-          host.tail = published_tail.map(|slot| (slot, tail_value));
-          let slot = policy.insert(ttl, now, &mut host);
+          let slot = policy.insert(entry, &mut host);
           io.set_pushed(policy.pushed_out());
           // SAFETY: the caller's contract.
           made(unsafe { number(env, f64::from(slot)) })
         }
         Call::Replace {
           slot,
-          ttl,
-          now,
-          changed,
-        } => {
-          policy
-            .replace(slot, ttl, now, changed, &mut host)
-            .map_err(not_an_entry)?;
-          undefined
-        }
-        Call::Get {
-          slot,
-          now,
+          entry,
+          flags,
           values,
           tail_value,
         } => {
-          host.values = values;
-          host.tail = published_tail.map(|slot| (slot, tail_value));
-          let lookup = policy.get(slot, now, &mut host).map_err(not_an_entry)?;
+          with_tail(&mut host, values, tail_value);
+          let update_ttl = flags & flag::UPDATE_TTL != 0;
+          let changed = flags & flag::CHANGED != 0;
+          let lookup = policy
+            .replace(slot, entry, update_ttl, changed, &mut host)
+            .map_err(not_an_entry)?;
           io.set_status(lookup_status(&lookup));
           io.set_pushed(policy.pushed_out());
           weak_value(lookup, undefined)
         }
-        Call::Peek { slot, now } => {
-          let lookup = policy.peek(slot, now, &mut host).map_err(not_an_entry)?;
+        Call::Get {
+          slot,
+          now,
+          fresh,
+          access,
+          values,
+          tail_value,
+        } => {
+          with_tail(&mut host, values, tail_value);
+          let lookup = policy
+            .get(slot, now, fresh, access, &mut host)
+            .map_err(not_an_entry)?;
           io.set_status(lookup_status(&lookup));
+          io.set_pushed(policy.pushed_out());
+          weak_value(lookup, undefined)
+        }
+        Call::Peek {
+          slot,
+          now,
+          fresh,
+          update_age,
+        } => {
+          let lookup = policy
+            .peek(slot, now, fresh, update_age, &mut host)
+            .map_err(not_an_entry)?;
+          io.set_status(lookup_status(&lookup));
+          weak_value(lookup, undefined)
+        }
+        Call::Hold {
+          slot,
+          strong,
+          values,
+          tail_value,
+        } => {
+          with_tail(&mut host, values, tail_value);
+          let lookup = policy.hold(slot, strong, &mut host).map_err(not_an_entry)?;
+          io.set_status(lookup_status(&lookup));
+          io.set_pushed(policy.pushed_out());
           weak_value(lookup, undefined)
         }
         Call::Remove { slot, cause } => {
@@ -400,48 +506,32 @@ impl CacheState {
             Removed::Pinned | Removed::Collected => undefined,
           }
         }
-        Call::Clear => {
-          let alive = policy.clear(&mut host);
-          // SAFETY: the caller's contract.
-          made(unsafe { slot_value_pairs(env, &alive) })
-        }
-        // SAFETY: the caller's contract, for the three arms below.
-        Call::Order => unsafe { slot_array(env, policy.order())? },
-        Call::Stats => unsafe { stats_object(env, policy)? },
-        Call::Sync => undefined,
-        Call::Timing => {
-          policy.start_timing();
-          for (slot, deadline) in policy.deadlines() {
-            host.publish_deadline(slot, deadline);
-          }
-          let buffer = host.deadlines.as_ref().expect("made before the update");
-          // SAFETY: the caller's contract.
-          unsafe { buffer.0.value(env)? }
-        }
-        Call::InjectPanic => inject_panic(policy, &mut host),
+        // SAFETY: the caller's contract.
+        other => unsafe { run_rare(env, policy, &mut host, other, undefined)? },
       };
       // A hint only (see Host::watch): an early error return leaves the last one, still safe.
-      io.set_tail(policy.tail());
+      io.set_state(policy);
       Ok(value)
     });
     result.map_err(refused)?
   }
 
-  /// Makes sure the `deadlines` buffer has room for the next insert's slot (and exists, when
-  /// `starting` the clock): replaces it by a larger copy if not. The next insert's slot is then
-  /// beyond JS's view of the old buffer, which tells JS to fetch the new one.
+  /// Makes sure the `facts` buffer has room for the next insert's slot (and exists, when it must:
+  /// `making` it for the `facts` op, or when the policy publishes facts): replaces it by a larger
+  /// copy if not. The next insert's slot is then beyond JS's view of the old buffer, which tells
+  /// JS to fetch the new one.
   ///
   /// # Safety
   /// `env` must be valid for the running callback.
-  unsafe fn grow_deadlines(&self, env: sys::napi_env, starting: bool) -> JsResult<()> {
+  unsafe fn grow_facts(&self, env: sys::napi_env, making: bool) -> JsResult<()> {
     let wanted = self
       .native
       .update(|native| {
         let wanted = native.policy.next_slot() as usize + 1;
-        match &native.deadlines {
+        match &native.facts {
           Some(current) if current.capacity() >= wanted => None,
           Some(current) => Some(wanted.max(current.capacity() * 2)),
-          None if starting => Some(wanted.max(64)),
+          None if making || native.policy.has_facts() => Some(wanted.max(64)),
           None => None,
         }
       })
@@ -449,15 +539,15 @@ impl CacheState {
     let Some(capacity) = wanted else {
       return Ok(());
     };
+    let bytes = capacity.next_power_of_two() * facts::STRIDE * 8;
     // SAFETY: the caller's contract; the length is a multiple of 8.
-    let buffer =
-      unsafe { SharedBuffer::new_f64(env, capacity.next_power_of_two() * 8, f64::INFINITY) }?;
+    let buffer = unsafe { SharedBuffer::new_f64(env, bytes, 0.0) }?;
     let swapped = self.native.update(|native| {
-      if let Some(old) = &native.deadlines {
+      if let Some(old) = &native.facts {
         // SAFETY: both buffers are alive and distinct, and the new one is the larger.
         unsafe { ptr::copy_nonoverlapping(old.0.data, buffer.data, old.0.len) };
       }
-      native.deadlines.replace(Deadlines(buffer))
+      native.facts.replace(FactsBuffer(buffer))
     });
     match swapped {
       Ok(old) => {
@@ -472,10 +562,77 @@ impl CacheState {
   }
 }
 
+/// The operations that are not on a hot path (a separate function keeps the hot ones small
+/// enough to be inlined into the call).
+///
+/// # Safety
+/// `env` must be the environment of the cache, in a native call on its JS thread.
+#[cold]
+#[inline(never)]
+unsafe fn run_rare(
+  env: sys::napi_env,
+  policy: &mut CachePolicy<Handle>,
+  host: &mut NapiHost<'_>,
+  call: Call,
+  undefined: sys::napi_value,
+) -> JsResult<sys::napi_value> {
+  // Results are made after the update: Node-API calls that cannot fail. If one does, the panic
+  // breaks the fence: the cache changed and JS cannot be told how.
+  let made = |result: JsResult<sys::napi_value>| result.expect("a Node-API call failed mid-update");
+  Ok(match call {
+    Call::Pop => match policy.pop(host) {
+      // SAFETY: the caller's contract.
+      Some(popped) => made(unsafe { slot_value_pairs(env, &[popped], undefined) }),
+      None => undefined,
+    },
+    Call::Purge { now } => {
+      let removed = policy.purge_stale(now, host);
+      // SAFETY: the caller's contract.
+      made(unsafe { slot_value_pairs(env, &removed, undefined) })
+    }
+    Call::Clear => {
+      let removed = policy.clear(host);
+      // SAFETY: the caller's contract.
+      made(unsafe { slot_value_pairs(env, &removed, undefined) })
+    }
+    // SAFETY: the caller's contract, for the arms below.
+    Call::Order {
+      now,
+      allow_stale,
+      reverse,
+    } => unsafe { int_array(env, policy.order(now, allow_stale, reverse))? },
+    Call::Pushed => unsafe {
+      let pairs = policy
+        .pushed_out()
+        .iter()
+        .flat_map(|out| [out.slot as i32, fate_number(out.fate)]);
+      int_array(env, pairs)?
+    },
+    Call::Stats => unsafe { stats_object(env, policy)? },
+    Call::Sync => undefined,
+    Call::Facts { clock } => {
+      if clock {
+        policy.start_timing();
+      }
+      for (slot, entry) in policy.all_facts() {
+        host.publish(slot, entry);
+      }
+      let buffer = host.facts.as_ref().expect("made before the update");
+      // SAFETY: the caller's contract.
+      unsafe { buffer.0.value(env)? }
+    }
+    Call::InjectPanic => inject_panic(policy),
+    _ => return Err(protocol_error("a hot operation reached run_rare")),
+  })
+}
+
 /// The value a lookup returns to JS: a weak entry's value, or undefined.
 fn weak_value(lookup: Lookup<sys::napi_value>, undefined: sys::napi_value) -> sys::napi_value {
   match lookup {
-    Lookup::Live(Some(value)) | Lookup::Expired(Some(value)) => value,
+    Lookup::Live(Some(value))
+    | Lookup::Stale {
+      value: Some(value), ..
+    } => value,
     _ => undefined,
   }
 }
@@ -483,10 +640,9 @@ fn weak_value(lookup: Lookup<sys::napi_value>, undefined: sys::napi_value) -> sy
 /// The fault-injection op: moves an entry halfway, then unwinds as a panic would, as a bug in the
 /// middle of an update would. Only the spec of the fence calls it. (`resume_unwind` skips the
 /// panic hook, so the spec's output stays clean; the fence sees an ordinary panic.)
-fn inject_panic(policy: &mut CachePolicy<Handle>, host: &mut NapiHost<'_>) -> sys::napi_value {
-  let first = policy.order().next();
-  if let Some(slot) = first {
-    policy.touch(slot, 0.0, host);
+fn inject_panic(policy: &mut CachePolicy<Handle>) -> sys::napi_value {
+  if let Some(&slot) = policy.order(0.0, true, false).last() {
+    policy.touch(slot);
   }
   std::panic::resume_unwind(Box::new("injected panic (WeakCache fence spec)"))
 }
@@ -536,18 +692,6 @@ unsafe fn slot(env: sys::napi_env, value: sys::napi_value) -> JsResult<SlotIndex
 }
 
 /// # Safety
-/// `env` and `value` must be valid for the running callback.
-unsafe fn boolean(env: sys::napi_env, value: sys::napi_value) -> JsResult<bool> {
-  let mut b = false;
-  // SAFETY: valid env and value; the out pointer is a local.
-  check(
-    unsafe { sys::napi_get_value_bool(env, value, &mut b) },
-    "napi_get_value_bool",
-  )?;
-  Ok(b)
-}
-
-/// # Safety
 /// `env` must be valid for the running callback.
 unsafe fn new_array(env: sys::napi_env) -> JsResult<sys::napi_value> {
   let mut array = ptr::null_mut();
@@ -561,16 +705,16 @@ unsafe fn new_array(env: sys::napi_env) -> JsResult<sys::napi_value> {
 
 /// # Safety
 /// `env` must be valid for the running callback.
-unsafe fn slot_array(
+unsafe fn int_array<N: Into<f64>>(
   env: sys::napi_env,
-  slots: impl Iterator<Item = SlotIndex>,
+  numbers: impl IntoIterator<Item = N>,
 ) -> JsResult<sys::napi_value> {
   // SAFETY: the caller's contract, for each call below.
   unsafe {
     let array = new_array(env)?;
-    for (i, slot) in slots.enumerate() {
+    for (i, n) in numbers.into_iter().enumerate() {
       check(
-        sys::napi_set_element(env, array, i as u32, number(env, f64::from(slot))?),
+        sys::napi_set_element(env, array, i as u32, number(env, n.into())?),
         "napi_set_element",
       )?;
     }
@@ -578,13 +722,14 @@ unsafe fn slot_array(
   }
 }
 
-/// `[slot, value, slot, value, ...]`.
+/// `[slot, value, slot, value, ...]`, `undefined` for a missing value.
 ///
 /// # Safety
-/// `env` and the values must be valid for the running callback.
+/// `env`, the values and `undefined` must be valid for the running callback.
 unsafe fn slot_value_pairs(
   env: sys::napi_env,
-  pairs: &[(SlotIndex, sys::napi_value)],
+  pairs: &[(SlotIndex, Option<sys::napi_value>)],
+  undefined: sys::napi_value,
 ) -> JsResult<sys::napi_value> {
   // SAFETY: the caller's contract, for each call below.
   unsafe {
@@ -596,7 +741,7 @@ unsafe fn slot_value_pairs(
         "napi_set_element",
       )?;
       check(
-        sys::napi_set_element(env, array, at + 1, *value),
+        sys::napi_set_element(env, array, at + 1, value.unwrap_or(undefined)),
         "napi_set_element",
       )?;
     }
@@ -687,8 +832,8 @@ unsafe extern "C" fn protocol(
   }
 }
 
-/// `weakCacheCreate(io, max, updateAgeOnGet, deliver) -> native`: a new cache, as its native
-/// function `native(op, a, b, c, d)` (see cache_protocol.rs). The function's data is the cache,
+/// `weakCacheCreate(io, max, maxSize, flags, deliver) -> native`: a new cache, as its native
+/// function `native(op, ...arguments)` (see cache_protocol.rs). The function's data is the cache,
 /// freed by the function's finalizer, so a call needs no handle to look up or validate.
 unsafe extern "C" fn create(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
   // SAFETY: Node calls natives with a valid env and info on the JS thread; `guard` keeps errors
@@ -696,7 +841,7 @@ unsafe extern "C" fn create(env: sys::napi_env, info: sys::napi_callback_info) -
   // arguments and out pointers.
   unsafe {
     guard(env, || {
-      let [buffer, max, update_age_on_get, deliver] = args::<4>(env, info)?;
+      let [buffer, max, max_size, flags, deliver] = args::<5>(env, info)?;
       let mut data = ptr::null_mut();
       let mut len = 0;
       check(
@@ -710,19 +855,30 @@ unsafe extern "C" fn create(env: sys::napi_env, info: sys::napi_callback_info) -
         )));
       }
       let max = to_f64(env, max)?;
-      if !(0.0..=f64::from(u32::MAX)).contains(&max) {
+      if !(-1.0..=f64::from(u32::MAX)).contains(&max) {
         return Err(protocol_error(format!("max {max}")));
       }
-      let update_age_on_get = boolean(env, update_age_on_get)?;
+      let max_size = to_f64(env, max_size)?;
+      if max_size.is_nan() || max_size < 0.0 {
+        return Err(protocol_error(format!("maxSize {max_size}")));
+      }
+      let flags = int32(env, flags)?;
+      let config = Config {
+        max: (max >= 0.0).then_some(max as usize),
+        max_size,
+        track_sizes: flags & flag::TRACK_SIZES != 0,
+        weak: flags & flag::WEAK != 0,
+      };
       let deliver = Function::<Vec<u32>, UnknownReturnValue>::from_napi_value(env, deliver)
         .map_err(|e| JsError::internal(e.reason.clone()))?;
       let io = SharedBuffer::hold(env, buffer, data.cast(), len)?;
       let state = Rc::new(CacheState {
         native: PanicFence::new(Native {
-          policy: CachePolicy::new(max as usize, update_age_on_get),
-          deadlines: None,
+          policy: CachePolicy::new(config),
+          facts: None,
         }),
         clock: Cell::new(false),
+        track_sizes: config.track_sizes,
         sink: GcSink::new(),
         io,
       });
@@ -740,7 +896,9 @@ unsafe extern "C" fn create(env: sys::napi_env, info: sys::napi_callback_info) -
         }
       };
       state.sink.set_waker(wake);
-      state.io().set_tail(None);
+      state
+        .native
+        .with_any(|native| state.io().set_state(&native.policy));
       // The Rc's heap cell never moves, so the hook's pointer to the sink stays valid until
       // finalize_cache removes the hook.
       if let Err(error) = state.sink.watch_teardown(env) {
@@ -776,17 +934,17 @@ unsafe extern "C" fn create(env: sys::napi_env, info: sys::napi_callback_info) -
   }
 }
 
-/// The cache's native function: `native(op, a, b, c, d)`.
+/// The cache's native function: `native(op, a, b, c, d, e, f, g)`.
 unsafe extern "C" fn call(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
   // SAFETY: Node calls natives with a valid env and info on the JS thread; `guard` keeps errors
   // and panics from crossing the FFI boundary.
   unsafe {
     guard(env, || {
-      let (argv, data) = args_and_data::<6>(env, info)?;
+      let (argv, data) = args_and_data::<7>(env, info)?;
       // SAFETY: data is the Rc<CacheState> given to napi_create_function in `create`; it lives
       // until this function is finalized, and the function is alive while it is called.
       let state: &CacheState = &*(data as *const CacheState);
-      let call = read_call(env, &argv, state.clock.get())?;
+      let call = read_call(env, &argv, state.clock.get(), state.track_sizes)?;
       state.run(env, call)
     })
   }
@@ -808,7 +966,7 @@ unsafe fn take_collected(env: sys::napi_env, state: &CacheState) -> Vec<u32> {
     values: ptr::null_mut(),
     inserting: ptr::null_mut(),
     tail: None,
-    deadlines: None,
+    facts: None,
   };
   state
     .native
@@ -827,9 +985,9 @@ unsafe fn teardown(env: sys::napi_env, state: Rc<CacheState>) {
       // SAFETY: each handle is deleted once; the policy no longer has it.
       unsafe { sys::napi_delete_reference(env, handle.as_ptr()) };
     }
-    if let Some(deadlines) = native.deadlines.take() {
+    if let Some(facts) = native.facts.take() {
       // SAFETY: same env; deleted once.
-      unsafe { deadlines.0.release(env) };
+      unsafe { facts.0.release(env) };
     }
   });
   // SAFETY: same env; each is released once.

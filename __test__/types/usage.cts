@@ -42,11 +42,19 @@ const user: User | undefined = users.set('u1', { name: 'Ada' }, { ttl: 1000 }).g
 const cacheStats: number = users.stats().weakHits + users.size
 for (const [id, u] of users) void [id.length, u.name]
 const byNumber = new WeakCache<number, string>({ max: 0 })
-// @ts-expect-error keys are strings or numbers
-new WeakCache<object, string>({ max: 1 })
+const byObject = new WeakCache<object, string>({ maxSize: 100, sizeCalculation: (value) => value.length })
 // @ts-expect-error wrong key type for this cache
 byNumber.get('one')
-void [user, cacheStats]
+// @ts-expect-error an option lru-cache 6 had
+new WeakCache({ max: 1, maxAge: 1000 })
+const status: import('../..').WeakCacheStatus<string, User> = {}
+const fetched: Promise<User | undefined> = new WeakCache<string, User, { region: string }>({
+  max: 10,
+  fetchMethod: async (id, stale, { signal, context }) => (signal.aborted ? stale : { name: `${id}@${context.region}` }),
+}).fetch('u2', { context: { region: 'eu' }, status })
+const agents = new WeakCache<string, { close(): void }>({ max: 10, weak: false, dispose: (agent, _origin, reason) => reason !== 'collect' && agent?.close() })
+const dumped: number = users.dump().length + agents.calculatedSize + byObject.size
+void [user, cacheStats, fetched, dumped, users.pop(), users.memoMethod, users.rkeys().next()]
 
 // LeakRegistry
 const { LeakRegistry } = ephemeron

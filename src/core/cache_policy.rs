@@ -1,18 +1,24 @@
 //! The policy of WeakCache: which entries are pinned and in what order, which are demoted to the
-//! weak tier, when entries expire, what a collection means, and the statistics.
+//! weak tier, what bounds the pinned tier (a count, a total size, or only time), when entries are
+//! stale, what a collection means, and the statistics.
 //!
 //! Entries are *slots*, numbered densely from 0; JS keeps the keys and the pinned values by slot
-//! (see cache_protocol.rs), so this side holds no key and no value: only order, tiers, timing and
-//! the weak handles. Plain Rust: everything that touches a value goes through a [`Host`] (Node-API
-//! in the binding, a fake in the tests), so the weak-tier rules and the collection races are
-//! tested here without Node.
+//! (see cache_protocol.rs), so this side holds no key and no value: only order, tiers, facts
+//! (start, ttl, size) and the weak handles. Plain Rust: everything that touches a value goes
+//! through a [`Host`] (Node-API in the binding, a fake in the tests), so the weak-tier rules and
+//! the collection races are tested here without Node.
 //!
-//! Tiers: *pinned* entries (at most `max`, most recent first; JS holds their values) and *weak*
-//! entries (object values pushed out of the pinned tier, held only by a weak handle; most recently
-//! demoted first). A weak entry whose handle reads as collected before its finalizer's event
-//! arrived is *collected*: invisible, kept only so that the event finds it. A slot's generation
-//! grows whenever it gets a new entry or value, and `(generation, slot)` is the id a handle's
-//! finalizer reports, so a late event never matches an entry that was set again.
+//! Tiers: *pinned* entries (most recent first; JS holds their values), bounded by `max` entries
+//! and by `maxSize` (their total size), and *weak* entries (object values pushed out of the pinned
+//! tier, held only by a weak handle; most recently demoted first). A weak entry whose handle reads
+//! as collected before its finalizer's event arrived is *collected*: invisible, kept only so that
+//! the event finds it. A slot's generation grows whenever it gets a new entry or value, and
+//! `(generation, slot)` is the id a handle's finalizer reports, so a late event never matches an
+//! entry that was set again. Taken together, pinned then weak, most recent first, is the cache's
+//! order (lru-cache's, with the weak tier as its oldest part).
+//!
+//! Staleness is lru-cache's: an entry with a ttl is stale once `now - start > ttl` (at an age of
+//! exactly `ttl` it is still fresh).
 
 use super::removal_cause::RemovalCause;
 
@@ -23,6 +29,9 @@ pub type EntryId = u64;
 const NIL: u32 = u32::MAX;
 const TIER_BITS: u32 = 2;
 const TIER_MASK: u32 = (1 << TIER_BITS) - 1;
+/// The tag bit of a *strong* entry: never demoted, evicted when pushed out (a fetch in flight).
+const STRONG: u32 = 1 << TIER_BITS;
+const GENERATION_SHIFT: u32 = TIER_BITS + 1;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Tier {
@@ -34,7 +43,7 @@ pub enum Tier {
 }
 
 /// One entry: its links in the list of its tier (the free list for a free slot) and its tag,
-/// `generation << 2 | tier`. 12 bytes: a million pinned entries cost 12 MB here.
+/// `generation << 3 | strong << 2 | tier`. 12 bytes: a million pinned entries cost 12 MB here.
 #[derive(Clone, Copy)]
 struct Slot {
   prev: u32,
@@ -53,29 +62,106 @@ impl Slot {
   }
 
   fn generation(self) -> u32 {
-    self.tag >> TIER_BITS
+    self.tag >> GENERATION_SHIFT
   }
 
   fn set_tier(&mut self, tier: Tier) {
     self.tag = (self.tag & !TIER_MASK) | tier as u32;
   }
 
+  fn is_strong(self) -> bool {
+    self.tag & STRONG != 0
+  }
+
+  fn set_strong(&mut self, strong: bool) {
+    self.tag = if strong {
+      self.tag | STRONG
+    } else {
+      self.tag & !STRONG
+    };
+  }
+
   /// A new generation: the entry's id changes, so events of its old handle no longer match.
   fn renew(&mut self) {
-    self.tag = self.tag.wrapping_add(1 << TIER_BITS);
+    self.tag = self.tag.wrapping_add(1 << GENERATION_SHIFT);
   }
 }
 
-/// The ttl of an entry and when it expires (infinity: never).
+/// What bounds a cache, fixed when it is made.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Config {
+  /// The most pinned entries; None: no count limit (a cache bounded by `max_size` or by time).
+  pub max: Option<usize>,
+  /// The most total size of the pinned entries; 0: no size limit.
+  pub max_size: f64,
+  /// Whether entries have sizes (`maxSize` or `maxEntrySize` is set).
+  pub track_sizes: bool,
+  /// Whether object values pushed out are demoted to the weak tier; false: every value pushed out
+  /// is evicted, as in lru-cache (`weak: false`).
+  pub weak: bool,
+}
+
+impl Config {
+  /// A cache of at most `max` pinned entries with a weak tier, as WeakCache is by default.
+  pub fn max(max: usize) -> Config {
+    Config {
+      max: Some(max),
+      max_size: 0.0,
+      track_sizes: false,
+      weak: true,
+    }
+  }
+}
+
+/// What JS knows of an entry, published per slot: when its ttl started, its ttl (0: none) and its
+/// size (0 when sizes are not tracked).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Facts {
+  pub start: f64,
+  pub ttl: f64,
+  pub size: f64,
+}
+
+/// An entry being inserted, or the new state of one being replaced.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct NewEntry {
+  pub ttl: f64,
+  /// When its ttl starts (read only when `ttl > 0`).
+  pub start: f64,
+  pub size: f64,
+  /// Never demoted (a fetch in flight): pushed out, it is evicted.
+  pub strong: bool,
+}
+
+impl NewEntry {
+  /// A plain entry: no ttl, no size.
+  pub const PLAIN: NewEntry = NewEntry {
+    ttl: 0.0,
+    start: 0.0,
+    size: 0.0,
+    strong: false,
+  };
+}
+
+/// How a `get` treats the entry it finds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Access {
+  /// Restart the age of a fresh entry (`updateAgeOnGet`).
+  pub update_age: bool,
+  /// Leave a stale entry in the cache (`noDeleteOnStaleGet`, a fetch in flight, `fetch()`).
+  pub keep_stale: bool,
+}
+
+/// The ttl of an entry and when it started (lru-cache's `ttls` and `starts`).
 #[derive(Clone, Copy)]
 struct Timing {
   ttl: f64,
-  expires: f64,
+  start: f64,
 }
 
 const NO_TTL: Timing = Timing {
   ttl: 0.0,
-  expires: f64::INFINITY,
+  start: 0.0,
 };
 
 /// An intrusive doubly linked list of slots, most recent first.
@@ -104,7 +190,7 @@ pub struct Demotion {
   pub is_new: bool,
 }
 
-/// Where the policy meets values: weak handles, the GC's reports and the published deadlines.
+/// Where the policy meets values: weak handles, the GC's reports and the published facts.
 pub trait Host {
   type Handle: Copy;
   type Value;
@@ -118,9 +204,9 @@ pub trait Host {
   /// Reports the collection of entry `id` found by a read: its finalizer was cancelled by the
   /// release, so this report takes its place (and reaches [`CachePolicy::take_collected`]).
   fn report_collected(&mut self, id: EntryId);
-  /// Tells JS when the pinned entry in `slot` expires, so that a pinned hit before that time
-  /// needs no call.
-  fn publish_deadline(&mut self, slot: SlotIndex, deadline: f64);
+  /// Tells JS the facts of the entry in `slot` (only while timing or sizes are on), so that a
+  /// pinned hit needs no call and statuses can be filled in JS.
+  fn publish(&mut self, slot: SlotIndex, facts: Facts);
 }
 
 /// What happened to an entry pushed out of the pinned tier.
@@ -128,7 +214,7 @@ pub trait Host {
 pub enum Fate {
   /// Moved to the weak tier (JS lets go of its value).
   Demoted,
-  /// Left the cache (`Evict` for a primitive value).
+  /// Left the cache (`Evict`).
   Removed(RemovalCause),
 }
 
@@ -138,13 +224,15 @@ pub struct PushedOut {
   pub fate: Fate,
 }
 
-/// The answer to a lookup of an entry.
+/// The answer to a lookup of an entry. A weak entry's value comes with it (JS holds pinned ones).
 #[derive(Debug, PartialEq, Eq)]
 pub enum Lookup<V> {
-  /// Live. For a weak entry, its value (JS holds pinned ones).
   Live(Option<V>),
-  /// Past its ttl (a get removed it: the weak value comes with it for `dispose`).
-  Expired(Option<V>),
+  /// Past its ttl; `removed` when the lookup removed it (cause `Expire`).
+  Stale {
+    value: Option<V>,
+    removed: bool,
+  },
   /// The GC took the value: the entry is gone, and its `'collect'` follows through
   /// `take_collected`.
   Collected,
@@ -171,7 +259,7 @@ pub struct Stats {
   pub sets: u64,
   pub demotions: u64,
   /// Removals by cause (`RemovalCause as usize`).
-  pub removals: [u64; 5],
+  pub removals: [u64; RemovalCause::ALL.len()],
   pub pinned: usize,
   pub weak: usize,
 }
@@ -200,18 +288,8 @@ fn stat(cause: RemovalCause) -> &'static str {
   cause.stat_name().unwrap_or("")
 }
 
-/// `now + ttl`, or never when the entry has no ttl.
-fn expiry(ttl: f64, now: f64) -> f64 {
-  if ttl > 0.0 {
-    now + ttl
-  } else {
-    f64::INFINITY
-  }
-}
-
 pub struct CachePolicy<H> {
-  max: usize,
-  update_age_on_get: bool,
+  config: Config,
   slots: Vec<Slot>,
   /// Free slots, linked through `next`.
   free: SlotIndex,
@@ -219,6 +297,10 @@ pub struct CachePolicy<H> {
   handles: Vec<Option<H>>,
   /// Timing by slot; allocated when the first entry with a ttl arrives.
   timing: Option<Vec<Timing>>,
+  /// Sizes by slot, when the cache tracks sizes.
+  sizes: Option<Vec<f64>>,
+  /// The total size of the pinned entries.
+  calculated: f64,
   pinned: List,
   weak: List,
   /// Entries the current operation pushed out of the pinned tier.
@@ -227,14 +309,15 @@ pub struct CachePolicy<H> {
 }
 
 impl<H: Copy> CachePolicy<H> {
-  pub fn new(max: usize, update_age_on_get: bool) -> Self {
+  pub fn new(config: Config) -> Self {
     CachePolicy {
-      max,
-      update_age_on_get,
+      config,
       slots: Vec::new(),
       free: NIL,
       handles: Vec::new(),
       timing: None,
+      sizes: config.track_sizes.then(Vec::new),
+      calculated: 0.0,
       pinned: EMPTY,
       weak: EMPTY,
       pushed: Vec::new(),
@@ -248,6 +331,16 @@ impl<H: Copy> CachePolicy<H> {
       weak: self.weak.len,
       ..self.stats
     }
+  }
+
+  /// The total size of the pinned entries (lru-cache's `calculatedSize`).
+  pub fn calculated_size(&self) -> f64 {
+    self.calculated
+  }
+
+  /// Whether facts are published: timing or sizes are on.
+  pub fn has_facts(&self) -> bool {
+    self.timing.is_some() || self.sizes.is_some()
   }
 
   /// The slot the next insert will use.
@@ -268,7 +361,7 @@ impl<H: Copy> CachePolicy<H> {
     Some(self.pinned.tail).filter(|&slot| slot != NIL)
   }
 
-  /// The entries the last insert or get pushed out of the pinned tier.
+  /// The entries the last insert, replace, get or hold pushed out of the pinned tier.
   pub fn pushed_out(&self) -> &[PushedOut] {
     &self.pushed
   }
@@ -280,62 +373,77 @@ impl<H: Copy> CachePolicy<H> {
     }
   }
 
-  /// The deadline of every slot (infinity for entries without a ttl), for a fresh copy in JS.
-  pub fn deadlines(&self) -> impl Iterator<Item = (SlotIndex, f64)> + '_ {
-    self
-      .timing
-      .iter()
-      .flatten()
-      .enumerate()
-      .map(|(slot, t)| (slot as SlotIndex, t.expires))
+  /// The facts of every slot, for a fresh copy in JS.
+  pub fn all_facts(&self) -> impl Iterator<Item = (SlotIndex, Facts)> + '_ {
+    (0..self.slots.len() as SlotIndex).map(|slot| (slot, self.facts(slot)))
   }
 
-  /// Adds a pinned entry as the most recent one and pushes out the least recent if there are more
-  /// than `max`. Returns its slot.
-  pub fn insert(&mut self, ttl: f64, now: f64, host: &mut impl Host<Handle = H>) -> SlotIndex {
+  /// Adds a pinned entry as the most recent one, then pushes out the least recent ones while the
+  /// pinned tier is over its bounds. Returns its slot.
+  pub fn insert(&mut self, entry: NewEntry, host: &mut impl Host<Handle = H>) -> SlotIndex {
     self.pushed.clear();
     let slot = self.alloc_slot();
-    self.set_timing(slot, ttl, now, host);
+    if entry.strong {
+      self.slots[slot as usize].set_strong(true);
+    }
+    if entry.ttl > 0.0 || self.timing.is_some() {
+      self.set_timing(slot, entry.ttl, entry.start);
+    }
+    self.set_size(slot, entry.size);
     self.link_front(slot, Tier::Pinned);
     self.stats.sets += 1;
-    self.enforce_max(slot, host);
+    self.publish(slot, host);
+    self.enforce_bounds(slot, host);
     slot
   }
 
-  /// A new value (`changed`) or only a new ttl for the pinned entry in `slot`, which becomes the
-  /// most recent.
-  pub fn replace(
+  /// A new value (`changed`), size, strength and, with `update_ttl`, ttl for the entry in `slot`,
+  /// which becomes the most recent pinned one; a weak entry is pinned again (its old value comes
+  /// back), and the pinned tier may push out others.
+  pub fn replace<X: Host<Handle = H>>(
     &mut self,
     slot: SlotIndex,
-    ttl: f64,
-    now: f64,
+    entry: NewEntry,
+    update_ttl: bool,
     changed: bool,
-    host: &mut impl Host<Handle = H>,
-  ) -> Result<(), NotAnEntry> {
-    self.expect_tier(slot, &[Tier::Pinned])?;
+    host: &mut X,
+  ) -> Result<Lookup<X::Value>, NotAnEntry> {
+    self.pushed.clear();
+    let old = match self.expect_tier(slot, &[Tier::Pinned, Tier::Weak, Tier::Collected])? {
+      Tier::Pinned => None,
+      Tier::Collected => return Ok(Lookup::Collected),
+      _ => match self.read_weak(slot, host) {
+        None => return Ok(Lookup::Collected),
+        old => old,
+      },
+    };
     if changed {
       if let Some(handle) = self.take_handle(slot) {
         host.release(handle);
       }
       self.slots[slot as usize].renew();
     }
-    self.set_timing(slot, ttl, now, host);
+    self.slots[slot as usize].set_strong(entry.strong);
+    if update_ttl {
+      self.set_timing(slot, entry.ttl, entry.start);
+    }
     self.unlink(slot);
+    self.set_size(slot, entry.size);
     self.link_front(slot, Tier::Pinned);
     self.stats.sets += 1;
-    Ok(())
+    self.publish(slot, host);
+    self.enforce_bounds(slot, host);
+    Ok(Lookup::Live(old))
   }
 
-  /// A read JS logged for a pinned entry (at time `at`): it becomes the most recent, and with
-  /// `updateAgeOnGet` its age restarts. Anything but a pinned slot is ignored.
-  pub fn touch(&mut self, slot: SlotIndex, at: f64, host: &mut impl Host<Handle = H>) {
+  /// A read JS logged for a pinned entry: it becomes the most recent. Anything but a pinned slot
+  /// is ignored.
+  pub fn touch(&mut self, slot: SlotIndex) {
     if self.tier(slot) != Some(Tier::Pinned) {
       return;
     }
     self.stats.hits += 1;
-    self.unlink(slot);
-    self.link_front(slot, Tier::Pinned);
-    self.restart_age(slot, at, host);
+    self.move_front(slot);
   }
 
   /// A miss JS found in its own index.
@@ -343,81 +451,138 @@ impl<H: Copy> CachePolicy<H> {
     self.stats.misses += 1;
   }
 
-  /// `get`: a live pinned entry becomes the most recent; a live weak entry is pinned again (a
-  /// weak hit) and may push out the least recent pinned one; an expired entry is removed; an
-  /// entry whose value the GC took is marked collected.
+  /// `get`: a fresh pinned entry becomes the most recent; a fresh weak entry is pinned again (a
+  /// weak hit) and may push out the least recent pinned ones; a stale entry is removed (unless
+  /// `keep_stale`); an entry whose value the GC took is marked collected. `fresh` is the time an
+  /// age restarts at (`now` may be older: lru-cache's `ttlResolution`).
   pub fn get<X: Host<Handle = H>>(
     &mut self,
     slot: SlotIndex,
     now: f64,
+    fresh: f64,
+    access: Access,
     host: &mut X,
   ) -> Result<Lookup<X::Value>, NotAnEntry> {
     self.pushed.clear();
-    match self.expect_tier(slot, &[Tier::Pinned, Tier::Weak])? {
-      Tier::Pinned if self.is_expired(slot, now) => {
-        self.remove_entry(slot, RemovalCause::Expire, host);
-        self.stats.misses += 1;
-        Ok(Lookup::Expired(None))
-      }
-      Tier::Pinned => {
-        self.touch(slot, now, host);
-        Ok(Lookup::Live(None))
-      }
-      _ => match self.read_weak(slot, host) {
+    let tier = self.expect_tier(slot, &[Tier::Pinned, Tier::Weak, Tier::Collected])?;
+    let value = match tier {
+      Tier::Pinned => None,
+      _ => match self.read_listed(slot, tier, host) {
         None => {
           self.stats.misses += 1;
-          Ok(Lookup::Collected)
+          return Ok(Lookup::Collected);
         }
-        Some(value) if self.is_expired(slot, now) => {
-          self.remove_entry(slot, RemovalCause::Expire, host);
-          self.stats.misses += 1;
-          Ok(Lookup::Expired(Some(value)))
-        }
-        Some(value) => {
-          self.promote(slot, now, host);
-          Ok(Lookup::Live(Some(value)))
-        }
+        value => value,
       },
+    };
+    if self.is_stale(slot, now) {
+      self.stats.misses += 1;
+      let removed = !access.keep_stale;
+      if removed {
+        self.remove_entry(slot, RemovalCause::Expire, host);
+      }
+      return Ok(Lookup::Stale { value, removed });
     }
+    if tier == Tier::Pinned {
+      self.stats.hits += 1;
+      self.move_front(slot);
+    } else {
+      self.stats.weak_hits += 1;
+      self.unlink(slot);
+      self.link_front(slot, Tier::Pinned);
+    }
+    if access.update_age {
+      self.restart_age(slot, fresh, host);
+    }
+    if tier == Tier::Weak {
+      self.enforce_bounds(slot, host);
+    }
+    Ok(Lookup::Live(value))
   }
 
-  /// `peek` and `has`: like `get`, but nothing moves and nothing expired is removed. A weak entry
-  /// whose value the GC took is still marked collected (it is gone either way).
+  /// `peek` and `has`: nothing moves and nothing stale is removed; with `update_age`
+  /// (`updateAgeOnHas`) a fresh entry's age restarts. A weak entry whose value the GC took is
+  /// still marked collected (it is gone either way).
   pub fn peek<X: Host<Handle = H>>(
     &mut self,
     slot: SlotIndex,
     now: f64,
+    fresh: f64,
+    update_age: bool,
     host: &mut X,
   ) -> Result<Lookup<X::Value>, NotAnEntry> {
-    let tier = self.expect_tier(slot, &[Tier::Pinned, Tier::Weak])?;
+    let tier = self.expect_tier(slot, &[Tier::Pinned, Tier::Weak, Tier::Collected])?;
     let value = match tier {
       Tier::Pinned => None,
-      _ => match self.read_weak(slot, host) {
+      _ => match self.read_listed(slot, tier, host) {
         None => return Ok(Lookup::Collected),
         value => value,
       },
     };
-    Ok(if self.is_expired(slot, now) {
-      Lookup::Expired(None)
-    } else {
-      Lookup::Live(value)
-    })
+    if self.is_stale(slot, now) {
+      return Ok(Lookup::Stale {
+        value,
+        removed: false,
+      });
+    }
+    if update_age {
+      self.restart_age(slot, fresh, host);
+    }
+    Ok(Lookup::Live(value))
   }
 
-  /// `delete` (cause Delete) and `set` over a weak entry (cause Set): removes the entry. A weak
-  /// entry whose value the GC took is marked collected instead.
+  /// Makes the entry strong (a fetch in flight now holds it) or plain again, without changing its
+  /// place. A weak entry is pinned again first (as the most recent; it may push out others), since
+  /// JS holds what a strong entry holds. Returns a weak entry's value.
+  pub fn hold<X: Host<Handle = H>>(
+    &mut self,
+    slot: SlotIndex,
+    strong: bool,
+    host: &mut X,
+  ) -> Result<Lookup<X::Value>, NotAnEntry> {
+    self.pushed.clear();
+    let tier = self.expect_tier(
+      slot,
+      if strong {
+        &[Tier::Pinned, Tier::Weak, Tier::Collected]
+      } else {
+        &[Tier::Pinned]
+      },
+    )?;
+    let value = if tier != Tier::Pinned {
+      match self.read_listed(slot, tier, host) {
+        None => return Ok(Lookup::Collected),
+        Some(value) => {
+          self.unlink(slot);
+          self.link_front(slot, Tier::Pinned);
+          Some(value)
+        }
+      }
+    } else {
+      None
+    };
+    self.slots[slot as usize].set_strong(strong);
+    if tier == Tier::Weak {
+      self.enforce_bounds(slot, host);
+    }
+    Ok(Lookup::Live(value))
+  }
+
+  /// `delete`, `set` over a weak entry (cause Set), a failed fetch (Fetch), an expired entry found
+  /// by a timer (Expire): removes the entry. A weak entry whose value the GC took is marked
+  /// collected instead.
   pub fn remove<X: Host<Handle = H>>(
     &mut self,
     slot: SlotIndex,
     cause: RemovalCause,
     host: &mut X,
   ) -> Result<Removed<X::Value>, NotAnEntry> {
-    match self.expect_tier(slot, &[Tier::Pinned, Tier::Weak])? {
+    match self.expect_tier(slot, &[Tier::Pinned, Tier::Weak, Tier::Collected])? {
       Tier::Pinned => {
         self.remove_entry(slot, cause, host);
         Ok(Removed::Pinned)
       }
-      _ => match self.read_weak(slot, host) {
+      tier => match self.read_listed(slot, tier, host) {
         None => Ok(Removed::Collected),
         Some(value) => {
           self.remove_entry(slot, cause, host);
@@ -427,20 +592,73 @@ impl<H: Copy> CachePolicy<H> {
     }
   }
 
-  /// Removes every entry (cause Delete). Returns the weak entries whose values were alive, most
-  /// recently demoted first; weak entries whose values the GC took are marked collected.
-  pub fn clear<X: Host<Handle = H>>(&mut self, host: &mut X) -> Vec<(SlotIndex, X::Value)> {
-    while self.pinned.head != NIL {
-      self.remove_entry(self.pinned.head, RemovalCause::Delete, host);
-    }
-    let mut alive = Vec::new();
-    for slot in self.walk(self.weak.head).collect::<Vec<_>>() {
+  /// `pop()`: evicts the least recent entry (the least recently demoted weak one, else the least
+  /// recent pinned one), skipping weak entries whose values the GC took. Returns its slot and, for
+  /// a weak entry, its value; None when the cache is empty.
+  pub fn pop<X: Host<Handle = H>>(
+    &mut self,
+    host: &mut X,
+  ) -> Option<(SlotIndex, Option<X::Value>)> {
+    while self.weak.tail != NIL {
+      let slot = self.weak.tail;
       if let Some(value) = self.read_weak(slot, host) {
-        self.remove_entry(slot, RemovalCause::Delete, host);
-        alive.push((slot, value));
+        self.remove_entry(slot, RemovalCause::Evict, host);
+        return Some((slot, Some(value)));
       }
     }
-    alive
+    let slot = self.tail()?;
+    self.remove_entry(slot, RemovalCause::Evict, host);
+    Some((slot, None))
+  }
+
+  /// `purgeStale()`: removes every stale entry (cause Expire), least recent first. Returns their
+  /// slots and, for weak ones, their values; weak entries found collected are marked.
+  pub fn purge_stale<X: Host<Handle = H>>(
+    &mut self,
+    now: f64,
+    host: &mut X,
+  ) -> Vec<(SlotIndex, Option<X::Value>)> {
+    let mut removed = Vec::new();
+    if self.timing.is_none() {
+      return removed;
+    }
+    let candidates: Vec<_> = self
+      .walk_back(self.weak.tail)
+      .chain(self.walk_back(self.pinned.tail))
+      .filter(|&slot| self.is_stale(slot, now))
+      .collect();
+    for slot in candidates {
+      let value = if self.slots[slot as usize].tier() == Tier::Weak {
+        match self.read_weak(slot, host) {
+          None => continue,
+          value => value,
+        }
+      } else {
+        None
+      };
+      self.remove_entry(slot, RemovalCause::Expire, host);
+      removed.push((slot, value));
+    }
+    removed
+  }
+
+  /// Removes every entry (cause Delete). Returns them least recent first (as lru-cache disposes
+  /// them), weak ones with their values; weak entries whose values the GC took are marked
+  /// collected instead.
+  pub fn clear<X: Host<Handle = H>>(&mut self, host: &mut X) -> Vec<(SlotIndex, Option<X::Value>)> {
+    let mut removed = Vec::new();
+    for slot in self.walk_back(self.weak.tail).collect::<Vec<_>>() {
+      if let Some(value) = self.read_weak(slot, host) {
+        self.remove_entry(slot, RemovalCause::Delete, host);
+        removed.push((slot, Some(value)));
+      }
+    }
+    while self.pinned.tail != NIL {
+      let slot = self.pinned.tail;
+      self.remove_entry(slot, RemovalCause::Delete, host);
+      removed.push((slot, None));
+    }
+    removed
   }
 
   /// Collection events (ids reported by finalizers or by `report_collected`): each one that still
@@ -477,9 +695,23 @@ impl<H: Copy> CachePolicy<H> {
     freed
   }
 
-  /// Live entries: pinned ones most recent first, then weak ones most recently demoted first.
-  pub fn order(&self) -> impl Iterator<Item = SlotIndex> + '_ {
-    self.walk(self.pinned.head).chain(self.walk(self.weak.head))
+  /// The cache's order: pinned entries most recent first, then weak ones most recently demoted
+  /// first (or the reverse, least recent first); stale ones only with `allow_stale`.
+  pub fn order(&self, now: f64, allow_stale: bool, reverse: bool) -> Vec<SlotIndex> {
+    let keep = |&slot: &SlotIndex| allow_stale || !self.is_stale(slot, now);
+    if reverse {
+      self
+        .walk_back(self.weak.tail)
+        .chain(self.walk_back(self.pinned.tail))
+        .filter(keep)
+        .collect()
+    } else {
+      self
+        .walk(self.pinned.head)
+        .chain(self.walk(self.weak.head))
+        .filter(keep)
+        .collect()
+    }
   }
 
   /// Every weak handle still held, for teardown (which must not rely on any other invariant).
@@ -513,34 +745,78 @@ impl<H: Copy> CachePolicy<H> {
     self.handles[slot as usize] = Some(handle);
   }
 
-  fn is_expired(&self, slot: SlotIndex, now: f64) -> bool {
-    self
-      .timing
-      .as_ref()
-      .is_some_and(|timing| timing[slot as usize].expires <= now)
+  /// lru-cache's rule: stale once the age is more than the ttl.
+  fn is_stale(&self, slot: SlotIndex, now: f64) -> bool {
+    self.timing.as_ref().is_some_and(|timing| {
+      let Timing { ttl, start } = timing[slot as usize];
+      ttl > 0.0 && now - start > ttl
+    })
   }
 
-  fn set_timing(&mut self, slot: SlotIndex, ttl: f64, now: f64, host: &mut impl Host<Handle = H>) {
+  fn facts(&self, slot: SlotIndex) -> Facts {
+    let Timing { ttl, start } = self
+      .timing
+      .as_ref()
+      .map_or(NO_TTL, |timing| timing[slot as usize]);
+    let size = self.size(slot);
+    Facts { start, ttl, size }
+  }
+
+  fn publish(&self, slot: SlotIndex, host: &mut impl Host<Handle = H>) {
+    if self.has_facts() {
+      host.publish(slot, self.facts(slot));
+    }
+  }
+
+  fn set_timing(&mut self, slot: SlotIndex, ttl: f64, start: f64) {
     if ttl > 0.0 {
       self.start_timing();
     }
     if let Some(timing) = self.timing.as_mut() {
-      let expires = expiry(ttl, now);
-      timing[slot as usize] = Timing { ttl, expires };
-      host.publish_deadline(slot, expires);
+      timing[slot as usize] = if ttl > 0.0 {
+        Timing { ttl, start }
+      } else {
+        NO_TTL
+      };
     }
   }
 
+  /// The age of an entry with a ttl restarts at `now`.
   fn restart_age(&mut self, slot: SlotIndex, now: f64, host: &mut impl Host<Handle = H>) {
-    if !self.update_age_on_get {
-      return;
-    }
     if let Some(timing) = self.timing.as_mut() {
       let t = &mut timing[slot as usize];
       if t.ttl > 0.0 {
-        t.expires = expiry(t.ttl, now);
-        host.publish_deadline(slot, t.expires);
+        t.start = now;
+        self.publish(slot, host);
       }
+    }
+  }
+
+  fn size(&self, slot: SlotIndex) -> f64 {
+    self
+      .sizes
+      .as_ref()
+      .map_or(0.0, |sizes| sizes[slot as usize])
+  }
+
+  /// Sets the size of an entry that is not pinned (not counted in `calculated`).
+  fn set_size(&mut self, slot: SlotIndex, size: f64) {
+    if let Some(sizes) = self.sizes.as_mut() {
+      sizes[slot as usize] = size;
+    }
+  }
+
+  /// Reads the value of a weak entry, or of one already found collected (None: it waits for its
+  /// event; found by `pop`, `purge_stale` or `clear`, it may still be in JS's index).
+  fn read_listed<X: Host<Handle = H>>(
+    &mut self,
+    slot: SlotIndex,
+    tier: Tier,
+    host: &mut X,
+  ) -> Option<X::Value> {
+    match tier {
+      Tier::Weak => self.read_weak(slot, host),
+      _ => None,
     }
   }
 
@@ -560,47 +836,53 @@ impl<H: Copy> CachePolicy<H> {
     None
   }
 
-  /// A weak hit: the entry is pinned again as the most recent. It keeps its handle, ready for its
-  /// next demotion.
-  fn promote(&mut self, slot: SlotIndex, now: f64, host: &mut impl Host<Handle = H>) {
-    self.stats.weak_hits += 1;
-    self.unlink(slot);
-    self.link_front(slot, Tier::Pinned);
-    self.restart_age(slot, now, host);
-    self.enforce_max(slot, host);
+  /// Pushes the least recent pinned entries out while there are more than `max`, then while their
+  /// total size is over `max_size` (never `newest`, the entry the operation just pinned, for the
+  /// size: an entry is never pushed out by its own size).
+  fn enforce_bounds(&mut self, newest: SlotIndex, host: &mut impl Host<Handle = H>) {
+    if let Some(max) = self.config.max {
+      while self.pinned.len > max {
+        self.push_out(self.pinned.tail, newest, host);
+      }
+    }
+    if self.config.max_size > 0.0 {
+      while self.calculated > self.config.max_size
+        && self.pinned.tail != NIL
+        && self.pinned.tail != newest
+      {
+        self.push_out(self.pinned.tail, newest, host);
+      }
+    }
   }
 
-  /// Pushes the least recent pinned entries out while there are more than `max`: an entry whose
-  /// value can be held weakly is demoted, any other is evicted. `newest` is the entry the
-  /// operation just pinned.
-  fn enforce_max(&mut self, newest: SlotIndex, host: &mut impl Host<Handle = H>) {
-    while self.pinned.len > self.max {
-      let slot = self.pinned.tail;
-      if self.handle(slot).is_none() {
-        let demotion = Demotion {
-          slot,
-          id: self.id(slot),
-          is_new: slot == newest,
-        };
-        if let Some(handle) = host.watch(demotion) {
-          self.set_handle(slot, handle);
-        }
+  /// Pushes a pinned entry out: one whose value can be held weakly is demoted, any other (a
+  /// primitive, a strong entry, every entry of a cache without a weak tier) is evicted.
+  fn push_out(&mut self, slot: SlotIndex, newest: SlotIndex, host: &mut impl Host<Handle = H>) {
+    let demotable = self.config.weak && !self.slots[slot as usize].is_strong();
+    if demotable && self.handle(slot).is_none() {
+      let demotion = Demotion {
+        slot,
+        id: self.id(slot),
+        is_new: slot == newest,
+      };
+      if let Some(handle) = host.watch(demotion) {
+        self.set_handle(slot, handle);
       }
-      if self.handle(slot).is_some() {
-        self.unlink(slot);
-        self.link_front(slot, Tier::Weak);
-        self.stats.demotions += 1;
-        self.pushed.push(PushedOut {
-          slot,
-          fate: Fate::Demoted,
-        });
-      } else {
-        self.remove_entry(slot, RemovalCause::Evict, host);
-        self.pushed.push(PushedOut {
-          slot,
-          fate: Fate::Removed(RemovalCause::Evict),
-        });
-      }
+    }
+    if demotable && self.handle(slot).is_some() {
+      self.unlink(slot);
+      self.link_front(slot, Tier::Weak);
+      self.stats.demotions += 1;
+      self.pushed.push(PushedOut {
+        slot,
+        fate: Fate::Demoted,
+      });
+    } else {
+      self.remove_entry(slot, RemovalCause::Evict, host);
+      self.pushed.push(PushedOut {
+        slot,
+        fate: Fate::Removed(RemovalCause::Evict),
+      });
     }
   }
 
@@ -633,6 +915,9 @@ impl<H: Copy> CachePolicy<H> {
       if let Some(timing) = self.timing.as_mut() {
         timing.push(NO_TTL);
       }
+      if let Some(sizes) = self.sizes.as_mut() {
+        sizes.push(0.0);
+      }
       (self.slots.len() - 1) as SlotIndex
     };
     self.slots[slot as usize].renew();
@@ -640,9 +925,13 @@ impl<H: Copy> CachePolicy<H> {
   }
 
   fn free_slot(&mut self, slot: SlotIndex) {
+    if let Some(timing) = self.timing.as_mut() {
+      timing[slot as usize] = NO_TTL;
+    }
+    self.set_size(slot, 0.0);
     let s = &mut self.slots[slot as usize];
-    s.renew();
-    s.set_tier(Tier::Free);
+    // A new generation, free and not strong.
+    s.tag = (s.tag & !(TIER_MASK | STRONG)).wrapping_add(1 << GENERATION_SHIFT) | Tier::Free as u32;
     s.prev = NIL;
     s.next = self.free;
     self.free = slot;
@@ -655,7 +944,18 @@ impl<H: Copy> CachePolicy<H> {
     }
   }
 
+  fn move_front(&mut self, slot: SlotIndex) {
+    if self.pinned.head != slot {
+      self.unlink(slot);
+      self.link_front(slot, Tier::Pinned);
+    }
+  }
+
+  /// Links an entry at the front of its tier's list; a pinned entry's size joins `calculated`.
   fn link_front(&mut self, slot: SlotIndex, tier: Tier) {
+    if let (Tier::Pinned, Some(sizes)) = (tier, &self.sizes) {
+      self.calculated += sizes[slot as usize];
+    }
     let head = self.list(tier).head;
     let s = &mut self.slots[slot as usize];
     s.set_tier(tier);
@@ -672,7 +972,7 @@ impl<H: Copy> CachePolicy<H> {
     list.len += 1;
   }
 
-  /// Takes a pinned or weak entry out of its list.
+  /// Takes a pinned or weak entry out of its list; a pinned entry's size leaves `calculated`.
   fn unlink(&mut self, slot: SlotIndex) {
     let Slot { prev, next, tag: _ } = self.slots[slot as usize];
     let tier = self.slots[slot as usize].tier();
@@ -680,6 +980,9 @@ impl<H: Copy> CachePolicy<H> {
       matches!(tier, Tier::Pinned | Tier::Weak),
       "slot {slot} is not listed"
     );
+    if let (Tier::Pinned, Some(sizes)) = (tier, &self.sizes) {
+      self.calculated -= sizes[slot as usize];
+    }
     if prev != NIL {
       self.slots[prev as usize].next = next;
     }
@@ -702,6 +1005,12 @@ impl<H: Copy> CachePolicy<H> {
   fn walk(&self, head: SlotIndex) -> impl Iterator<Item = SlotIndex> + '_ {
     std::iter::successors(Some(head).filter(|&s| s != NIL), |&s| {
       Some(self.slots[s as usize].next).filter(|&n| n != NIL)
+    })
+  }
+
+  fn walk_back(&self, tail: SlotIndex) -> impl Iterator<Item = SlotIndex> + '_ {
+    std::iter::successors(Some(tail).filter(|&s| s != NIL), |&s| {
+      Some(self.slots[s as usize].prev).filter(|&p| p != NIL)
     })
   }
 }
@@ -732,7 +1041,7 @@ mod tests {
     dead: HashSet<Value>,
     finalized: HashSet<u32>,
     events: Vec<EntryId>,
-    deadlines: HashMap<SlotIndex, f64>,
+    facts: HashMap<SlotIndex, Facts>,
   }
 
   impl Host for Fake {
@@ -770,8 +1079,8 @@ mod tests {
       self.events.push(id);
     }
 
-    fn publish_deadline(&mut self, slot: SlotIndex, deadline: f64) {
-      self.deadlines.insert(slot, deadline);
+    fn publish(&mut self, slot: SlotIndex, facts: Facts) {
+      self.facts.insert(slot, facts);
     }
   }
 
@@ -808,17 +1117,34 @@ mod tests {
     host: Fake,
   }
 
+  const GET: Access = Access {
+    update_age: false,
+    keep_stale: false,
+  };
+
+  fn ttl(ttl: f64, start: f64) -> NewEntry {
+    NewEntry {
+      ttl,
+      start,
+      ..NewEntry::PLAIN
+    }
+  }
+
+  fn sized(size: f64) -> NewEntry {
+    NewEntry {
+      size,
+      ..NewEntry::PLAIN
+    }
+  }
+
   impl Cache {
     fn new(max: usize) -> Self {
-      Cache {
-        p: CachePolicy::new(max, false),
-        host: Fake::default(),
-      }
+      Cache::with(Config::max(max))
     }
 
-    fn with_age_on_get(max: usize) -> Self {
+    fn with(config: Config) -> Self {
       Cache {
-        p: CachePolicy::new(max, true),
+        p: CachePolicy::new(config),
         host: Fake::default(),
       }
     }
@@ -832,33 +1158,50 @@ mod tests {
       pushed
     }
 
-    fn insert_ttl(&mut self, value: Value, ttl: f64, now: f64) -> (SlotIndex, Vec<PushedOut>) {
+    fn insert_entry(&mut self, value: Value, entry: NewEntry) -> (SlotIndex, Vec<PushedOut>) {
       self.host.inserting = Some(value);
-      let slot = self.p.insert(ttl, now, &mut self.host);
+      let slot = self.p.insert(entry, &mut self.host);
       self.host.inserting = None;
       self.host.pinned_values.insert(slot, value);
       (slot, self.settle())
     }
 
     fn insert(&mut self, value: Value) -> (SlotIndex, Vec<PushedOut>) {
-      self.insert_ttl(value, 0.0, 0.0)
+      self.insert_entry(value, NewEntry::PLAIN)
     }
 
-    fn get_at(&mut self, slot: SlotIndex, now: f64) -> Lookup<Value> {
-      let lookup = self.p.get(slot, now, &mut self.host).expect("an entry");
+    fn get_with(&mut self, slot: SlotIndex, now: f64, access: Access) -> Lookup<Value> {
+      let lookup = self
+        .p
+        .get(slot, now, now, access, &mut self.host)
+        .expect("an entry");
       if let Lookup::Live(Some(value)) = lookup {
         self.host.pinned_values.insert(slot, value);
       }
+      if let Lookup::Stale { removed: true, .. } = lookup {
+        self.host.pinned_values.remove(&slot);
+      }
       self.settle();
       lookup
+    }
+
+    fn get_at(&mut self, slot: SlotIndex, now: f64) -> Lookup<Value> {
+      self.get_with(slot, now, GET)
     }
 
     fn get(&mut self, slot: SlotIndex) -> Lookup<Value> {
       self.get_at(slot, 0.0)
     }
 
+    fn peek_at(&mut self, slot: SlotIndex, now: f64) -> Lookup<Value> {
+      self
+        .p
+        .peek(slot, now, now, false, &mut self.host)
+        .expect("an entry")
+    }
+
     fn order(&self) -> Vec<SlotIndex> {
-      self.p.order().collect()
+      self.p.order(0.0, true, false)
     }
 
     fn tier(&self, slot: SlotIndex) -> Tier {
@@ -885,12 +1228,16 @@ mod tests {
     }
   }
 
+  fn stale<V>(value: Option<V>, removed: bool) -> Lookup<V> {
+    Lookup::Stale { value, removed }
+  }
+
   #[test]
   fn overflow_demotes_objects_and_evicts_primitives_least_recent_first() {
     let mut c = Cache::new(2);
     let (a, _) = c.insert(Object(1));
     let (b, _) = c.insert(Primitive(2));
-    c.p.touch(a, 0.0, &mut c.host);
+    c.p.touch(a);
     let (x, pushed) = c.insert(Object(3));
     assert_eq!(pushed, [evicted(b)], "b is least recent and a primitive");
     let (y, pushed) = c.insert(Object(4));
@@ -915,6 +1262,8 @@ mod tests {
     assert_eq!(c.host.watched, 0);
     assert!(c.p.handles.is_empty());
     assert!(c.p.timing.is_none(), "no ttl, no timing table");
+    assert!(c.p.sizes.is_none(), "no sizes tracked, no size table");
+    assert!(c.host.facts.is_empty(), "nothing to publish");
     assert_eq!(std::mem::size_of::<Slot>(), 12);
   }
 
@@ -1050,7 +1399,9 @@ mod tests {
     c.insert(Object(2));
     c.get(a); // pinned again, with its handle
     let old = c.p.id(a);
-    c.p.replace(a, 0.0, 0.0, true, &mut c.host).unwrap();
+    c.p
+      .replace(a, NewEntry::PLAIN, true, true, &mut c.host)
+      .unwrap();
     c.host.pinned_values.insert(a, Object(3));
     assert_eq!(
       c.host.handles.len(),
@@ -1064,22 +1415,23 @@ mod tests {
   }
 
   #[test]
-  fn ttl_expiry_update_age_on_get_and_published_deadlines() {
-    let mut c = Cache::with_age_on_get(2);
-    let (k, _) = c.insert_ttl(Object(1), 10.0, 100.0);
-    assert_eq!(c.host.deadlines[&k], 110.0);
-    c.p.touch(k, 105.0, &mut c.host); // a logged read at 105 restarts the age
-    assert_eq!(c.host.deadlines[&k], 115.0);
-    let (x, _) = c.insert(Object(2));
-    assert_eq!(c.host.deadlines[&x], f64::INFINITY, "no ttl: never");
-    c.insert(Object(3)); // demotes k
+  fn ttl_is_stale_only_past_it_as_in_lru_cache_and_facts_are_published() {
+    let mut c = Cache::new(2);
+    let (k, _) = c.insert_entry(Object(1), ttl(10.0, 100.0));
     assert_eq!(
-      c.p.peek(k, 114.0, &mut c.host),
-      Ok(Lookup::Live(Some(Object(1))))
+      c.host.facts[&k],
+      Facts {
+        start: 100.0,
+        ttl: 10.0,
+        size: 0.0
+      }
     );
-    assert_eq!(c.p.peek(k, 115.0, &mut c.host), Ok(Lookup::Expired(None)));
-    assert_eq!(c.tier(k), Tier::Weak, "peek removes nothing");
-    assert_eq!(c.get_at(k, 115.0), Lookup::Expired(Some(Object(1))));
+    assert_eq!(c.peek_at(k, 110.0), Lookup::Live(None), "age == ttl: fresh");
+    assert_eq!(c.peek_at(k, 110.5), stale(None, false));
+    assert_eq!(c.tier(k), Tier::Pinned, "peek removes nothing");
+    let (x, _) = c.insert(Object(2));
+    assert_eq!(c.host.facts[&x].ttl, 0.0, "no ttl: never stale");
+    assert_eq!(c.get_at(k, 111.0), stale(None, true));
     assert_eq!(c.tier(k), Tier::Free);
     let s = c.p.stats();
     assert_eq!(
@@ -1089,21 +1441,62 @@ mod tests {
   }
 
   #[test]
-  fn a_pinned_entry_past_its_published_deadline_expires_on_get() {
-    let mut c = Cache::new(2);
-    let (k, _) = c.insert_ttl(Primitive(1), 10.0, 0.0);
-    assert_eq!(c.get_at(k, 9.0), Lookup::Live(None));
-    assert_eq!(c.get_at(k, 10.0), Lookup::Expired(None));
+  fn a_weak_entry_expires_too_and_update_age_restarts_at_the_fresh_time() {
+    let mut c = Cache::new(1);
+    let (k, _) = c.insert_entry(Object(1), ttl(10.0, 0.0));
+    c.insert(Object(2)); // demotes k
+    let update = Access {
+      update_age: true,
+      keep_stale: false,
+    };
+    let lookup = c.p.get(k, 8.0, 9.0, update, &mut c.host).unwrap();
+    assert_eq!(lookup, Lookup::Live(Some(Object(1))));
+    assert_eq!(c.host.facts[&k].start, 9.0, "the age restarts at `fresh`");
+    c.host.pinned_values.insert(k, Object(1));
+    c.settle();
+    c.insert(Object(3)); // demotes k again
+    assert_eq!(c.peek_at(k, 19.0), Lookup::Live(Some(Object(1))));
+    assert_eq!(c.get_at(k, 20.0), stale(Some(Object(1)), true));
     assert_eq!(c.tier(k), Tier::Free);
   }
 
   #[test]
-  fn a_weak_hit_restarts_the_age_with_update_age_on_get() {
-    let mut c = Cache::with_age_on_get(1);
-    let (k, _) = c.insert_ttl(Object(1), 10.0, 0.0);
-    c.insert(Object(2));
-    assert_eq!(c.get_at(k, 8.0), Lookup::Live(Some(Object(1))));
-    assert_eq!(c.host.deadlines[&k], 18.0);
+  fn keep_stale_leaves_a_stale_entry_where_it_is() {
+    let mut c = Cache::new(3);
+    let (k, _) = c.insert_entry(Primitive(1), ttl(10.0, 0.0));
+    let (x, _) = c.insert(Primitive(2));
+    let keep = Access {
+      update_age: false,
+      keep_stale: true,
+    };
+    assert_eq!(c.get_with(k, 50.0, keep), stale(None, false));
+    assert_eq!(c.order(), [x, k], "not touched");
+    assert_eq!(
+      c.p.order(50.0, false, false),
+      [x],
+      "stale entries are skipped"
+    );
+    assert_eq!(
+      c.p.order(50.0, true, true),
+      [k, x],
+      "or not, least recent first"
+    );
+  }
+
+  #[test]
+  fn peek_with_update_age_restarts_a_fresh_entry_only() {
+    let mut c = Cache::new(3);
+    let (k, _) = c.insert_entry(Primitive(1), ttl(10.0, 0.0));
+    assert_eq!(
+      c.p.peek(k, 5.0, 6.0, true, &mut c.host),
+      Ok(Lookup::Live(None))
+    );
+    assert_eq!(c.host.facts[&k].start, 6.0);
+    assert_eq!(
+      c.p.peek(k, 30.0, 30.0, true, &mut c.host),
+      Ok(stale(None, false))
+    );
+    assert_eq!(c.host.facts[&k].start, 6.0, "a stale entry keeps its age");
   }
 
   #[test]
@@ -1111,13 +1504,10 @@ mod tests {
     let mut c = Cache::new(1);
     let (a, _) = c.insert(Object(1));
     let (b, _) = c.insert(Object(2));
-    assert_eq!(
-      c.p.peek(a, 0.0, &mut c.host),
-      Ok(Lookup::Live(Some(Object(1))))
-    );
+    assert_eq!(c.peek_at(a, 0.0), Lookup::Live(Some(Object(1))));
     assert_eq!(c.order(), [b, a]);
     c.host.collect(Object(1));
-    assert_eq!(c.p.peek(a, 0.0, &mut c.host), Ok(Lookup::Collected));
+    assert_eq!(c.peek_at(a, 0.0), Lookup::Collected);
     assert_eq!(c.order(), [b]);
     assert_eq!(c.p.stats().misses, 0, "peek counts nothing");
   }
@@ -1161,8 +1551,8 @@ mod tests {
     c.host.collect(Object(1));
     assert_eq!(
       c.p.clear(&mut c.host),
-      [(b, Object(2))],
-      "live weak values, for dispose"
+      [(b, Some(Object(2))), (d, None)],
+      "least recent first, weak values for dispose"
     );
     assert_eq!(
       (c.tier(d), c.tier(b), c.tier(a)),
@@ -1199,14 +1589,199 @@ mod tests {
     let mut c = Cache::new(1);
     let (a, _) = c.insert(Primitive(1));
     c.p.remove(a, RemovalCause::Delete, &mut c.host).unwrap();
-    assert_eq!(c.p.get(a, 0.0, &mut c.host), Err(NotAnEntry(a)));
-    assert_eq!(c.p.peek(99, 0.0, &mut c.host), Err(NotAnEntry(99)));
+    assert_eq!(c.p.get(a, 0.0, 0.0, GET, &mut c.host), Err(NotAnEntry(a)));
     assert_eq!(
-      c.p.replace(a, 0.0, 0.0, true, &mut c.host),
+      c.p.peek(99, 0.0, 0.0, false, &mut c.host),
+      Err(NotAnEntry(99))
+    );
+    assert_eq!(
+      c.p.replace(a, NewEntry::PLAIN, true, true, &mut c.host),
       Err(NotAnEntry(a))
     );
-    c.p.touch(a, 0.0, &mut c.host); // a stale logged read is ignored
+    assert_eq!(c.p.hold(a, true, &mut c.host), Err(NotAnEntry(a)));
+    c.p.touch(a); // a stale logged read is ignored
     assert_eq!(c.p.stats().hits, 0);
+  }
+
+  #[test]
+  fn max_size_pushes_out_least_recent_until_the_new_entry_fits() {
+    let mut c = Cache::with(Config {
+      max: None,
+      max_size: 10.0,
+      track_sizes: true,
+      weak: true,
+    });
+    let (a, _) = c.insert_entry(Primitive(1), sized(4.0));
+    let (b, _) = c.insert_entry(Object(2), sized(4.0));
+    let (x, _) = c.insert_entry(Primitive(3), sized(2.0));
+    assert_eq!(c.p.calculated_size(), 10.0, "exactly at maxSize: fits");
+    let (y, pushed) = c.insert_entry(Primitive(4), sized(5.0));
+    assert_eq!(pushed, [evicted(a), demoted(b)], "least recent first");
+    assert_eq!(c.p.calculated_size(), 7.0, "weak entries do not count");
+    assert_eq!(c.host.facts[&b].size, 4.0, "a weak entry keeps its size");
+    assert_eq!(c.get(b), Lookup::Live(Some(Object(2))));
+    assert_eq!(
+      c.p.pushed_out(),
+      [evicted(x)],
+      "a weak hit counts again and makes room"
+    );
+    assert_eq!(c.p.calculated_size(), 9.0);
+    assert_eq!(c.order(), [b, y]);
+  }
+
+  #[test]
+  fn a_replacement_that_grows_pushes_out_others_never_itself() {
+    let mut c = Cache::with(Config {
+      max: Some(10),
+      max_size: 10.0,
+      track_sizes: true,
+      weak: true,
+    });
+    let (a, _) = c.insert_entry(Primitive(1), sized(3.0));
+    let (b, _) = c.insert_entry(Primitive(2), sized(3.0));
+    let (k, _) = c.insert_entry(Primitive(3), sized(3.0));
+    c.p.replace(k, sized(8.0), true, true, &mut c.host).unwrap();
+    assert_eq!(c.settle(), [evicted(a), evicted(b)]);
+    assert_eq!(c.p.calculated_size(), 8.0);
+    c.p
+      .replace(k, sized(12.0), true, true, &mut c.host)
+      .unwrap();
+    assert_eq!(
+      c.settle(),
+      [],
+      "alone and too large: it stays (JS checks maxEntrySize)"
+    );
+    assert_eq!(
+      c.p.remove(k, RemovalCause::Delete, &mut c.host),
+      Ok(Removed::Pinned)
+    );
+    assert_eq!(c.p.calculated_size(), 0.0);
+  }
+
+  #[test]
+  fn a_cache_bounded_only_by_time_never_pushes_out() {
+    let mut c = Cache::with(Config {
+      max: None,
+      max_size: 0.0,
+      track_sizes: false,
+      weak: true,
+    });
+    for i in 0..100 {
+      assert_eq!(c.insert_entry(Object(i), ttl(5.0, 0.0)).1, []);
+    }
+    assert_eq!(c.p.stats().pinned, 100);
+  }
+
+  #[test]
+  fn without_a_weak_tier_objects_are_evicted_like_primitives() {
+    let mut c = Cache::with(Config {
+      weak: false,
+      ..Config::max(1)
+    });
+    let (a, _) = c.insert(Object(1));
+    let (_, pushed) = c.insert(Object(2));
+    assert_eq!(pushed, [evicted(a)]);
+    assert_eq!(c.host.watched, 0, "no weak handle is ever made");
+  }
+
+  #[test]
+  fn a_strong_entry_is_evicted_not_demoted_and_hold_makes_and_unmakes_one() {
+    let mut c = Cache::new(1);
+    let fetching = NewEntry {
+      strong: true,
+      ..NewEntry::PLAIN
+    };
+    let (f, _) = c.insert_entry(Object(1), fetching);
+    let (a, pushed) = c.insert(Object(2));
+    assert_eq!(pushed, [evicted(f)], "a fetch in flight is never weak");
+    c.insert(Object(3)); // demotes a
+    assert_eq!(c.tier(a), Tier::Weak);
+    assert_eq!(
+      c.p.hold(a, true, &mut c.host),
+      Ok(Lookup::Live(Some(Object(2)))),
+      "a weak entry is pinned again to be held"
+    );
+    c.host.pinned_values.insert(a, Object(2));
+    assert_eq!(c.settle().len(), 1, "which pushed out the other");
+    let (_, pushed) = c.insert(Object(4));
+    assert_eq!(pushed, [evicted(a)], "held: evicted");
+    let (b, _) = c.insert_entry(Object(5), fetching);
+    assert_eq!(c.p.hold(b, false, &mut c.host), Ok(Lookup::Live(None)));
+    let (_, pushed) = c.insert(Object(6));
+    assert_eq!(pushed, [demoted(b)], "plain again: demoted");
+  }
+
+  #[test]
+  fn pop_takes_the_least_recent_entry_weak_ones_first_skipping_collected() {
+    let mut c = Cache::new(2);
+    let (a, _) = c.insert(Object(1));
+    let (b, _) = c.insert(Object(2));
+    let (x, _) = c.insert(Primitive(3));
+    let (y, _) = c.insert(Primitive(4)); // a, b demoted (a first)
+    c.host.collect(Object(1));
+    assert_eq!(c.p.pop(&mut c.host), Some((b, Some(Object(2)))));
+    assert_eq!(c.tier(a), Tier::Collected, "noticed on the way");
+    assert_eq!(c.p.pop(&mut c.host), Some((x, None)));
+    assert_eq!(c.p.pop(&mut c.host), Some((y, None)));
+    assert_eq!(c.p.pop(&mut c.host), None);
+    assert_eq!(c.p.stats().removals[RemovalCause::Evict as usize], 3);
+  }
+
+  #[test]
+  fn purge_stale_removes_stale_entries_least_recent_first() {
+    let mut c = Cache::new(2);
+    let (a, _) = c.insert_entry(Object(1), ttl(5.0, 0.0));
+    let (b, _) = c.insert_entry(Object(2), ttl(5.0, 0.0));
+    let (x, _) = c.insert_entry(Primitive(3), ttl(50.0, 0.0));
+    let (y, _) = c.insert_entry(Primitive(4), ttl(5.0, 0.0)); // a, b weak
+    c.host.collect(Object(1));
+    assert_eq!(
+      c.p.purge_stale(10.0, &mut c.host),
+      [(b, Some(Object(2))), (y, None)]
+    );
+    assert_eq!(c.tier(a), Tier::Collected);
+    assert_eq!(c.order(), [x]);
+    assert_eq!(c.p.purge_stale(10.0, &mut c.host), []);
+  }
+
+  #[test]
+  fn replacing_a_weak_entry_pins_it_again_in_its_slot_and_returns_the_old_value() {
+    let mut c = Cache::new(1);
+    let (a, _) = c.insert_entry(Object(1), ttl(10.0, 0.0));
+    let (b, _) = c.insert(Object(2)); // a is demoted
+    let lookup = c.p.replace(a, NewEntry::PLAIN, false, true, &mut c.host);
+    assert_eq!(lookup, Ok(Lookup::Live(Some(Object(1)))));
+    c.host.pinned_values.insert(a, Object(3));
+    assert_eq!(c.settle(), [demoted(b)]);
+    assert_eq!(c.order(), [a, b]);
+    assert_eq!(
+      c.host.facts[&a].ttl, 10.0,
+      "without update_ttl the ttl stays"
+    );
+    c.host.collect(Object(2));
+    let lookup = c.p.replace(b, NewEntry::PLAIN, true, true, &mut c.host);
+    assert_eq!(lookup, Ok(Lookup::Collected));
+  }
+
+  #[test]
+  fn an_entry_another_operation_found_collected_answers_collected_everywhere() {
+    let mut c = Cache::new(1);
+    let (a, _) = c.insert(Object(1));
+    c.insert(Primitive(2)); // a is demoted
+    c.host.collect(Object(1));
+    c.p.clear(&mut c.host); // notices a; JS may still map its key
+    assert_eq!(c.tier(a), Tier::Collected);
+    assert_eq!(
+      c.p.get(a, 0.0, 0.0, GET, &mut c.host),
+      Ok(Lookup::Collected)
+    );
+    assert_eq!(c.peek_at(a, 0.0), Lookup::Collected);
+    assert_eq!(c.p.hold(a, true, &mut c.host), Ok(Lookup::Collected));
+    assert_eq!(
+      c.p.remove(a, RemovalCause::Delete, &mut c.host),
+      Ok(Removed::Collected)
+    );
+    assert_eq!(c.host.events.len(), 1, "reported once");
   }
 
   #[test]

@@ -1,4 +1,4 @@
-//! The protocol between lib/weak-cache.js and the native WeakCache: who holds what, the shared
+//! The protocol between lib/weak-cache*.js and the native WeakCache: who holds what, the shared
 //! memory, the calls, and the sequence of every operation. This is its one definition. JS reads
 //! every number from `weakCacheProtocol()` at load (built from [`numbers`] and
 //! [`RemovalCause::ALL`](super::removal_cause::RemovalCause::ALL)); a spec
@@ -6,133 +6,199 @@
 //!
 //! # Who holds what
 //! - **JS** holds the keys: `index` (a `Map` key -> slot) for every entry that is pinned, weak,
-//!   or collected but not yet noticed, `keys[slot]`, and `values[slot]` for pinned entries (holding
-//!   them is what pins them; `undefined` for weak ones). A pinned hit never leaves JS. Keys never
-//!   cross into Rust, so they can be of any type JS can put in a `Map`.
-//! - **Rust** holds the policy by slot (cache_policy.rs): order, tiers, ttl, statistics, and one
-//!   weak handle (a Node-API reference with a finalizer) per demoted object value. It holds no key
-//!   and no value strongly, and no JS array of the cache: values reach it as call arguments. Its
-//!   only strong references are to the `io` and `deadlines` ArrayBuffers, which hold numbers and
-//!   cannot point back at the cache, so nothing in Rust keeps a cache alive.
-//! - **Shared memory**, made by JS (`io`, [`io::BYTES`] bytes) or by Rust (`deadlines`):
-//!   - the *read log*: pinned hits (their slot, and their time when the cache has a clock) and
-//!     misses (-1) that JS recorded without a call. Every call replays it first
-//!     ([`Io::replay_reads`]), so the policy's order is exact when it matters; JS calls `sync` when
-//!     it is full.
+//!   or collected but not yet noticed, `keys[slot]`, `values[slot]` for pinned entries (holding
+//!   them is what pins them; `undefined` for weak ones), and `fetches[slot]` for entries whose
+//!   `fetchMethod` is in flight (their `values[slot]` is `undefined`). A pinned hit never leaves
+//!   JS. Keys never cross into Rust, so they can be of any type JS can put in a `Map`. JS also
+//!   holds everything that is a JS object by nature: option values, status objects, the
+//!   `AbortController` and promise of a fetch, `ttlAutopurge` timers, and the clock.
+//! - **Rust** holds the policy by slot (cache_policy.rs): order, tiers, the bounds (`max`,
+//!   `maxSize`), each entry's facts (start, ttl, size) and staleness, statistics, and one weak
+//!   handle (a Node-API reference with a finalizer) per demoted object value. It holds no key and
+//!   no value strongly, and no JS array of the cache: values reach it as call arguments. Its only
+//!   strong references are to the `io` and `facts` ArrayBuffers, which hold numbers and cannot
+//!   point back at the cache, so nothing in Rust keeps a cache alive.
+//! - **Shared memory**, made by JS (`io`, [`io::BYTES`] bytes) or by Rust (`facts`):
+//!   - the *read log*: pinned hits (their slot) and misses (-1) that JS recorded without a call.
+//!     Every call replays it first ([`Io::replay_reads`]), so the policy's order is exact when it
+//!     matters; JS calls `sync` when it is full. Only reads that change nothing but the order are
+//!     logged (a read that restarts an age is a `get` call).
 //!   - the *reply* of the last call: a status ([`status`]), the entries it pushed out of the
 //!     pinned tier, each a slot and a fate ([`DEMOTED`] or a
-//!     [`RemovalCause`](super::removal_cause::RemovalCause) number), and the *tail*: the least
-//!     recent pinned slot, the next one to be pushed out. JS reads the reply right after the call,
-//!     before any user code can make another call.
+//!     [`RemovalCause`](super::removal_cause::RemovalCause) number), the total size of the pinned
+//!     entries (`calculatedSize`), and the *tail*: the least recent pinned slot, the next one to
+//!     be pushed out. JS reads the reply right after the call, before any user code can make
+//!     another call. One call may push out more entries than the reply holds (a large entry under
+//!     `maxSize`): the count says so, and `pushed` returns them all.
 //!   - JS passes the tail's value (`values[tail]`) with every call that may push an entry out, so
 //!     that a demotion needs no read of JS's array (a slow Node-API path). If logged reads moved
 //!     the tail meanwhile, Rust reads the new tail's value from `values` instead.
-//!   - `deadlines[slot]`: when each pinned entry expires (`Infinity`: never), written by Rust
-//!     once the cache has a clock. JS answers a pinned hit by itself only strictly before the
-//!     deadline; at or after it, it asks Rust, which decides (with `updateAgeOnGet` the deadline
-//!     may have moved).
+//!   - `facts[3 * slot ..]`: the start, ttl and size of each entry ([`facts`]), written by Rust
+//!     while the cache tracks ttls (from the first one) or sizes (from the start). JS fills
+//!     statuses, `getRemainingTTL`, `info` and `dump` from it, and answers a pinned hit by itself
+//!     only while `now - start < ttl` (strictly fresh); otherwise it asks Rust, which decides
+//!     with lru-cache's rule (stale once `now - start > ttl`).
 //!
 //! # Calls
-//! `weakCacheCreate(io, max, updateAgeOnGet, deliver)` returns the cache's native function
+//! `weakCacheCreate(io, max, maxSize, flags, deliver)` returns the cache's native function
 //! `native(op, ...arguments)`; its data is the cache, freed when the function is collected.
-//! `deliver(slots)` is called on the event loop with the slots of entries whose values the GC
-//! collected.
+//! `max` -1 means no count limit; `flags` ([`flag`]) say whether sizes are tracked and whether the
+//! cache has a weak tier. `deliver(slots)` is called on the event loop with the slots of entries
+//! whose values the GC collected.
 //!
-//! | op | arguments | returns | reply |
-//! |---|---|---|---|
-//! | `insert` | value, ttl, now, values, tail value | the new slot | pushed |
-//! | `replace` | slot, ttl, now, changed | - | - |
-//! | `get` | slot, now, values, tail value | a weak entry's value | status, pushed |
-//! | `peek` | slot, now | a weak entry's value | status |
-//! | `remove` | slot, cause | a weak entry's value | status |
-//! | `clear` | - | `[slot, value, ...]` of live weak entries | - |
-//! | `order` | - | live slots, pinned most recent first, then weak most recently demoted first | - |
-//! | `stats` | - | the `stats()` object | - |
-//! | `sync` | - | - (replays the read log) | - |
-//! | `timing` | - | the `deadlines` ArrayBuffer (starts the clock) | - |
-//! | `injectPanic` | - | never (a panic in the middle of an update, for the fence's spec) | - |
+//! The first argument is the op, with its [`flag`]s above its low [`OP_FLAGS_SHIFT`] bits (one
+//! number to convert instead of two, on every call):
 //!
-//! `values` is JS's array of pinned values by slot: Rust may read the value of a pinned entry it
-//! must demote from it, during the call (every call also publishes the tail, see above). `now` is
-//! the cache's clock. Until `timing` starts the clock, JS passes 0 for every ttl and time and Rust
-//! does not read them.
+//! | op | flags | arguments | returns | reply |
+//! |---|---|---|---|---|
+//! | `insert` | strong | value, ttl, start, size, values, tail value | the new slot | pushed |
+//! | `replace` | changed, updateTtl, strong | slot, ttl, start, size, values, tail value | a weak entry's old value | status, pushed |
+//! | `get` | updateAge, keepStale | slot, now, fresh, values, tail value | a weak value | status, pushed |
+//! | `peek` | updateAge | slot, now, fresh | a weak value | status |
+//! | `hold` | strong | slot, values, tail value | a weak value | status, pushed |
+//! | `remove` | - | slot, cause | a weak value | status |
+//! | `pop` | - | - | `[slot, weak value]`, or undefined when empty | - |
+//! | `purge` | - | now | `[slot, weak value, ...]` of the stale entries it removed | - |
+//! | `clear` | - | - | `[slot, weak value, ...]` of every entry it removed, least recent first | - |
+//! | `order` | allowStale, reverse | now | slots, most recent first (or least) | - |
+//! | `pushed` | - | - | `[slot, fate, ...]`: every entry the last call pushed out | - |
+//! | `stats` | - | - | the `stats()` object | - |
+//! | `sync` | - | - | - (replays the read log) | - |
+//! | `facts` | clock | - | the `facts` ArrayBuffer (made if missing; the clock starts with the flag) | - |
+//! | `injectPanic` | - | - | never (a panic in the middle of an update, for the fence's spec) | - |
+//!
+//! Every call leaves the calculated size and the tail in the reply. `values` is JS's array of
+//! pinned values by slot: Rust may read the value of a pinned entry it must demote from it, during
+//! the call (JS stores a `replace`'s new value there before the call, for a cache that demotes it
+//! at once: `max` 0). `now` is the time staleness is judged at (lru-cache's `ttlResolution` may
+//! hold it back), `fresh` the clock's current reading, where a restarted age starts. Until the
+//! clock starts, JS passes 0 for every ttl and time and Rust does not read them; sizes are read
+//! only in a cache that tracks them.
 //!
 //! # Sequences
-//! In every sequence JS reads the clock and validates everything before its first call, applies
-//! the reply to its own state, and only then calls `dispose`: a callback always sees a consistent
-//! cache, and may use it.
-//! - **get(key)**: `slot = index.get(key)`. No slot: log a miss. A pinned slot before its
-//!   deadline: log the read, return `values[slot]`. Otherwise `get(slot, now, values,
-//!   values[tail])`: Rust replays the log, then a live pinned entry is touched, a live weak entry
-//!   is pinned again (its value returned; it may push out the least recent pinned entry), an
-//!   expired entry is removed, and a collected one marked. JS applies the reply: the value of a
-//!   weak hit goes to `values[slot]`; an expired or collected entry leaves the index (a collected
-//!   one keeps `keys[slot]` for its `'collect'`); a demoted entry's value leaves `values`; an
-//!   evicted entry leaves everything. Then `dispose`: `'expire'`, then `'evict'`.
-//! - **set(key, value, { ttl })**: a ttl with no clock yet calls `timing` first. A pinned key:
-//!   `replace(slot, ttl, now, changed)`, store the value, `dispose(old, 'set')` if it changed. A
-//!   weak key: `remove(slot, Set)` (the old value, or collected), then as a new key. A new key:
-//!   `insert(value, ttl, now, values, values[tail])`, record the slot, refresh the `deadlines` view
-//!   if the slot is beyond it (Rust grows the buffer before such an insert), apply the pushed
-//!   entries, then `dispose`: `'set'` for a replaced weak value, then `'evict'`.
-//! - **peek(key) / has(key)**: a pinned slot before its deadline answers in JS. Otherwise
-//!   `peek(slot, now)`: live (a weak value comes back), expired (nothing is removed), or collected
-//!   (the key leaves the index).
-//! - **delete(key)**: `remove(slot, Delete)`: removed (`dispose(value, key, 'delete')`) or
-//!   collected (the key leaves the index; `delete` returns false, the `'collect'` follows).
-//! - **clear()**: `clear()`; JS forgets every entry, then `'delete'` for each pinned entry and
-//!   each live weak one. Entries found collected stay (in Rust, and their keys in JS) until their
-//!   `'collect'`.
-//! - **iteration**: `order()` gives the slots, JS turns them into keys at once (a snapshot), and
-//!   looks each key up as `peek` does when the iterator reaches it.
+//! In every sequence JS reads the clock, computes sizes (`sizeCalculation`) and validates
+//! everything before its first call, applies the reply to its own state, and only then calls
+//! user code (`dispose`, `onInsert`, `disposeAfter`, an `AbortSignal`'s listeners), in
+//! lru-cache's order: a callback always sees a consistent cache, and may use it.
+//! - **get(key)**: `slot = index.get(key)`. No slot: log a miss. A pinned slot (not fetching) that
+//!   is strictly fresh, without `updateAgeOnGet`: log the read, return `values[slot]`. Otherwise
+//!   `get(slot, now, fresh, values, values[tail])` (keepStale for `noDeleteOnStaleGet` and for a
+//!   fetch in flight; updateAge for `updateAgeOnGet`): Rust replays the log, then a fresh pinned
+//!   entry is touched, a fresh weak entry is pinned again (its value returned; it may push out the
+//!   least recent pinned entries), a stale entry is removed or kept, and a collected one marked.
+//!   JS applies the reply: the value of a weak hit goes to `values[slot]`; a removed or collected
+//!   entry leaves the index (a collected one keeps `keys[slot]` for its `'collect'`); a demoted
+//!   entry's value leaves `values`; an evicted entry leaves everything. Then user code:
+//!   `'expire'`, then `'evict'`.
+//! - **set(key, value, options)**: a ttl with no clock yet calls `facts` (clock) first. A key
+//!   that has an entry: store the value in `values[slot]`, then `replace(slot, ttl, start, size,
+//!   values, values[tail])` (changed, and updateTtl unless `noUpdateTTL`): a weak entry is pinned
+//!   again in its slot and its old value comes back, a collected one answers collected and the key
+//!   is set as a new one. A new key: `insert(value, ttl, start, size, values, values[tail])`,
+//!   record the slot, refresh the `facts` view if the slot is beyond it (Rust grows the buffer
+//!   before such an insert). Then apply the pushed entries, and user code: `'set'` for the
+//!   replaced value, then `'evict'`s, then `onInsert`, then `disposeAfter`. An entry larger than
+//!   `maxEntrySize` is never sent: the key's entry is deleted (`'set'`).
+//! - **peek(key) / has(key)**: a strictly fresh pinned slot answers in JS (unless `has` restarts
+//!   ages). Otherwise `peek(slot, now, fresh)` (updateAge for `updateAgeOnHas`): live (a weak value
+//!   comes back), stale (nothing is removed), or collected (the key leaves the index).
+//! - **delete(key)**: `remove(slot, Delete)`: removed (`dispose(value, key, 'delete')`; a fetch
+//!   in flight is aborted and its stale value disposed) or collected (the key leaves the index;
+//!   `delete` returns false, the `'collect'` follows).
+//! - **fetch(key)**: a fresh entry is a `get` (keepStale). Otherwise the fetch holds the entry:
+//!   a new key is an `insert` with the strong flag (`fetches[slot]` is the fetch, `values[slot]`
+//!   stays empty); an existing one is `hold(slot, strong)`, which pins a weak entry again. A
+//!   strong entry is evicted, never demoted, when pushed out (its fetch is aborted). When the
+//!   fetch settles it is a `set` over its own slot (`replace` clears the flag), a `remove(slot,
+//!   Fetch)`, or `hold(slot, not strong)` when the stale value goes back in place.
+//! - **pop()**: `pop()`: the least recent entry (weak before pinned) is evicted; JS repeats while
+//!   it finds only fetches without a stale value, as lru-cache does.
+//! - **purgeStale() / ttlAutopurge**: `purge(now)` removes every stale entry at once; a timer
+//!   asks `peek` and then removes one entry with `remove(slot, Expire)`.
+//! - **clear()**: `clear()`; JS forgets every entry, then `'delete'` for each one that was live,
+//!   least recent first (a fetch in flight is aborted and its stale value disposed). Entries found
+//!   collected stay (in Rust, and their keys in JS) until their `'collect'`.
+//! - **iteration**: `order()` (allowStale: every entry; reverse for the `r*` methods) gives the
+//!   slots, JS turns them into keys at once (a snapshot), and looks each key up when the iterator
+//!   reaches it (a pinned entry by its facts, a weak one with `peek`), skipping what is gone or
+//!   stale.
 //! - **collection**: the GC takes a weak value; its finalizer queues the entry id; one weak
 //!   threadsafe-function call per batch runs `take_collected` (which frees the slots) and gives JS
 //!   the slots; JS forgets them all first (the index only where it still maps the key to that
 //!   slot), then calls `dispose(undefined, key, 'collect')` for each.
-//!
-//! # Extending it (lru-cache parity)
-//! - Keys of any type: they never cross, so only JS's validation changes.
-//! - `maxSize`/`sizeCalculation`: a size argument on `insert`/`replace`; one call may then push
-//!   out several entries, which the pushed list (with its count) already carries.
-//! - `fetch`, `memo`: values are opaque to Rust; a pending fetch is a value JS holds like any
-//!   other.
-//! - `allowStale`, `noDeleteOnStaleGet`, `updateAgeOnHas`: JS chooses what to do with an
-//!   `expired` status; keeping a stale entry is a flag on `get`.
-//! - Status objects: built in JS from the status and the pushed list of each call.
-//! - New removal causes (lru-cache's `'fetch'`): a variant of `RemovalCause`, which JS reads at
-//!   load.
 
-use super::cache_policy::{CachePolicy, Fate, Host, Lookup, PushedOut, Removed, SlotIndex};
+use super::cache_policy::{CachePolicy, Fate, Lookup, PushedOut, Removed, SlotIndex};
 
-/// Offsets into `io`: indices of its Int32 view, except `READ_TIMES` (its Float64 view).
+/// Offsets into `io`: indices of its Int32 view, except `CALCULATED` (its Float64 view).
 pub mod io {
-  /// The status of the last `get`, `peek` or `remove`.
+  /// The status of the last `replace`, `get`, `peek`, `hold` or `remove`.
   pub const STATUS: usize = 0;
   /// The least recent pinned slot after the last call (-1: none), the next to be pushed out.
   pub const TAIL: usize = 1;
-  /// How many entries the last `insert` or `get` pushed out of the pinned tier.
+  /// How many entries the last `insert`, `replace`, `get` or `hold` pushed out of the pinned tier.
   pub const PUSHED_COUNT: usize = 2;
-  /// `(slot, fate)` pairs of those entries.
+  /// `(slot, fate)` pairs of those entries, as many as fit.
   pub const PUSHED: usize = 3;
-  /// One `max` bound pushes out at most one entry per call; room for bounds that push out more.
+  /// A `max` bound pushes out one entry per call; `maxSize` may push out more (then `pushed`).
   pub const PUSHED_CAPACITY: usize = 14;
   /// How many reads JS logged since the last call.
   pub const READ_COUNT: usize = PUSHED + 2 * PUSHED_CAPACITY;
   /// The logged reads: a pinned slot, or -1 for a miss.
   pub const READS: usize = READ_COUNT + 1;
   pub const READ_CAPACITY: usize = 1024;
-  /// Float64 index: the time of each logged read (written while the cache has a clock).
-  pub const READ_TIMES: usize = (READS + READ_CAPACITY).div_ceil(2);
-  pub const BYTES: usize = (READ_TIMES + READ_CAPACITY) * 8;
-  /// The length of the Int32 part (everything before READ_TIMES).
-  pub const INTS: usize = READ_TIMES * 2;
+  /// Float64 index: the total size of the pinned entries after the last call.
+  pub const CALCULATED: usize = (READS + READ_CAPACITY).div_ceil(2);
+  pub const BYTES: usize = (CALCULATED + 1) * 8;
+  /// The length of the Int32 part (everything before CALCULATED).
+  pub const INTS: usize = CALCULATED * 2;
+}
+
+/// The `facts` buffer: a Float64 view, `STRIDE` numbers per slot.
+pub mod facts {
+  pub const STRIDE: usize = 3;
+  /// When the entry's ttl started (0 without a ttl).
+  pub const START: usize = 0;
+  /// Its ttl (0: none).
+  pub const TTL: usize = 1;
+  /// Its size (0 when sizes are not tracked).
+  pub const SIZE: usize = 2;
 }
 
 /// Statuses in the reply.
 pub mod status {
   pub const LIVE: i32 = 0;
-  pub const EXPIRED: i32 = 1;
-  pub const COLLECTED: i32 = 2;
+  /// Past its ttl and still in the cache.
+  pub const STALE: i32 = 1;
+  /// Past its ttl and removed by the call (cause Expire).
+  pub const EXPIRED: i32 = 2;
+  pub const COLLECTED: i32 = 3;
+}
+
+/// The op number's low bits are the op; the bits above are its flags.
+pub const OP_FLAGS_SHIFT: u32 = 8;
+
+/// The flags of a call (shifted by [`OP_FLAGS_SHIFT`] in the op number), and of `weakCacheCreate`.
+pub mod flag {
+  /// `replace`: a new value (its weak handle, if any, goes).
+  pub const CHANGED: i32 = 1;
+  /// `replace`: the ttl and start apply (not `noUpdateTTL`).
+  pub const UPDATE_TTL: i32 = 2;
+  /// `insert`, `replace`, `hold`: the entry is strong (a fetch in flight).
+  pub const STRONG: i32 = 4;
+  /// `get`, `peek`: a fresh entry's age restarts at `fresh`.
+  pub const UPDATE_AGE: i32 = 8;
+  /// `get`: a stale entry stays.
+  pub const KEEP_STALE: i32 = 16;
+  /// `order`: stale entries too.
+  pub const ALLOW_STALE: i32 = 32;
+  /// `order`: least recent first.
+  pub const REVERSE: i32 = 64;
+  /// `facts`: start the clock (ttls and times are read from now on).
+  pub const CLOCK: i32 = 128;
+  /// `weakCacheCreate`: entries have sizes.
+  pub const TRACK_SIZES: i32 = 256;
+  /// `weakCacheCreate`: object values pushed out are demoted (the weak tier).
+  pub const WEAK: i32 = 512;
 }
 
 /// The fate of a pushed-out entry that was demoted rather than removed.
@@ -145,37 +211,50 @@ pub enum Op {
   Replace = 1,
   Get = 2,
   Peek = 3,
-  Remove = 4,
-  Clear = 5,
-  Order = 6,
-  Stats = 7,
-  Sync = 8,
-  Timing = 9,
-  InjectPanic = 10,
+  Hold = 4,
+  Remove = 5,
+  Pop = 6,
+  Purge = 7,
+  Clear = 8,
+  Order = 9,
+  Pushed = 10,
+  Stats = 11,
+  Sync = 12,
+  Facts = 13,
+  InjectPanic = 14,
 }
 
 impl Op {
-  pub const ALL: [(Op, &'static str); 11] = [
+  pub const ALL: [(Op, &'static str); 15] = [
     (Op::Insert, "insert"),
     (Op::Replace, "replace"),
     (Op::Get, "get"),
     (Op::Peek, "peek"),
+    (Op::Hold, "hold"),
     (Op::Remove, "remove"),
+    (Op::Pop, "pop"),
+    (Op::Purge, "purge"),
     (Op::Clear, "clear"),
     (Op::Order, "order"),
+    (Op::Pushed, "pushed"),
     (Op::Stats, "stats"),
     (Op::Sync, "sync"),
-    (Op::Timing, "timing"),
+    (Op::Facts, "facts"),
     (Op::InjectPanic, "injectPanic"),
   ];
 
   pub fn from_number(n: i32) -> Option<Op> {
     Op::ALL.iter().map(|(op, _)| *op).find(|op| *op as i32 == n)
   }
+
+  /// The op and its flags, from the number JS passes.
+  pub fn with_flags(n: i32) -> Option<(Op, i32)> {
+    Op::from_number(n & ((1 << OP_FLAGS_SHIFT) - 1)).map(|op| (op, n >> OP_FLAGS_SHIFT))
+  }
 }
 
 /// The named numbers JS reads at load, grouped as `weakCacheProtocol()` returns them.
-pub fn numbers() -> [(&'static str, Vec<(&'static str, i32)>); 3] {
+pub fn numbers() -> [(&'static str, Vec<(&'static str, i32)>); 5] {
   let layout = vec![
     ("bytes", io::BYTES as i32),
     ("status", io::STATUS as i32),
@@ -186,25 +265,52 @@ pub fn numbers() -> [(&'static str, Vec<(&'static str, i32)>); 3] {
     ("readCount", io::READ_COUNT as i32),
     ("reads", io::READS as i32),
     ("readCapacity", io::READ_CAPACITY as i32),
-    ("readTimes", io::READ_TIMES as i32),
+    ("calculated", io::CALCULATED as i32),
     ("demoted", DEMOTED),
+    ("opFlagsShift", OP_FLAGS_SHIFT as i32),
+  ];
+  let facts = vec![
+    ("stride", facts::STRIDE as i32),
+    ("start", facts::START as i32),
+    ("ttl", facts::TTL as i32),
+    ("size", facts::SIZE as i32),
   ];
   let statuses = vec![
     ("live", status::LIVE),
+    ("stale", status::STALE),
     ("expired", status::EXPIRED),
     ("collected", status::COLLECTED),
+  ];
+  let flags = vec![
+    ("changed", flag::CHANGED),
+    ("updateTtl", flag::UPDATE_TTL),
+    ("strong", flag::STRONG),
+    ("updateAge", flag::UPDATE_AGE),
+    ("keepStale", flag::KEEP_STALE),
+    ("allowStale", flag::ALLOW_STALE),
+    ("reverse", flag::REVERSE),
+    ("clock", flag::CLOCK),
+    ("trackSizes", flag::TRACK_SIZES),
+    ("weak", flag::WEAK),
   ];
   let ops = Op::ALL
     .iter()
     .map(|(op, name)| (*name, *op as i32))
     .collect();
-  [("io", layout), ("status", statuses), ("op", ops)]
+  [
+    ("io", layout),
+    ("facts", facts),
+    ("status", statuses),
+    ("flag", flags),
+    ("op", ops),
+  ]
 }
 
 pub fn lookup_status<V>(lookup: &Lookup<V>) -> i32 {
   match lookup {
     Lookup::Live(_) => status::LIVE,
-    Lookup::Expired(_) => status::EXPIRED,
+    Lookup::Stale { removed: false, .. } => status::STALE,
+    Lookup::Stale { removed: true, .. } => status::EXPIRED,
     Lookup::Collected => status::COLLECTED,
   }
 }
@@ -216,30 +322,34 @@ pub fn removed_status<V>(removed: &Removed<V>) -> i32 {
   }
 }
 
-/// The `io` buffer during one call: its Int32 part and its read times.
+/// The number JS receives for a pushed-out entry's fate.
+pub fn fate_number(fate: Fate) -> i32 {
+  match fate {
+    Fate::Demoted => DEMOTED,
+    Fate::Removed(cause) => cause as i32,
+  }
+}
+
+/// The `io` buffer during one call: its Int32 part and the calculated size.
 pub struct Io<'a> {
   ints: &'a mut [i32],
-  times: &'a [f64],
+  calculated: &'a mut f64,
 }
 
 impl<'a> Io<'a> {
-  pub fn new(ints: &'a mut [i32], times: &'a [f64]) -> Self {
-    assert!(ints.len() >= io::INTS && times.len() >= io::READ_CAPACITY);
-    Io { ints, times }
+  pub fn new(ints: &'a mut [i32], calculated: &'a mut f64) -> Self {
+    assert!(ints.len() >= io::INTS);
+    Io { ints, calculated }
   }
 
   /// Replays the reads JS logged since the last call into the policy, oldest first, and empties
   /// the log. A count out of range (JS never writes one) replays nothing.
-  pub fn replay_reads<H: Copy>(
-    &mut self,
-    policy: &mut CachePolicy<H>,
-    host: &mut impl Host<Handle = H>,
-  ) {
+  pub fn replay_reads<H: Copy>(&mut self, policy: &mut CachePolicy<H>) {
     let count = usize::try_from(self.ints[io::READ_COUNT]).unwrap_or(0);
     self.ints[io::READ_COUNT] = 0;
     for i in 0..count.min(io::READ_CAPACITY) {
       match u32::try_from(self.ints[io::READS + i]) {
-        Ok(slot) => policy.touch(slot, self.times[i], host),
+        Ok(slot) => policy.touch(slot),
         Err(_) => policy.record_miss(),
       }
     }
@@ -250,43 +360,35 @@ impl<'a> Io<'a> {
     u32::try_from(self.ints[io::TAIL]).ok()
   }
 
-  pub fn set_tail(&mut self, tail: Option<SlotIndex>) {
-    self.ints[io::TAIL] = tail.map_or(-1, |slot| slot as i32);
+  /// Writes what every call leaves: the tail and the calculated size.
+  pub fn set_state<H: Copy>(&mut self, policy: &CachePolicy<H>) {
+    self.ints[io::TAIL] = policy.tail().map_or(-1, |slot| slot as i32);
+    *self.calculated = policy.calculated_size();
   }
 
   pub fn set_status(&mut self, status: i32) {
     self.ints[io::STATUS] = status;
   }
 
-  /// Writes the entries the call pushed out of the pinned tier.
+  /// Writes the entries the call pushed out of the pinned tier: their count, and as many as fit.
   pub fn set_pushed(&mut self, pushed: &[PushedOut]) {
-    assert!(
-      pushed.len() <= io::PUSHED_CAPACITY,
-      "one call pushed out {} entries",
-      pushed.len()
-    );
     self.ints[io::PUSHED_COUNT] = pushed.len() as i32;
-    for (i, out) in pushed.iter().enumerate() {
+    for (i, out) in pushed.iter().take(io::PUSHED_CAPACITY).enumerate() {
       self.ints[io::PUSHED + 2 * i] = out.slot as i32;
-      self.ints[io::PUSHED + 2 * i + 1] = match out.fate {
-        Fate::Demoted => DEMOTED,
-        Fate::Removed(cause) => cause as i32,
-      };
+      self.ints[io::PUSHED + 2 * i + 1] = fate_number(out.fate);
     }
   }
 }
 
 #[cfg(test)]
 mod tests {
-  use super::super::cache_policy::{Demotion, EntryId};
+  use super::super::cache_policy::{Config, NewEntry};
   use super::*;
+  use crate::core::cache_policy::{Demotion, EntryId, Facts, Host};
   use crate::core::removal_cause::RemovalCause;
 
-  /// A host for the replay: primitives only, deadlines recorded.
-  #[derive(Default)]
-  struct Plain {
-    deadlines: Vec<(SlotIndex, f64)>,
-  }
+  /// A host for the replay: primitives only.
+  struct Plain;
 
   impl Host for Plain {
     type Handle = u32;
@@ -299,20 +401,13 @@ mod tests {
     }
     fn release(&mut self, _: u32) {}
     fn report_collected(&mut self, _: EntryId) {}
-    fn publish_deadline(&mut self, slot: SlotIndex, deadline: f64) {
-      self.deadlines.push((slot, deadline));
-    }
+    fn publish(&mut self, _: SlotIndex, _: Facts) {}
   }
 
-  fn buffers() -> (Vec<i32>, Vec<f64>) {
-    (vec![0; io::INTS], vec![0.0; io::READ_CAPACITY])
-  }
-
-  fn log(ints: &mut [i32], times: &mut [f64], reads: &[(i32, f64)]) {
+  fn log(ints: &mut [i32], reads: &[i32]) {
     let start = ints[io::READ_COUNT] as usize;
-    for (i, (slot, at)) in reads.iter().enumerate() {
+    for (i, slot) in reads.iter().enumerate() {
       ints[io::READS + start + i] = *slot;
-      times[start + i] = *at;
     }
     ints[io::READ_COUNT] = (start + reads.len()) as i32;
   }
@@ -323,27 +418,35 @@ mod tests {
     assert!(io::READS + io::READ_CAPACITY <= io::INTS);
     assert_eq!(
       io::INTS * 4,
-      io::READ_TIMES * 8,
+      io::CALCULATED * 8,
       "the Float64 part starts where the Int32 part ends"
     );
-    assert_eq!(io::BYTES, io::INTS * 4 + io::READ_CAPACITY * 8);
+    assert_eq!(io::BYTES, io::INTS * 4 + 8);
+  }
+
+  #[test]
+  fn flags_are_distinct_bits_and_travel_above_the_op() {
+    let [.., (_, flags), _] = numbers();
+    let mut seen = 0;
+    for (name, bit) in flags {
+      assert_eq!(bit.count_ones(), 1, "{name}");
+      assert_eq!(seen & bit, 0, "{name}");
+      seen |= bit;
+    }
   }
 
   #[test]
   fn replay_applies_hits_in_order_counts_misses_and_empties_the_log() {
-    let mut policy = CachePolicy::<u32>::new(3, false);
-    let mut host = Plain::default();
-    let slots: Vec<_> = (0..3).map(|_| policy.insert(0.0, 0.0, &mut host)).collect();
-    let (mut ints, mut times) = buffers();
-    log(
-      &mut ints,
-      &mut times,
-      &[(slots[0] as i32, 0.0), (-1, 0.0), (slots[1] as i32, 0.0)],
-    );
-    let mut io = Io::new(&mut ints, &times);
-    io.replay_reads(&mut policy, &mut host);
+    let mut policy = CachePolicy::<u32>::new(Config::max(3));
+    let slots: Vec<_> = (0..3)
+      .map(|_| policy.insert(NewEntry::PLAIN, &mut Plain))
+      .collect();
+    let mut ints = vec![0; io::INTS];
+    let mut calculated = 0.0;
+    log(&mut ints, &[slots[0] as i32, -1, slots[1] as i32]);
+    Io::new(&mut ints, &mut calculated).replay_reads(&mut policy);
     assert_eq!(
-      policy.order().collect::<Vec<_>>(),
+      policy.order(0.0, true, false),
       [slots[1], slots[0], slots[2]]
     );
     let stats = policy.stats();
@@ -352,68 +455,67 @@ mod tests {
   }
 
   #[test]
-  fn replay_restarts_ages_at_the_logged_times_with_update_age_on_get() {
-    let mut policy = CachePolicy::<u32>::new(3, true);
-    let mut host = Plain::default();
-    let slot = policy.insert(10.0, 100.0, &mut host);
-    let (mut ints, mut times) = buffers();
-    log(
-      &mut ints,
-      &mut times,
-      &[(slot as i32, 104.0), (slot as i32, 107.0)],
-    );
-    Io::new(&mut ints, &times).replay_reads(&mut policy, &mut host);
-    assert_eq!(
-      host.deadlines.last(),
-      Some(&(slot, 117.0)),
-      "aged from the last logged read"
-    );
-  }
-
-  #[test]
   fn replay_ignores_reads_of_entries_that_left_and_a_corrupt_count() {
-    let mut policy = CachePolicy::<u32>::new(3, false);
-    let mut host = Plain::default();
-    let (mut ints, mut times) = buffers();
-    log(&mut ints, &mut times, &[(7, 0.0)]);
-    Io::new(&mut ints, &times).replay_reads(&mut policy, &mut host);
+    let mut policy = CachePolicy::<u32>::new(Config::max(3));
+    let mut ints = vec![0; io::INTS];
+    let mut calculated = 0.0;
+    log(&mut ints, &[7]);
+    Io::new(&mut ints, &mut calculated).replay_reads(&mut policy);
     ints[io::READ_COUNT] = i32::MAX;
-    Io::new(&mut ints, &times).replay_reads(&mut policy, &mut host);
+    Io::new(&mut ints, &mut calculated).replay_reads(&mut policy);
     ints[io::READ_COUNT] = -5;
-    Io::new(&mut ints, &times).replay_reads(&mut policy, &mut host);
+    Io::new(&mut ints, &mut calculated).replay_reads(&mut policy);
     assert_eq!(policy.stats().hits, 0);
     assert_eq!(ints[io::READ_COUNT], 0);
   }
 
   #[test]
-  fn pushed_entries_are_written_as_slot_and_fate() {
-    let (mut ints, times) = buffers();
-    let mut io = Io::new(&mut ints, &times);
-    io.set_pushed(&[
-      PushedOut {
-        slot: 4,
-        fate: Fate::Demoted,
-      },
-      PushedOut {
-        slot: 9,
-        fate: Fate::Removed(RemovalCause::Evict),
-      },
-    ]);
+  fn pushed_entries_are_written_as_slot_and_fate_with_the_full_count() {
+    let mut ints = vec![0; io::INTS];
+    let mut calculated = 0.0;
+    let mut io = Io::new(&mut ints, &mut calculated);
+    let many: Vec<_> = (0..20)
+      .map(|slot| PushedOut {
+        slot,
+        fate: if slot == 0 {
+          Fate::Demoted
+        } else {
+          Fate::Removed(RemovalCause::Evict)
+        },
+      })
+      .collect();
+    io.set_pushed(&many);
+    assert_eq!(ints[io::PUSHED_COUNT], 20, "the count says more follow");
     assert_eq!(
-      &ints[io::PUSHED_COUNT..io::PUSHED + 4],
-      [2, 4, DEMOTED, 9, RemovalCause::Evict as i32]
+      &ints[io::PUSHED..io::PUSHED + 4],
+      [0, DEMOTED, 1, RemovalCause::Evict as i32]
     );
+    let last = io::PUSHED + 2 * io::PUSHED_CAPACITY;
+    assert_eq!(ints[last - 2], io::PUSHED_CAPACITY as i32 - 1);
+    assert_eq!(ints[last], 0, "nothing written past the capacity");
   }
 
   #[test]
-  fn the_tail_is_published_as_a_slot_or_minus_one() {
-    let (mut ints, times) = buffers();
-    let mut io = Io::new(&mut ints, &times);
-    io.set_tail(Some(7));
-    assert_eq!(io.published_tail(), Some(7));
-    io.set_tail(None);
-    assert_eq!(io.published_tail(), None);
+  fn the_state_is_the_tail_as_a_slot_or_minus_one_and_the_calculated_size() {
+    let mut policy = CachePolicy::<u32>::new(Config {
+      max: None,
+      max_size: 10.0,
+      track_sizes: true,
+      weak: true,
+    });
+    let mut ints = vec![0; io::INTS];
+    let mut calculated = 0.0;
+    Io::new(&mut ints, &mut calculated).set_state(&policy);
     assert_eq!(ints[io::TAIL], -1);
+    let entry = NewEntry {
+      size: 4.0,
+      ..NewEntry::PLAIN
+    };
+    let slot = policy.insert(entry, &mut Plain);
+    let mut io = Io::new(&mut ints, &mut calculated);
+    io.set_state(&policy);
+    assert_eq!(io.published_tail(), Some(slot));
+    assert_eq!(calculated, 4.0);
   }
 
   #[test]
@@ -422,5 +524,11 @@ mod tests {
       assert_eq!(Op::from_number(op as i32), Some(op));
     }
     assert_eq!(Op::from_number(99), None);
+    let word = Op::Get as i32 | (flag::KEEP_STALE | flag::UPDATE_AGE) << OP_FLAGS_SHIFT;
+    assert_eq!(
+      Op::with_flags(word),
+      Some((Op::Get, flag::KEEP_STALE | flag::UPDATE_AGE))
+    );
+    assert!(Op::ALL.len() < 1 << OP_FLAGS_SHIFT);
   }
 }

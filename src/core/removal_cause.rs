@@ -5,25 +5,29 @@
 /// The causes, in the order of their numbers on the JS side (the protocol hands JS this list).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RemovalCause {
-  /// A primitive value was pushed out of the pinned tier (object values are demoted instead).
+  /// A value was pushed out of the pinned tier and could not be demoted: a primitive, a fetch in
+  /// flight, any value of a cache without a weak tier (`weak: false`), or `pop()`.
   Evict = 0,
   /// `set` replaced the value with a different one.
   Set = 1,
   /// `delete`, `clear`, or `set(key, undefined)`.
   Delete = 2,
-  /// `get` found the entry past its ttl.
+  /// The entry was past its ttl: found by `get`, `purgeStale()` or `ttlAutopurge`.
   Expire = 3,
   /// The garbage collector took a demoted value; `dispose` gets `undefined` for it.
   Collect = 4,
+  /// A `fetchMethod` failed, was aborted or resolved to `undefined`, and its entry was removed.
+  Fetch = 5,
 }
 
 impl RemovalCause {
-  pub const ALL: [RemovalCause; 5] = [
+  pub const ALL: [RemovalCause; 6] = [
     RemovalCause::Evict,
     RemovalCause::Set,
     RemovalCause::Delete,
     RemovalCause::Expire,
     RemovalCause::Collect,
+    RemovalCause::Fetch,
   ];
 
   /// The `reason` string `dispose` receives.
@@ -34,11 +38,12 @@ impl RemovalCause {
       RemovalCause::Delete => "delete",
       RemovalCause::Expire => "expire",
       RemovalCause::Collect => "collect",
+      RemovalCause::Fetch => "fetch",
     }
   }
 
-  /// The `stats()` counter of removals with this cause. A replacement has none of its own: it is
-  /// one of the `sets`.
+  /// The `stats()` counter of removals with this cause. Replacements (each one of the `sets`) and
+  /// failed fetches have none.
   pub fn stat_name(self) -> Option<&'static str> {
     match self {
       RemovalCause::Evict => Some("evictions"),
@@ -46,6 +51,7 @@ impl RemovalCause {
       RemovalCause::Delete => Some("deleted"),
       RemovalCause::Expire => Some("expired"),
       RemovalCause::Collect => Some("collected"),
+      RemovalCause::Fetch => None,
     }
   }
 
@@ -68,12 +74,15 @@ mod tests {
       assert_eq!(RemovalCause::from_number(i as i32), Some(*cause));
     }
     assert_eq!(RemovalCause::from_number(-1), None);
-    assert_eq!(RemovalCause::from_number(5), None);
+    assert_eq!(RemovalCause::from_number(6), None);
   }
 
   #[test]
   fn reasons_are_lru_cache_vocabulary_plus_collect() {
     let reasons: Vec<_> = RemovalCause::ALL.iter().map(|c| c.reason()).collect();
-    assert_eq!(reasons, ["evict", "set", "delete", "expire", "collect"]);
+    assert_eq!(
+      reasons,
+      ["evict", "set", "delete", "expire", "collect", "fetch"]
+    );
   }
 }
