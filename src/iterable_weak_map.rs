@@ -21,7 +21,7 @@
 use crate::core::ordered_table::{EntryId, OrderedTable};
 use crate::error::{check, JsError, JsResult};
 use crate::gc_notify::{watch, GcSink};
-use crate::raw::{define_function, guard, no_unwind, number, to_f64, undefined};
+use crate::raw::{args_and_data, define_function, guard, no_unwind, number, to_f64, undefined};
 use napi::sys;
 use std::cell::{OnceCell, RefCell};
 use std::ffi::c_void;
@@ -213,20 +213,7 @@ unsafe extern "C" fn call(env: sys::napi_env, info: sys::napi_callback_info) -> 
   // uses those handles with valid out pointers and checks its status.
   unsafe {
     guard(env, || {
-      let mut argv = [ptr::null_mut(); 2];
-      let mut argc = argv.len();
-      let mut data = ptr::null_mut();
-      check(
-        sys::napi_get_cb_info(
-          env,
-          info,
-          &mut argc,
-          argv.as_mut_ptr(),
-          ptr::null_mut(),
-          &mut data,
-        ),
-        "napi_get_cb_info",
-      )?;
+      let (argv, data) = args_and_data::<2>(env, info)?;
       // SAFETY: data is the table given to napi_create_function in `create`; it lives until this
       // function is finalized, and the function is alive while it is being called.
       let table = &*(data as *const WeakKeyTable);
