@@ -15,18 +15,7 @@ const { test } = require('node:test')
 const assert = require('node:assert/strict')
 const { WeakCache } = require('..')
 const { collectGarbage, eventually, immediate } = require('./helpers/gc.js')
-
-/** mulberry32: a small seeded PRNG. */
-function random(seed) {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+const { random } = require('./helpers/weak-cache.js')
 
 const isObject = (value) => (typeof value === 'object' && value !== null) || typeof value === 'function'
 

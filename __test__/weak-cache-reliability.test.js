@@ -8,6 +8,7 @@ const assert = require('node:assert/strict')
 const { WeakCache } = require('..')
 const { forSpecs } = require('../lib/weak-cache.js')
 const { CODES } = require('../lib/errors.js')
+const { fakeClock, random } = require('./helpers/weak-cache.js')
 
 /** Collects process warnings while `body` runs (and one turn of the event loop after it). */
 async function warningsDuring(body) {
@@ -277,4 +278,143 @@ test('the default clock, Date and timers are the global ones when a cache is mad
   assert.equal(cache.has('k'), false, 'its clock is the fake one, now restored globally')
   timers[0].fn()
   assert.equal(cache.size, 0, 'the fake timer purges the entry')
+})
+
+/**
+ * One seeded run of hostile use: callbacks (dispose, disposeAfter, onInsert, sizeCalculation,
+ * fetchMethod) that throw odd values or call back into the cache, fetches aborted or refreshed
+ * mid-flight, a clock that jumps, keys of every kind, copies by dump/load, and GC between rounds.
+ * Returns what went wrong: errors the cache threw that no callback threw, broken invariants.
+ */
+async function hostileRun(seed) {
+  const rand = random(seed)
+  const pick = (items) => items[Math.floor(rand() * items.length)]
+  const clock = fakeClock()
+  const thrown = new Set() // every value a callback threw: the only errors a call may pass on
+  const problems = []
+  const throwOdd = () => {
+    const value = pick([...Object.values(oddThrowables()), new Error('callback')])
+    thrown.add(value)
+    throw value
+  }
+  const keys = [0, 1, 2, 'a', 'b', -0, NaN, {}, Symbol.for('k'), null, true]
+  const value = () => pick([1, 'text', { object: 1 }, [1, 2], () => 1, 0n, false])
+  let cache
+  let depth = 0
+  const pending = []
+  const reenter = () => {
+    if (depth < 2 && rand() < 0.4) {
+      depth++
+      try {
+        step()
+      } finally {
+        depth--
+      }
+    }
+  }
+  const callback = (chanceToThrow) => () => {
+    if (rand() < chanceToThrow) throwOdd()
+    reenter()
+  }
+  const options = {
+    max: pick([0, 1, 3, 10]),
+    weak: rand() < 0.7,
+    ttl: pick([0, 0, 5, 20]),
+    perf: clock,
+    ttlAutopurge: rand() < 0.3,
+    allowStale: rand() < 0.3,
+    updateAgeOnGet: rand() < 0.3,
+    noDeleteOnStaleGet: rand() < 0.3,
+    dispose: callback(0.1),
+    disposeAfter: callback(0.1),
+    onInsert: callback(0.05),
+    fetchMethod: async () => {
+      await new Promise((resolve) => setImmediate(resolve))
+      reenter()
+      if (rand() < 0.2) throwOdd()
+      return rand() < 0.1 ? undefined : value()
+    },
+  }
+  if (rand() < 0.5) {
+    options.maxSize = pick([5, 20])
+    options.sizeCalculation = () => {
+      reenter()
+      if (rand() < 0.02) throwOdd()
+      return 1 + Math.floor(rand() * 3)
+    }
+  }
+  if (options.max === 0 && !options.weak && !options.ttl && !options.maxSize) options.max = 2
+  cache = new WeakCache(options)
+  function step() {
+    const key = pick(keys)
+    switch (Math.floor(rand() * 15)) {
+      case 0:
+      case 1:
+        return cache.set(key, value(), rand() < 0.2 ? { ttl: pick([1, 5, 50]) } : undefined)
+      case 2:
+        return cache.get(key, { status: {} })
+      case 3:
+        return cache.peek(key) ?? cache.has(key)
+      case 4:
+        return cache.delete(key)
+      case 5:
+        return rand() < 0.1 && cache.clear()
+      case 6:
+        return cache.pop()
+      case 7:
+        clock.t += pick([0, 1, 3, 10])
+        return
+      case 8: {
+        const controller = new AbortController()
+        const fetched = cache.fetch(key, { signal: controller.signal, allowStaleOnFetchRejection: rand() < 0.5, allowStaleOnFetchAbort: rand() < 0.5, forceRefresh: rand() < 0.2 })
+        pending.push(fetched.catch(() => {}))
+        if (rand() < 0.3) controller.abort(new Error('aborted by the test'))
+        return
+      }
+      case 9:
+        for (const [entryKey] of cache.entries()) if (rand() < 0.2) cache.delete(entryKey)
+        return
+      case 10:
+        return cache.purgeStale()
+      case 11:
+        return new WeakCache(cache).load(cache.dump())
+      case 12:
+        return cache.forEach(reenter)
+      case 13:
+        return cache.getRemainingTTL(key) + (cache.info(key) ? 1 : 0)
+      case 14:
+        return [...cache.rkeys()].length + [...cache.values()].length
+    }
+  }
+  for (let i = 0; i < 2000; i++) {
+    try {
+      step()
+    } catch (error) {
+      if (!thrown.has(error)) problems.push(`step ${i}: ${String(error?.stack ?? error)}`)
+    }
+    if (options.maxSize && cache.calculatedSize > options.maxSize) problems.push(`step ${i}: calculatedSize ${cache.calculatedSize} > maxSize ${options.maxSize}`)
+    if (i % 100 === 99) {
+      global.gc()
+      await new Promise((resolve) => setImmediate(resolve))
+    }
+  }
+  await Promise.all(pending) // every fetch settles: none is left waiting forever
+  depth = Infinity // no more re-entrant calls: they could evict the entry checked below
+  const held = { held: true } // an object the test holds: kept even by a pure weak-value map
+  cache.set('after', held, options.maxSize ? { size: 1 } : undefined)
+  if (cache.get('after') !== held) problems.push('the cache no longer answers after the run')
+  return problems
+}
+
+test('hostile use: re-entrant and throwing callbacks, aborted fetches, a jumping clock and GC never break a cache, pass on an error nobody threw, or exceed maxSize (40 seeds)', async () => {
+  const problems = []
+  const warnings = await warningsDuring(async () => {
+    for (let seed = 1; seed <= 40; seed++) {
+      for (const problem of await hostileRun(seed)) problems.push(`seed ${seed}, ${problem}`)
+    }
+  })
+  assert.deepEqual(problems.slice(0, 5), [])
+  const codes = new Set(warnings.map((warning) => warning.code))
+  assert.ok(codes.has('ERR_EPHEMERON_DISPOSE_THREW'), 'the throwing callbacks ran and were reported')
+  assert.deepEqual([...codes].filter((code) => code !== 'ERR_EPHEMERON_DISPOSE_THREW' && code !== 'LRU_CACHE_UNBOUNDED'), [], 'no other warning')
 })

@@ -16,4 +16,16 @@ function fakeClock(start = 1000) {
   return clock
 }
 
-module.exports = { recorded, fakeClock }
+/** mulberry32: a small seeded PRNG (a failure names its seed, and the seed replays it). */
+function random(seed) {
+  let a = seed >>> 0
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0
+    let t = a
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+module.exports = { recorded, fakeClock, random }
