@@ -47,6 +47,16 @@ async function churn(state, dir, round) {
   const shortLived = new WeakCache({ max: 50, ttl: 1000, dispose() {} })
   for (let i = 0; i < 200; i++) shortLived.set(i, { i })
   shortLived.get(3)
+  // WeakCache with lru-cache's features: fetches (a tenth aborted, some failing), sizes, ttls
+  // purged by timers, memo.
+  const fetches = []
+  for (let i = 0; i < 100; i++) {
+    const controller = new AbortController()
+    fetches.push(state.fetching.fetch(`f${(round * 100 + i) % 1000}`, { signal: controller.signal }).catch(() => {}))
+    if (i % 10 === 0) controller.abort()
+  }
+  await Promise.all(fetches)
+  for (let i = 0; i < 50; i++) state.fetching.memo(`m${(round * 50 + i) % 500}`)
 
   // LeakRegistry: track/release, leaks, held resources that get suspected, forgotten files.
   for (let i = 0; i < 200; i++) state.registry.release(state.registry.track({ i }, { type: 'Churn' }))
@@ -80,6 +90,21 @@ function newState(dir, files) {
     map: new IterableWeakMap(),
     set: new IterableWeakSet(),
     cache: new WeakCache({ max: 200, dispose() {} }),
+    fetching: new WeakCache({
+      max: 300,
+      maxSize: 64 * 1024,
+      sizeCalculation: (value) => value.payload.length,
+      ttl: 200,
+      ttlAutopurge: true,
+      allowStale: true,
+      dispose() {},
+      async fetchMethod(key) {
+        await new Promise((resolve) => setImmediate(resolve))
+        if (key.endsWith('7')) throw new Error('the load failed')
+        return { key, payload: Buffer.alloc(256) }
+      },
+      memoMethod: (key) => ({ key, payload: Buffer.alloc(128) }),
+    }),
     registry: new LeakRegistry({ log: path.join(dir, 'soak.jsonl'), stacks: 'sample' }),
   }
 }
@@ -168,7 +193,7 @@ async function main() {
   const stats = state.registry.stats()
   console.log(
     `${rounds} rounds, ${workersStarted} workers; registry: tracked ${stats.tracked}, leaked ${stats.leaked}, suspected ${stats.suspected}, ` +
-      `log dropped ${stats.logDropped}; cache ${JSON.stringify(state.cache.stats())}`,
+      `log dropped ${stats.logDropped}; cache ${JSON.stringify(state.cache.stats())}; fetching cache ${JSON.stringify(state.fetching.stats())}`,
   )
   let failed = samples.length < 6
   if (failed) console.log(`FAIL: only ${samples.length} samples; run longer`)
