@@ -1,7 +1,8 @@
 'use strict'
 // CPU overhead of the FileHandle helper (default options: stacks 'sample' at 0.1):
 // 0. per read: the same file read through a plain FileHandle and through a guarded one (the
-//    Proxy `openFile` returns), to show the guard adds nothing measurable to I/O;
+//    Proxy `openFile` returns), awaited one by one, and the JS thread's share alone (reads started
+//    back to back), to show what the guard adds to I/O;
 // 1. per handle: open + read + close in a loop, fs.promises.open against LeakRegistry.openFile,
 //    CPU time (user + system, all threads) per handle;
 // 2. per request of a service that opens and closes one FileHandle per request: two copies of
@@ -35,17 +36,22 @@ async function openReadClose(open) {
 
 const READS = 2000
 const READ_ROUNDS = 41
+const STARTS = 200
+const START_ROUNDS = 301
 
-async function perRead() {
+/**
+ * Paired rounds over a plain and a guarded handle of the same file: `round(handle, buffers)`
+ * returns ns per read; prints the medians and the median of the per-round differences.
+ */
+async function pairedReads(scenario, rounds, round) {
   const registry = new LeakRegistry({ log: '/dev/null' })
   const handles = { plain: await fsp.open(__filename), guarded: await registry.openFile(__filename) }
-  const buffer = Buffer.allocUnsafe(1024)
+  const buffers = Array.from({ length: STARTS }, () => Buffer.allocUnsafe(1024))
   const samples = { plain: [], guarded: [] }
-  for (let round = -1; round < READ_ROUNDS; round++) {
+  for (let i = -1; i < rounds; i++) {
     for (const [name, handle] of Object.entries(handles)) {
-      const start = process.hrtime.bigint()
-      for (let i = 0; i < READS; i++) await handle.read(buffer, 0, 1024, 0)
-      if (round >= 0) samples[name].push(Number(process.hrtime.bigint() - start) / READS)
+      const ns = await round(handle, buffers)
+      if (i >= 0) samples[name].push(ns)
     }
   }
   for (const handle of Object.values(handles)) await handle.close()
@@ -54,7 +60,7 @@ async function perRead() {
   const pairs = samples.plain.map((ns, i) => samples.guarded[i] - ns)
   const spread = median(pairs.map((extra) => Math.abs(extra - median(pairs))))
   console.table([
-    { scenario: 'read 1 KB at offset 0 (await handle.read)', handle: 'fs.promises FileHandle', 'ns/read': Math.round(plain) },
+    { scenario, handle: 'fs.promises FileHandle', 'ns/read': Math.round(plain) },
     {
       scenario: '',
       handle: 'guarded (LeakRegistry.openFile)',
@@ -64,6 +70,24 @@ async function perRead() {
       'x plain': round2(median(samples.guarded) / plain),
     },
   ])
+}
+
+/** A whole read, awaited: what a caller waits for (the thread pool's round trip included). */
+async function awaitedReads(handle, [buffer]) {
+  const start = process.hrtime.bigint()
+  for (let i = 0; i < READS; i++) await handle.read(buffer, 0, 1024, 0)
+  return Number(process.hrtime.bigint() - start) / READS
+}
+
+/** Only the JS thread's share of a read: the time to start 200 of them back to back (the method
+ * lookup, the guard and Node's own work up to the thread pool), far less noisy than a round trip. */
+async function startedReads(handle, buffers) {
+  const reads = new Array(STARTS)
+  const start = process.hrtime.bigint()
+  for (let i = 0; i < STARTS; i++) reads[i] = handle.read(buffers[i], 0, 1024, 0)
+  const ns = Number(process.hrtime.bigint() - start) / STARTS
+  await Promise.all(reads)
+  return ns
 }
 
 async function perHandle() {
@@ -116,7 +140,8 @@ async function cpuPerRequest(service) {
 }
 
 async function main() {
-  await perRead()
+  await pairedReads('read 1 KB at offset 0 (await handle.read)', READ_ROUNDS, awaitedReads)
+  await pairedReads('start a read (200 back to back, JS thread only)', START_ROUNDS, startedReads)
   const extraPerHandle = await perHandle()
   const services = { plain: 'fs.promises.open', sample: "trackFileHandle (default: stacks 'sample')", off: "trackFileHandle, stacks 'off'" }
   const running = {}

@@ -20,7 +20,7 @@
 // kept by the real handle, which hold a record id, never the proxy.
 
 const { EventEmitter } = require('node:events')
-const { FinalizationRegistry, Function, Object, Promise, Proxy, Reflect, WeakMap, WeakRef } = require('./primordials.js')
+const { FinalizationRegistry, Object, Proxy, Reflect, WeakMap, WeakRef } = require('./primordials.js')
 
 /** guarded handle -> the real FileHandle */
 const realHandles = new WeakMap()
@@ -37,8 +37,8 @@ const EMPTY_HANDLER = Object.freeze({})
 /**
  * FileHandle methods that are one asynchronous operation on the file and return a promise of
  * plain data. Called on a guarded handle they run on the real one (each of their property reads
- * would otherwise go through the Proxy's slow path: about 2 µs per read), and the guarded handle
- * is kept alive by the returned promise until the operation settles. The others (streams,
+ * would otherwise go through the Proxy's slow path: about 2 µs per read), and the returned
+ * promise holds the guarded handle, which so lives at least until the operation settles. The others (streams,
  * readLines(), readableWebStream()) run on the guarded handle itself, so what they return holds it.
  */
 const DIRECT_METHODS = [
@@ -148,7 +148,9 @@ function guardedPrototypeOf(proto) {
         [name](...args) {
           const real = realHandles.get(this)
           if (real === undefined) return Reflect.apply(method, this, args)
-          return Reflect.apply(promiseThen, Reflect.apply(method, real, args), [keepAliveOf(this)])
+          const operation = Reflect.apply(method, real, args)
+          new HoldsGuardedHandle(operation, this)
+          return operation
         },
       }[name],
       writable: true,
@@ -173,20 +175,26 @@ function userEmitterOf(guarded, real) {
   return emitter
 }
 
-const promiseThen = Promise.prototype.then
-const { bind } = Function.prototype
-/** guarded handle -> `passThrough` bound to it (made on first use, then reused by every operation) */
-const keepAlives = new WeakMap()
-
-/** Settles with the operation's value; bound to a guarded handle, it keeps that handle alive until then. */
-function passThrough(value) {
-  return value
+/** A constructor that returns the object it is given, so that a subclass can add a private field
+ * to any object. */
+class ReturnsItsArgument {
+  constructor(object) {
+    return object
+  }
 }
 
-function keepAliveOf(guarded) {
-  let keepAlive = keepAlives.get(guarded)
-  if (keepAlive === undefined) keepAlives.set(guarded, (keepAlive = Reflect.apply(bind, passThrough, [guarded])))
-  return keepAlive
+/**
+ * Stamps an operation's promise with a private field that holds the guarded handle. The promise
+ * is reachable from the operation while it is in flight (Node's request holds the promise chain
+ * that settles it), so the guarded handle lives at least that long, and as long as the user keeps
+ * the promise. A private field is invisible to reflection and costs no promise reaction.
+ */
+class HoldsGuardedHandle extends ReturnsItsArgument {
+  #guarded
+  constructor(operation, guarded) {
+    super(operation)
+    this.#guarded = guarded
+  }
 }
 
 function closeIfOpen(real) {
