@@ -3,7 +3,8 @@
 // `npm run soak -- --minutes N`: every class at once, with churn, for N minutes (default 1):
 // worker threads started and terminated mid-work, files opened and forgotten, caches filled and
 // dropped, registries made and dropped, log rotation. It samples RSS, the V8 heap, open file
-// descriptors and threads after a full GC every few seconds, and passes when memory plateaus
+// descriptors and threads after a full GC every few seconds, with no worker alive (it waits for
+// them to exit; one that does not fails the run), and passes when memory plateaus
 // after warm-up (the last third of the run grows less than a bound over the first third after
 // warm-up) and descriptors and threads do not grow. Exit code 0 = pass.
 
@@ -22,6 +23,8 @@ if (isMainThread && typeof globalThis.gc !== 'function') {
 const { IterableWeakMap, IterableWeakSet, WeakCache, LeakRegistry } = require('..')
 
 const SAMPLE_MS = 3000
+/** A worker terminated or ending on its own exits within this (it takes well under a second). */
+const WORKER_EXIT_MS = 10_000
 /** Growth allowed between the first and the last third after warm-up: this much, or this fraction. */
 const RSS_SLACK_BYTES = 24 * 1024 * 1024
 const RSS_SLACK_FRACTION = 0.1
@@ -136,6 +139,16 @@ async function sample() {
   return { rss, heapUsed, fds: countOf('/proc/self/fd'), threads: countOf('/proc/self/task') }
 }
 
+/** Whether every worker in `workers` exits within `ms`. */
+async function allExited(workers, ms) {
+  let timer
+  const timeout = new Promise((resolve) => (timer = setTimeout(resolve, ms, false)))
+  const exited = Promise.all(workers.values()).then(() => true)
+  const result = await Promise.race([exited, timeout])
+  clearTimeout(timer)
+  return result
+}
+
 const mb = (bytes) => `${(bytes / 1024 / 1024).toFixed(1)} MB`
 const mean = (values) => values.reduce((sum, value) => sum + value, 0) / values.length
 
@@ -148,7 +161,8 @@ async function main() {
   const state = newState(dir, true)
   const end = Date.now() + minutes * 60_000
   const samples = []
-  const workers = new Set()
+  /** Each live worker, with a promise of its exit. */
+  const workers = new Map()
   let rounds = 0
   let workersStarted = 0
   let nextSample = Date.now() + SAMPLE_MS
@@ -161,7 +175,7 @@ async function main() {
       const endsOnItsOwn = workersStarted % 2 === 1
       const worker = new Worker(__filename, { workerData: { dir, rounds: endsOnItsOwn ? 20 : Infinity, endsOnItsOwn } })
       workersStarted++
-      workers.add(worker)
+      workers.set(worker, new Promise((resolve) => worker.on('exit', resolve)))
       worker.on('exit', () => workers.delete(worker))
       worker.on('error', (error) => {
         console.error('worker error:', error)
@@ -170,6 +184,12 @@ async function main() {
       if (!endsOnItsOwn) setTimeout(() => worker.terminate(), 800).unref() // terminated mid-work
     }
     if (Date.now() >= nextSample) {
+      // A live worker adds its thread, descriptors and heap to the process: samples are taken
+      // with none, so that they compare (and a worker that does not exit fails the run).
+      if (!(await allExited(workers, WORKER_EXIT_MS))) {
+        console.log(`FAIL: ${workers.size} worker(s) did not exit within ${WORKER_EXIT_MS / 1000} s`)
+        process.exit(1) // a hung worker would keep the process alive
+      }
       const taken = await sample()
       samples.push(taken)
       console.log(`${samples.length} samples: rss ${mb(taken.rss)}, heap ${mb(taken.heapUsed)}, fds ${taken.fds}, threads ${taken.threads}, rounds ${rounds}, workers ${workersStarted}`)
@@ -177,7 +197,7 @@ async function main() {
     }
     await new Promise((resolve) => setImmediate(resolve))
   }
-  await Promise.all([...workers].map((worker) => worker.terminate()))
+  await Promise.all([...workers.keys()].map((worker) => worker.terminate()))
   // Warm-up: the first quarter of the run (JIT, arenas and pools reach their working size).
   const steady = samples.slice(Math.floor(samples.length / 4))
   const third = Math.max(1, Math.floor(steady.length / 3))
