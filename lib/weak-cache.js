@@ -97,6 +97,9 @@ class WeakCache {
   #disposal
   /** Whether `disposeAfter` is set (its queue needs flushing). */
   #hasDisposeAfter
+  /** Whether removals are told to anyone (a dispose, a disposeAfter, or fetches to abort): if not,
+   * an eviction only forgets its entry. */
+  #reportsRemovals = false
   #onInsert
   #fetchMethod
   #memoMethod
@@ -163,6 +166,7 @@ class WeakCache {
     this.#native = weakCacheCreate(buffer, config.max ?? -1, config.maxSize, flags, collectedSlotsHandler(new WeakRef(this)))
     if (this.#tracksSizes) this.#facts = new Float64Array(this.#call(OP.facts))
     this.#plainAdds = !this.#tracksSizes && this.#fetches === null
+    this.#reportsRemovals = disposal.listening || this.#fetches !== null
     this.#plainGets = this.#fetches === null
     if (config.ttl > 0) this.#startClock()
     warnIfUnbounded(config, WeakCache)
@@ -1179,6 +1183,10 @@ class WeakCache {
         this.#values[slot] = undefined
         continue
       }
+      if (!this.#reportsRemovals) {
+        this.#forget(slot, false)
+        continue
+      }
       if (removals === NO_REMOVALS) removals = []
       const value = this.#values[slot]
       const fetch = this.#fetches?.[slot]
@@ -1190,7 +1198,7 @@ class WeakCache {
   /** Tells of removals [value, key, cause, fetch, ...]: dispose, or abort the fetch that held the
    * entry. */
   #report(removals) {
-    if (!this.#disposal.listening && this.#fetches === null) return
+    if (!this.#reportsRemovals) return
     for (let i = 0; i < removals.length; i += 4) {
       this.#report1(removals[i], removals[i + 1], removals[i + 2], removals[i + 3], removals[i + 2] === CAUSE.evict ? 'evicted' : 'deleted')
     }
