@@ -2,11 +2,11 @@
 'use strict'
 // `npm run soak -- --minutes N`: every class at once, with churn, for N minutes (default 1):
 // worker threads started and terminated mid-work, files opened and forgotten, caches filled and
-// dropped, registries made and dropped, log rotation. It samples RSS, the V8 heap, open file
-// descriptors and threads after a full GC every few seconds, with no worker alive (it waits for
-// them to exit; one that does not fails the run), and passes when memory plateaus
-// after warm-up (the last third of the run grows less than a bound over the first third after
-// warm-up) and descriptors and threads do not grow. Exit code 0 = pass.
+// dropped, registries made and dropped, log rotation. Every few seconds it waits until no worker
+// is alive (one that does not exit fails the run) and samples RSS, the V8 heap, open file
+// descriptors and threads after a full GC. It passes when memory plateaus after warm-up (the last
+// third of the run grows less than a bound over the first third after warm-up) and descriptors
+// and threads do not grow. Exit code 0 = pass.
 
 const fs = require('node:fs')
 const os = require('node:os')
