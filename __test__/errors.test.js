@@ -7,6 +7,7 @@ const assert = require('node:assert/strict')
 const fs = require('node:fs')
 const path = require('node:path')
 const { CODES, describe, describeThrown, warn } = require('../lib/errors.js')
+const { captureWarnings } = require('./helpers/warnings.js')
 
 const root = path.join(__dirname, '..')
 
@@ -32,7 +33,7 @@ test('every code the sources throw or warn with is on the list', () => {
   for (const code of used) assert.ok(code in CODES, `${code} is used but not listed`)
 })
 
-test('describe never runs user code; describeThrown never throws', () => {
+test('describe never runs user code; describeThrown never throws', async () => {
   let ran = 0
   const trap = () => {
     ran++
@@ -49,5 +50,9 @@ test('describe never runs user code; describeThrown never throws', () => {
   assert.equal(ran, 2, "describeThrown read the thrown object's stack and message (both getters threw)")
   assert.equal(describe(undefined), 'undefined', 'never "undefined undefined"')
   assert.equal(describe(hostile), 'a Proxy')
-  assert.doesNotThrow(() => warn('TestWarning', 'ERR_EPHEMERON_INTERNAL', 'a test warning', revoked))
+  const warnings = await captureWarnings(() => assert.doesNotThrow(() => warn('TestWarning', 'ERR_EPHEMERON_INTERNAL', 'a test warning', revoked)))
+  assert.deepEqual(
+    warnings.map(({ type, code, message, detail }) => [type, code, message, detail]),
+    [['TestWarning', 'ERR_EPHEMERON_INTERNAL', 'a test warning', 'a Proxy was thrown']],
+  )
 })

@@ -33,7 +33,6 @@ module.exports = Object.freeze({
   Error: globalThis.Error,
   FinalizationRegistry: globalThis.FinalizationRegistry,
   Float64Array: globalThis.Float64Array,
-  Function: globalThis.Function,
   Int32Array: globalThis.Int32Array,
   JSON: globalThis.JSON,
   Map: globalThis.Map,
@@ -51,15 +50,11 @@ module.exports = Object.freeze({
   WeakMap: globalThis.WeakMap,
   SafeWeakMap,
   WeakRef: globalThis.WeakRef,
-  WeakSet: globalThis.WeakSet,
   performance,
   process,
   setImmediate: timers.setImmediate,
-  setInterval: timers.setInterval,
   setTimeout: timers.setTimeout,
-  clearInterval: timers.clearInterval,
   clearTimeout: timers.clearTimeout,
-  /** `Symbol.dispose` / `Symbol.asyncDispose` where the runtime has them (Node >= 20.4 / 24). */
+  /** `Symbol.dispose` where the runtime has it (Node >= 20.4). */
   SymbolDispose: globalThis.Symbol.dispose,
-  SymbolAsyncDispose: globalThis.Symbol.asyncDispose,
 })

@@ -2,7 +2,7 @@
 // Which values can be weak keys (the spec's CanBeHeldWeakly), with errors that say why not.
 
 const { Symbol } = require('./primordials.js')
-const { describe, incompatibleReceiver, invalidType } = require('./errors.js')
+const { invalidType } = require('./errors.js')
 
 const symbolKeyFor = Symbol.keyFor
 
@@ -19,4 +19,4 @@ function assertWeakKey(value, what) {
   if (!canBeHeldWeakly(value)) throw invalidType(what, 'an object, a function or a non-registered symbol', value)
 }
 
-module.exports = { canBeHeldWeakly, assertWeakKey, describe, incompatibleReceiver }
+module.exports = { assertWeakKey }

@@ -6,7 +6,7 @@
 //!     --> on the JS thread: the owner drains the queue, cleans its table, and JS gets one array
 //! ```
 //! One Node-API reference per watched object is at once the weak reference, the finalizer and
-//! (with `napi_reference_ref`) the pin: see DESIGN.md §1. Events carry the entry id, which is
+//! (with `napi_reference_ref`) the pin: see docs/architecture.md. Events carry the entry id, which is
 //! never reused, so a late event never touches an entry that was replaced.
 //!
 //! Ownership rule (measured pitfall: a double free at exit otherwise): every reference made by
@@ -121,8 +121,8 @@ pub unsafe fn watch(
   // 64-bit and never reused, so pointers must be 64-bit too (checked at compile time below).
   let data = id as usize as *mut c_void;
   let hint = sink as *const GcSink as *mut c_void;
-  // SAFETY: valid env/value; the sink outlives the reference (caller's contract).
   check(
+    // SAFETY: valid env/value; the sink outlives the reference (caller's contract).
     unsafe {
       napi::sys::napi_add_finalizer(env, value, data, Some(on_collected), hint, &mut reference)
     },

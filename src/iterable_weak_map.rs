@@ -164,8 +164,8 @@ unsafe extern "C" fn create(env: sys::napi_env, _info: sys::napi_callback_info) 
 /// `env` and `array` must be valid for the running callback.
 unsafe fn removed_ids(env: sys::napi_env, array: sys::napi_value) -> JsResult<RemovedIds> {
   let mut is_typed_array = false;
-  // SAFETY: valid env and value; valid out pointers.
   check(
+    // SAFETY: valid env and value; valid out pointers.
     unsafe { sys::napi_is_typedarray(env, array, &mut is_typed_array) },
     "napi_is_typedarray",
   )?;
@@ -173,8 +173,8 @@ unsafe fn removed_ids(env: sys::napi_env, array: sys::napi_value) -> JsResult<Re
   let mut len = 0;
   let mut data = ptr::null_mut();
   if is_typed_array {
-    // SAFETY: `array` is a typed array; the out pointers are valid (unused ones null).
     check(
+      // SAFETY: `array` is a typed array; the out pointers are valid (unused ones null).
       unsafe {
         sys::napi_get_typedarray_info(
           env,
@@ -196,8 +196,8 @@ unsafe fn removed_ids(env: sys::napi_env, array: sys::napi_value) -> JsResult<Re
     ));
   }
   let mut reference = ptr::null_mut();
-  // SAFETY: valid env and object; a count of 1 makes the reference strong.
   check(
+    // SAFETY: valid env and object; a count of 1 makes the reference strong.
     unsafe { sys::napi_create_reference(env, array, 1, &mut reference) },
     "napi_create_reference",
   )?;
@@ -270,8 +270,8 @@ unsafe fn next_entry(
   let mut entries = table.entries.borrow_mut();
   while let Some((id, reference)) = entries.first_after(cursor) {
     let mut entry = ptr::null_mut();
-    // SAFETY: the caller's env; the reference is live until the table deletes it.
     check(
+      // SAFETY: the caller's env; the reference is live until the table deletes it.
       unsafe { sys::napi_get_reference_value(env, *reference, &mut entry) },
       "napi_get_reference_value",
     )?;

@@ -1,6 +1,7 @@
 #![deny(clippy::all)]
+#![deny(clippy::undocumented_unsafe_blocks)]
 //! ephemeron: garbage-collection-aware data structures for Node.js.
-//! This file only declares modules and registers the natives; see DESIGN.md for the map.
+//! This file only declares modules and registers the natives; docs/architecture.md is the map.
 
 pub mod core;
 mod error;

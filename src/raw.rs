@@ -1,9 +1,10 @@
 //! The cheapest way into Rust from JS: plain `napi_create_function` callbacks.
 //!
-//! A napi-derive method costs 0.4 to 0.8 µs per call today (a borrow scope, unwrap and type
-//! checks), a raw callback reading its arguments into a stack buffer about 0.1 µs (see
-//! DESIGN.md §1). Hot-path natives are therefore raw callbacks; `guard` makes sure that neither
-//! an error nor a Rust panic ever crosses the FFI boundary.
+//! A napi-derive function pays for a borrow scope and per-argument conversions on every call; a
+//! raw callback reads its arguments into a stack buffer. `npm run bench -- boundary` measures both
+//! for the same work, and docs/architecture.md says which natives are raw because of it. Only hot
+//! paths are raw callbacks; `guard` makes sure that neither an error nor a Rust panic ever
+//! crosses the FFI boundary.
 
 use crate::error::{check, JsError, JsResult};
 use napi::sys;
@@ -122,8 +123,8 @@ pub unsafe fn define_function(
 /// `env` must be valid for the running callback.
 pub unsafe fn undefined(env: sys::napi_env) -> JsResult<sys::napi_value> {
   let mut value = ptr::null_mut();
-  // SAFETY: valid env and out pointer.
   check(
+    // SAFETY: valid env and out pointer.
     unsafe { sys::napi_get_undefined(env, &mut value) },
     "napi_get_undefined",
   )?;
@@ -134,8 +135,8 @@ pub unsafe fn undefined(env: sys::napi_env) -> JsResult<sys::napi_value> {
 /// `env` must be valid for the running callback.
 pub unsafe fn number(env: sys::napi_env, n: f64) -> JsResult<sys::napi_value> {
   let mut value = ptr::null_mut();
-  // SAFETY: valid env and out pointer.
   check(
+    // SAFETY: valid env and out pointer.
     unsafe { sys::napi_create_double(env, n, &mut value) },
     "napi_create_double",
   )?;
@@ -146,8 +147,8 @@ pub unsafe fn number(env: sys::napi_env, n: f64) -> JsResult<sys::napi_value> {
 /// `env` must be valid for the running callback.
 pub unsafe fn boolean(env: sys::napi_env, flag: bool) -> JsResult<sys::napi_value> {
   let mut value = ptr::null_mut();
-  // SAFETY: valid env and out pointer.
   check(
+    // SAFETY: valid env and out pointer.
     unsafe { sys::napi_get_boolean(env, flag, &mut value) },
     "napi_get_boolean",
   )?;
@@ -185,8 +186,8 @@ pub unsafe fn optional_string(
   value: sys::napi_value,
 ) -> JsResult<Option<String>> {
   let mut kind = 0;
-  // SAFETY: valid env/value (caller's contract) and out pointer.
   check(
+    // SAFETY: valid env/value (caller's contract) and out pointer.
     unsafe { sys::napi_typeof(env, value, &mut kind) },
     "napi_typeof",
   )?;
@@ -194,15 +195,15 @@ pub unsafe fn optional_string(
     return Ok(None);
   }
   let mut len = 0;
-  // SAFETY: a null buffer asks for the length in bytes (without the NUL).
   check(
+    // SAFETY: a null buffer asks for the length in bytes (without the NUL).
     unsafe { sys::napi_get_value_string_utf8(env, value, ptr::null_mut(), 0, &mut len) },
     "napi_get_value_string_utf8",
   )?;
   let mut bytes = vec![0u8; len + 1];
   let mut written = 0;
-  // SAFETY: the buffer holds len bytes plus the NUL the call writes.
   check(
+    // SAFETY: the buffer holds len bytes plus the NUL the call writes.
     unsafe {
       sys::napi_get_value_string_utf8(
         env,
@@ -227,8 +228,8 @@ pub unsafe fn optional_string(
 /// `env` and `value` must be valid for the running callback.
 pub unsafe fn to_f64(env: sys::napi_env, value: sys::napi_value) -> JsResult<f64> {
   let mut n = 0.0;
-  // SAFETY: valid env, value and out pointer.
   check(
+    // SAFETY: valid env, value and out pointer.
     unsafe { sys::napi_get_value_double(env, value, &mut n) },
     "napi_get_value_double",
   )?;
@@ -257,8 +258,8 @@ pub unsafe fn tagged_external<'a, T>(
     ));
   }
   let mut data = ptr::null_mut();
-  // SAFETY: value is a tagged External (checked above); data is a valid out pointer.
   check(
+    // SAFETY: value is a tagged External (checked above); data is a valid out pointer.
     unsafe { sys::napi_get_value_external(env, value, &mut data) },
     "napi_get_value_external",
   )?;

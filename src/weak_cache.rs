@@ -43,8 +43,8 @@ impl SharedBuffer {
   unsafe fn new_f64(env: sys::napi_env, len: usize, fill: f64) -> JsResult<SharedBuffer> {
     let mut data = ptr::null_mut();
     let mut buffer = ptr::null_mut();
-    // SAFETY: valid env and out pointers.
     check(
+      // SAFETY: valid env and out pointers.
       unsafe { sys::napi_create_arraybuffer(env, len, &mut data, &mut buffer) },
       "napi_create_arraybuffer",
     )?;
@@ -63,8 +63,8 @@ impl SharedBuffer {
     len: usize,
   ) -> JsResult<SharedBuffer> {
     let mut reference = ptr::null_mut();
-    // SAFETY: valid env and value; the out pointer is a local.
     check(
+      // SAFETY: valid env and value; the out pointer is a local.
       unsafe { sys::napi_create_reference(env, buffer, 1, &mut reference) },
       "napi_create_reference",
     )?;
@@ -79,8 +79,8 @@ impl SharedBuffer {
   /// `env` must be valid for the running callback.
   unsafe fn value(&self, env: sys::napi_env) -> JsResult<sys::napi_value> {
     let mut value = ptr::null_mut();
-    // SAFETY: the reference is strong, so it reads as the buffer.
     check(
+      // SAFETY: the reference is strong, so it reads as the buffer.
       unsafe { sys::napi_get_reference_value(env, self.reference, &mut value) },
       "napi_get_reference_value",
     )?;
@@ -282,14 +282,15 @@ unsafe fn read_call(
   track_sizes: bool,
 ) -> JsResult<Call> {
   let [op, a, b, c, d, e, f] = *args;
-  // SAFETY (every conversion below): the caller's contract.
   let time = |value| {
     if clock {
+      // SAFETY: the caller's contract (valid env and values).
       unsafe { to_f64(env, value) }
     } else {
       Ok(0.0)
     }
   };
+  // SAFETY: the caller's contract, for every conversion below.
   unsafe {
     let word = int32(env, op)?;
     let (op, flags) =
@@ -394,9 +395,11 @@ impl CacheState {
     match call {
       // Facts exist only once the clock started or in a cache that tracks sizes.
       Call::Insert { .. } if self.clock.get() || self.track_sizes => {
+        // SAFETY: the caller's contract.
         unsafe { self.grow_facts(env, false) }?
       }
       Call::Facts { clock } => {
+        // SAFETY: the caller's contract.
         unsafe { self.grow_facts(env, true) }?;
         if clock {
           self.clock.set(true);
@@ -595,12 +598,15 @@ unsafe fn run_rare(
       // SAFETY: the caller's contract.
       made(unsafe { slot_value_pairs(env, &removed, undefined) })
     }
-    // SAFETY: the caller's contract, for the arms below.
     Call::Order {
       now,
       allow_stale,
       reverse,
-    } => unsafe { int_array(env, policy.order(now, allow_stale, reverse))? },
+    } => {
+      // SAFETY: the caller's contract.
+      unsafe { int_array(env, policy.order(now, allow_stale, reverse))? }
+    }
+    // SAFETY: the caller's contract.
     Call::Pushed => unsafe {
       let pairs = policy
         .pushed_out()
@@ -608,6 +614,7 @@ unsafe fn run_rare(
         .flat_map(|out| [out.slot as i32, fate_number(out.fate)]);
       int_array(env, pairs)?
     },
+    // SAFETY: the caller's contract.
     Call::Stats => unsafe { stats_object(env, policy)? },
     Call::Sync => undefined,
     Call::Facts { clock } => {
@@ -675,8 +682,8 @@ fn not_an_entry(e: crate::core::cache_policy::NotAnEntry) -> JsError {
 /// `env` and `value` must be valid for the running callback.
 unsafe fn int32(env: sys::napi_env, value: sys::napi_value) -> JsResult<i32> {
   let mut n = 0;
-  // SAFETY: valid env and value; the out pointer is a local.
   check(
+    // SAFETY: valid env and value; the out pointer is a local.
     unsafe { sys::napi_get_value_int32(env, value, &mut n) },
     "napi_get_value_int32",
   )?;
@@ -695,8 +702,8 @@ unsafe fn slot(env: sys::napi_env, value: sys::napi_value) -> JsResult<SlotIndex
 /// `env` must be valid for the running callback.
 unsafe fn new_array(env: sys::napi_env) -> JsResult<sys::napi_value> {
   let mut array = ptr::null_mut();
-  // SAFETY: valid env and out pointer.
   check(
+    // SAFETY: valid env and out pointer.
     unsafe { sys::napi_create_array(env, &mut array) },
     "napi_create_array",
   )?;

@@ -414,8 +414,8 @@ mod tests {
 
   #[test]
   fn the_layout_fits_and_the_regions_are_disjoint_and_aligned() {
-    assert!(io::PUSHED + 2 * io::PUSHED_CAPACITY <= io::READ_COUNT);
-    assert!(io::READS + io::READ_CAPACITY <= io::INTS);
+    const { assert!(io::PUSHED + 2 * io::PUSHED_CAPACITY <= io::READ_COUNT) };
+    const { assert!(io::READS + io::READ_CAPACITY <= io::INTS) };
     assert_eq!(
       io::INTS * 4,
       io::CALCULATED * 8,
