@@ -9,6 +9,7 @@ const { spawnSync } = require('node:child_process')
 const path = require('node:path')
 const { WeakCache } = require('..')
 const { recorded } = require('./helpers/weak-cache.js')
+const { captureWarnings } = require('./helpers/warnings.js')
 const { collectGarbage, eventually, immediate, finalizationWatcher } = require('./helpers/gc.js')
 
 /** Sets `count` fresh objects of about `bytes` each that nothing else references. */
@@ -129,12 +130,10 @@ test('churn: 200k sets with max 1000 and dropped values end with bounded size an
 })
 
 test('a dispose that throws during collect delivery is warned about, and later events still arrive', async () => {
-  const warnings = []
-  const onWarning = (warning) => warnings.push(warning)
-  process.on('warning', onWarning)
-  try {
+  let cache
+  const warnings = await captureWarnings(async () => {
     let calls = 0
-    const cache = new WeakCache({
+    cache = new WeakCache({
       max: 0,
       dispose: () => {
         calls++
@@ -146,11 +145,10 @@ test('a dispose that throws during collect delivery is warned about, and later e
     fillUnheld(cache, 'b', 5)
     await eventually(() => calls === 10, { message: `only ${calls} dispose calls` })
     await immediate()
-    assert.equal(warnings.filter((w) => w.code === 'ERR_EPHEMERON_DISPOSE_THREW').length, 10)
-    assert.equal(cache.size, 0)
-  } finally {
-    process.off('warning', onWarning)
-  }
+  })
+  assert.equal(warnings.filter((w) => w.code === 'ERR_EPHEMERON_DISPOSE_THREW').length, 10)
+  assert.deepEqual(warnings.filter((w) => w.code !== 'ERR_EPHEMERON_DISPOSE_THREW'), [])
+  assert.equal(cache.size, 0)
 })
 
 test('a cache nobody references is itself collected, with its weak entries', async () => {
@@ -181,12 +179,10 @@ test('regression: a dispose that throws odd values in the middle of a collect ba
   const revoked = Proxy.revocable({}, {})
   revoked.revoke()
   const throwables = [revoked.proxy, Object.create(null), 'a string', undefined]
-  const warnings = []
-  const onWarning = (warning) => warnings.push(warning)
-  process.on('warning', onWarning)
-  try {
-    const collected = []
-    const cache = new WeakCache({
+  const collected = []
+  let cache
+  const warnings = await captureWarnings(async () => {
+    cache = new WeakCache({
       max: 0,
       dispose: (value, key, reason) => {
         collected.push(key)
@@ -196,12 +192,10 @@ test('regression: a dispose that throws odd values in the middle of a collect ba
     fillUnheld(cache, 'k', 40)
     await eventually(() => collected.length === 40, { message: `${collected.length} of 40 collect calls` })
     await immediate()
-    assert.deepEqual(collected.sort(), Array.from({ length: 40 }, (_, i) => `k${i}`).sort())
-    assert.equal(warnings.filter((w) => w.code === 'ERR_EPHEMERON_DISPOSE_THREW').length, 40)
-    assert.equal(cache.size, 0)
-  } finally {
-    process.off('warning', onWarning)
-  }
+  })
+  assert.deepEqual(collected.sort(), Array.from({ length: 40 }, (_, i) => `k${i}`).sort())
+  assert.equal(warnings.filter((w) => w.code === 'ERR_EPHEMERON_DISPOSE_THREW').length, 40)
+  assert.equal(cache.size, 0)
 })
 
 test('regression: caches whose pinned values point back at the cache are collected (1,000 of them), and a referenced one is not', async () => {

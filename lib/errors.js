@@ -30,6 +30,8 @@ const CODES = Object.freeze({
   ERR_EPHEMERON_BROKEN: { class: 'Error', meaning: 'a WeakCache was interrupted by an internal error (a caught Rust panic) and refuses every further call' },
   ERR_EPHEMERON_INTERNAL: { class: 'Error', meaning: 'a bug in ephemeron (please report it)' },
   ERR_EPHEMERON_DISPOSE_THREW: { class: 'warning', meaning: 'a WeakCache dispose, disposeAfter or onInsert callback threw (WeakCacheWarning)' },
+  ERR_EPHEMERON_LATE_FETCH: { class: 'warning', meaning: 'the late result of an aborted WeakCache fetch (allowStaleOnFetchAbort) could not be stored; the error is in the detail (WeakCacheWarning)' },
+  ERR_EPHEMERON_UNKNOWN_OPTION: { class: 'warning', meaning: 'a WeakCache was given an option name neither it nor lru-cache knows; it is ignored (WeakCacheWarning; once per name)' },
   LRU_CACHE_UNBOUNDED: { class: 'warning', meaning: "a WeakCache is bounded only by ttl, without ttlAutopurge (UnboundedCacheWarning, lru-cache's code; once per process)" },
   ERR_EPHEMERON_ON_LEAK: { class: 'warning', meaning: 'a LeakRegistry onLeak callback threw (LeakRegistryWarning)' },
   ERR_EPHEMERON_LOG_WRITE: { class: 'warning', meaning: 'the LeakRegistry log could not write lines; they were counted as dropped (LeakRegistryWarning)' },

@@ -10,10 +10,11 @@
 // global object when it is constructed, and keeps them: replacing them later changes nothing for
 // that cache. Everything else is captured at load (primordials.js).
 
-const { Number } = require('./primordials.js')
+const { Number, Reflect } = require('./primordials.js')
 const { invalidType, invalidValue } = require('./errors.js')
 
 const { isInteger } = Number
+const { apply } = Reflect
 const global = globalThis
 
 /** Whether `value` can be used as a clock: anything with a `now()` method (`performance`, `Date`). */
@@ -42,33 +43,39 @@ function resolutionOf(value) {
 
 /**
  * A cache's clock. `fresh()` is a reading; `now()` the time staleness is judged at: with a
- * resolution of `r` ms, a reading is reused while the clock has moved less than `r` since it was
- * taken, as lru-cache's `ttlResolution` (which clears its kept reading with a timer after `r` ms;
- * judged by the clock itself, no timer is needed, and a fake clock gives the same answers).
+ * resolution of `r` ms, a reading is kept for `r` ms (a timer forgets it), as lru-cache's
+ * `ttlResolution` does, and `now()` is read in the same places as lru-cache reads it, so a cache
+ * run under fake timers gives lru-cache's answers to the millisecond.
  */
 class TtlClock {
   #perf
-  #kept = Number.NaN
-  /** The last reading, from `fresh()` or `now()`. */
-  last = 0
+  #setTimeout
+  /** The kept reading; 0: none (lru-cache's `cachedNow`). */
+  #kept = 0
+  #forget = () => {
+    this.#kept = 0
+  }
 
-  constructor(perf) {
+  constructor(perf, setTimeout) {
     this.#perf = perf
+    this.#setTimeout = setTimeout
   }
 
   fresh() {
     const now = this.#perf.now()
     if (typeof now !== 'number') throw invalidType('WeakCache: the result of options.perf.now()', 'a number', now)
     if (now !== now) throw invalidValue('WeakCache: the result of options.perf.now()', 'a number other than NaN', now)
-    this.last = now
     return now
   }
 
   now(resolution) {
+    if (this.#kept !== 0) return this.#kept
     const now = this.fresh()
-    if (resolution <= 0) return now
-    if (now - this.#kept < resolution) return this.#kept
-    this.#kept = now
+    if (resolution > 0) {
+      this.#kept = now
+      const timer = apply(this.#setTimeout, globalThis, [this.#forget, resolution])
+      timer?.unref?.()
+    }
     return now
   }
 }

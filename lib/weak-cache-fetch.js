@@ -6,10 +6,12 @@
 // `allowStaleOnFetchRejection`, `noDeleteOnFetchRejection`). Concurrent fetches of a key share one.
 //
 // The cache side of those outcomes goes through `hooks` (see WeakCache): `held(fetch)` (is the
-// entry still this fetch?), `keyAbsent(fetch)`, `store(fetch, value)`, `restore(fetch)` (the stale
-// value goes back) and `drop(fetch)` (the entry is removed, reason 'fetch').
+// entry still this fetch?), `slotFree(fetch)` (is its slot unused now?), `store(fetch, value)`,
+// `restore(fetch)` (the stale value goes back) and `drop(fetch)` (the entry is removed, reason
+// 'fetch').
 
 const { Promise } = require('./primordials.js')
+const { warn } = require('./errors.js')
 
 const { AbortController } = globalThis
 
@@ -27,6 +29,8 @@ class BackgroundFetch {
   promise
   #controller = new AbortController()
   #hooks
+  /** Stops listening to the caller's signal and to this fetch's own: done when it settles. */
+  #stopListening
 
   constructor(key, stale, options, context, fetchMethod, hooks) {
     this.key = key
@@ -35,14 +39,38 @@ class BackgroundFetch {
     this.#hooks = hooks
     const controller = this.#controller
     const { signal } = options
-    // When the caller's signal aborts, so does this fetch; once this fetch is aborted, stop
-    // listening. One aborted already aborts it at once (lru-cache would wait for an 'abort' event
-    // that never comes).
+    // The caller's signal aborts this fetch; an aborted one aborts it at once.
+    const onSignalAbort = () => controller.abort(signal?.reason)
+    let onAbort
+    this.#stopListening = () => {
+      signal?.removeEventListener('abort', onSignalAbort)
+      if (onAbort !== undefined) controller.signal.removeEventListener('abort', onAbort)
+    }
     if (signal?.aborted) controller.abort(signal.reason)
-    else signal?.addEventListener('abort', () => controller.abort(signal.reason), { signal: controller.signal })
+    else signal?.addEventListener('abort', onSignalAbort)
     if (options.status) options.status.fetchDispatched = true
     const fetcherOptions = { signal: controller.signal, options, context }
-    this.promise = new Promise((resolve, reject) => this.#dispatch(fetchMethod, fetcherOptions, resolve, reject)).then(
+    this.promise = new Promise((resolve, reject) => {
+      let onValue = resolve
+      let onError = reject
+      const result = fetchMethod(key, stale, fetcherOptions)
+      // Aborting gives up on the result, unless it is ignored; with allowStaleOnFetchAbort the
+      // caller gets the stale value now, and a late result (or failure) still updates the cache.
+      onAbort = () => {
+        this.#stopListening()
+        if (!options.ignoreFetchAbort || options.allowStaleOnFetchAbort) {
+          onValue(undefined)
+          if (options.allowStaleOnFetchAbort) {
+            onValue = (value) => this.#late(() => this.#settled(value, true))
+            onError = () => this.#late(() => this.#failedLate())
+          }
+        }
+      }
+      controller.signal.addEventListener('abort', onAbort)
+      if (controller.signal.aborted) onAbort()
+      if (result instanceof Promise) result.then((value) => onValue(value), (error) => onError(error))
+      else onValue(result)
+    }).then(
       (value) => this.#settled(value, false),
       (error) => this.#rejected(error),
     )
@@ -53,27 +81,9 @@ class BackgroundFetch {
     this.#controller.abort(reason)
   }
 
-  #dispatch(fetchMethod, fetcherOptions, resolve, reject) {
-    const { options } = this
-    let onValue = resolve
-    const result = fetchMethod(this.key, this.stale, fetcherOptions)
-    if (result instanceof Promise) result.then((value) => onValue(value), reject)
-    else onValue(result) // lru-cache waits forever for a fetchMethod that returns a plain value
-    // Aborting gives up on the result, unless it is ignored; with allowStaleOnFetchAbort the
-    // caller gets the stale value now and a late result still updates the cache.
-    const onAbort = () => {
-      if (!options.ignoreFetchAbort || options.allowStaleOnFetchAbort) {
-        onValue(undefined)
-        if (options.allowStaleOnFetchAbort) onValue = (value) => this.#settled(value, true)
-      }
-    }
-    const { signal } = this.#controller
-    if (signal.aborted) onAbort()
-    else signal.addEventListener('abort', onAbort)
-  }
-
   /** fetchMethod resolved (or the fetch was aborted: `value` undefined). `late`: after an abort. */
   #settled(value, late) {
+    this.#stopListening()
     const { options } = this
     const { status } = options
     const signal = this.#controller.signal
@@ -91,7 +101,8 @@ class BackgroundFetch {
     }
     if (aborted && !ignoreAbort && !late) return this.#failed(signal.reason, proceed)
     const hooks = this.#hooks
-    if (hooks.held(this) || (ignoreAbort && late && hooks.keyAbsent(this))) {
+    // lru-cache stores a late result of an aborted fetch only if its index is unused meanwhile.
+    if (hooks.held(this) || (ignoreAbort && late && hooks.slotFree(this))) {
       if (value === undefined) {
         if (this.stale !== undefined) hooks.restore(this)
         else hooks.drop(this)
@@ -104,6 +115,7 @@ class BackgroundFetch {
   }
 
   #rejected(error) {
+    this.#stopListening()
     const { status } = this.options
     if (status) {
       status.fetchRejected = true
@@ -119,8 +131,8 @@ class BackgroundFetch {
     const noDelete = allowStale || options.noDeleteOnFetchRejection
     const hooks = this.#hooks
     if (hooks.held(this)) {
-      if (!noDelete || (!proceed && this.stale === undefined)) hooks.drop(this)
-      // An aborted fetch whose late result may still arrive keeps its place.
+      // Without a stale value, the entry stays only while an aborted fetch it waits for runs on.
+      if (!noDelete || (this.stale === undefined && !(proceed && allowStaleAborted))) hooks.drop(this)
       else if (!allowStaleAborted) hooks.restore(this)
     }
     if (allowStale) {
@@ -129,6 +141,26 @@ class BackgroundFetch {
     }
     if (this.returned) throw error
     return undefined
+  }
+
+  /** An aborted fetch whose caller already got the stale value failed after all: the entry gets
+   * its stale value back (if it keeps one on rejections), or goes. */
+  #failedLate() {
+    const hooks = this.#hooks
+    if (!hooks.held(this)) return
+    const { options } = this
+    if ((options.noDeleteOnFetchRejection || options.allowStaleOnFetchRejection) && this.stale !== undefined) hooks.restore(this)
+    else hooks.drop(this)
+  }
+
+  /** What a late result does happens after its callers are gone: what it throws (say, a value
+   * that cannot be sized) becomes a warning, never an unhandled rejection. */
+  #late(update) {
+    try {
+      update()
+    } catch (thrown) {
+      warn('WeakCacheWarning', 'ERR_EPHEMERON_LATE_FETCH', 'WeakCache: the late result of an aborted fetch could not be stored', thrown)
+    }
   }
 }
 

@@ -21,7 +21,7 @@ const { Disposal } = require('./weak-cache-disposal.js')
 const { BackgroundFetch } = require('./weak-cache-fetch.js')
 const options = require('./weak-cache-options.js')
 
-const { configure, checkCallOptions, ttlOption, booleanOption, isPositiveInteger, warnIfUnbounded } = options
+const { configure, callOptions, ttlOption, callTtlOption, flagOption, backgroundFetchSizeOption, isPositiveInteger, warnIfUnbounded } = options
 const { apply } = Reflect
 const { floor } = Math
 const weakRefDeref = WeakRef.prototype.deref
@@ -36,29 +36,35 @@ let deliverCollected // (cache, slots) => reports collected entries to dispose
 let injectPanic // (cache) => makes the native side panic in the middle of an update (specs only)
 let optionsOf // (cache, name) => its mutable options, after the receiver check for `name`
 
-/** The options lru-cache lets its users change on a cache, with how each is validated. */
+/** A flag lru-cache exposes as a field: kept as given, read as truthy or not. */
+const asGiven = (value) => value
+
+/** The options lru-cache lets its users change on a cache, with how each is read. */
 const MUTABLE = {
   ttl: (value) => ttlOption(value, 'ttl'),
   ttlResolution: resolutionOf,
-  ttlAutopurge: (value) => booleanOption(value, 'ttlAutopurge'),
-  updateAgeOnGet: (value) => booleanOption(value, 'updateAgeOnGet'),
-  updateAgeOnHas: (value) => booleanOption(value, 'updateAgeOnHas'),
-  allowStale: (value) => booleanOption(value, 'allowStale'),
-  noDisposeOnSet: (value) => booleanOption(value, 'noDisposeOnSet'),
-  noUpdateTTL: (value) => booleanOption(value, 'noUpdateTTL'),
-  noDeleteOnFetchRejection: (value) => booleanOption(value, 'noDeleteOnFetchRejection'),
-  noDeleteOnStaleGet: (value) => booleanOption(value, 'noDeleteOnStaleGet'),
-  allowStaleOnFetchRejection: (value) => booleanOption(value, 'allowStaleOnFetchRejection'),
-  allowStaleOnFetchAbort: (value) => booleanOption(value, 'allowStaleOnFetchAbort'),
-  ignoreFetchAbort: (value) => booleanOption(value, 'ignoreFetchAbort'),
+  ttlAutopurge: asGiven,
+  updateAgeOnGet: asGiven,
+  updateAgeOnHas: asGiven,
+  allowStale: asGiven,
+  noDisposeOnSet: asGiven,
+  noUpdateTTL: asGiven,
+  noDeleteOnFetchRejection: asGiven,
+  noDeleteOnStaleGet: asGiven,
+  allowStaleOnFetchRejection: asGiven,
+  allowStaleOnFetchAbort: asGiven,
+  ignoreFetchAbort: asGiven,
   maxEntrySize: (value) => {
-    if (value === 0 || isPositiveInteger(value)) return value
+    if (!value) return 0
+    if (isPositiveInteger(value)) return value
     throw invalidValue('WeakCache: maxEntrySize', 'a positive integer, or 0 for none', value)
   },
   sizeCalculation: (value) => {
-    if (value === undefined || typeof value === 'function') return value
-    throw invalidType('WeakCache: sizeCalculation', 'a function', value)
+    if (!value) return undefined
+    if (typeof value === 'function') return value
+    throw invalidType('WeakCache: sizeCalculation', 'a function (sizeCalculation must be a function)', value)
   },
+  backgroundFetchSize: backgroundFetchSizeOption,
 }
 
 class WeakCache {
@@ -81,6 +87,12 @@ class WeakCache {
   #facts = null
   /** Whether the clock has started (the first ttl). */
   #timed = false
+  /** slot -> when its age last restarted (NaN: never), for the entries of a cache without `max`
+   * that were there before the clock started and have had no ttl since: lru-cache's `dump()` shows
+   * them with no ttl, and a start only once their age restarted (see #startClock). */
+  #untimed = null
+  /** The last time an age restarted at (see #restartTime). */
+  #restartedAt = 0
   /** Whether a new key's set may skip ttls, sizes and fetches (#addPlain): no clock, no sizes, no
    * fetchMethod. */
   #plainAdds = false
@@ -92,6 +104,8 @@ class WeakCache {
   #environment
   #max
   #maxSize
+  /** `max` as given (lru-cache's getter shows it so, -0 included). */
+  #shownMax
   #tracksSizes
   #weak
   #disposal
@@ -136,9 +150,10 @@ class WeakCache {
     const env = environment(config.perf)
     this.#environment = env
     this.#perf = env.perf
-    this.#clock = new TtlClock(this.#perf)
+    this.#clock = new TtlClock(this.#perf, env.setTimeout)
     this.#max = config.max
     this.#maxSize = config.maxSize
+    this.#shownMax = config.shownMax
     this.#tracksSizes = config.maxEntrySize > 0
     this.#weak = config.weak
     this.#onInsert = config.onInsert
@@ -153,8 +168,8 @@ class WeakCache {
       this.#fetches = []
       this.#fetchHooks = {
         held: (fetch) => this.#fetches?.[fetch.slot] === fetch,
-        keyAbsent: (fetch) => this.#index?.has(fetch.key) === false,
-        store: (fetch, value) => this.#set(fetch.key, value, fetch.options, fetch.options.status),
+        slotFree: (fetch) => this.#index !== null && this.#index.get(this.#keys[fetch.slot]) !== fetch.slot,
+        store: (fetch, value) => this.#set(fetch.key, value, fetch.options, fetch.options.status, fetch),
         restore: (fetch) => this.#restoreStale(fetch),
         drop: (fetch) => this.#deleteFor(fetch.key, CAUSE.fetch),
       }
@@ -192,7 +207,7 @@ class WeakCache {
   /** The most pinned entries (0 for no count limit, as in lru-cache, or for a pure weak map). */
   get max() {
     indexOf(this, 'max')
-    return this.#max ?? 0
+    return this.#shownMax
   }
 
   /** The most total size of the pinned entries (0: none). */
@@ -267,17 +282,18 @@ class WeakCache {
     }
     let status
     let { allowStale, updateAgeOnGet, noDeleteOnStaleGet } = this.#options
+    options = callOptions(options, 'get')
     if (options !== undefined) {
-      checkCallOptions(options, 'get')
       status = statusOption(options.status, 'get')
-      allowStale = booleanOption(options.allowStale, 'get options.allowStale', allowStale)
-      updateAgeOnGet = booleanOption(options.updateAgeOnGet, 'get options.updateAgeOnGet', updateAgeOnGet)
-      noDeleteOnStaleGet = booleanOption(options.noDeleteOnStaleGet, 'get options.noDeleteOnStaleGet', noDeleteOnStaleGet)
+      allowStale = flagOption(options.allowStale, allowStale)
+      updateAgeOnGet = flagOption(options.updateAgeOnGet, updateAgeOnGet)
+      noDeleteOnStaleGet = flagOption(options.noDeleteOnStaleGet, noDeleteOnStaleGet)
     }
     if (status === undefined && metrics.hasSubscribers) status = {}
     if (status) {
       status.op = 'get'
       status.key = key
+      status.cache = this
     }
     const result = this.#get(key, allowStale, updateAgeOnGet, noDeleteOnStaleGet, status)
     if (status) {
@@ -291,15 +307,16 @@ class WeakCache {
     const index = indexOf(this, 'peek')
     let status
     let { allowStale } = this.#options
+    options = callOptions(options, 'peek')
     if (options !== undefined) {
-      checkCallOptions(options, 'peek')
       status = statusOption(options.status, 'peek')
-      allowStale = booleanOption(options.allowStale, 'peek options.allowStale', allowStale)
+      allowStale = flagOption(options.allowStale, allowStale)
     }
     if (status === undefined && anyoneListens()) status = {}
     if (status) {
       status.op = 'peek'
       status.key = key
+      status.cache = this
     }
     const result = this.#peek(index, key, allowStale, status)
     if (metrics.hasSubscribers) metrics.publish(status)
@@ -310,15 +327,16 @@ class WeakCache {
     const index = indexOf(this, 'has')
     let status
     let { updateAgeOnHas } = this.#options
+    options = callOptions(options, 'has')
     if (options !== undefined) {
-      checkCallOptions(options, 'has')
       status = statusOption(options.status, 'has')
-      updateAgeOnHas = booleanOption(options.updateAgeOnHas, 'has options.updateAgeOnHas', updateAgeOnHas)
+      updateAgeOnHas = flagOption(options.updateAgeOnHas, updateAgeOnHas)
     }
     if (status === undefined && metrics.hasSubscribers) status = {}
     if (status) {
       status.op = 'has'
       status.key = key
+      status.cache = this
     }
     const result = this.#has(index, key, updateAgeOnHas, status)
     if (metrics.hasSubscribers) metrics.publish(status)
@@ -332,15 +350,14 @@ class WeakCache {
       return this
     }
     let status
-    if (options !== undefined) {
-      checkCallOptions(options, 'set')
-      status = statusOption(options.status, 'set')
-    }
+    options = callOptions(options, 'set')
+    if (options !== undefined) status = statusOption(options.status, 'set')
     if (status === undefined && metrics.hasSubscribers) status = {}
     if (status) {
       status.op = 'set'
       status.key = key
       if (value !== undefined) status.value = value
+      status.cache = this
     }
     this.#set(key, value, options, status)
     if (status && metrics.hasSubscribers) metrics.publish(status)
@@ -397,7 +414,7 @@ class WeakCache {
   purgeStale() {
     indexOf(this, 'purgeStale')
     if (!this.#timed) return false
-    const removed = this.#call(OP.purge, this.#now())
+    const removed = this.#call(OP.purge, this.#anyTtl() ? this.#now() : 0)
     const records = []
     for (let i = 0; i < removed.length; i += 2) {
       const slot = removed[i]
@@ -406,7 +423,7 @@ class WeakCache {
       records.push(value, this.#forget(slot, false), CAUSE.expire, fetch)
     }
     for (let i = 0; i < records.length; i += 4) {
-      if (metrics.hasSubscribers) metrics.publish({ op: 'delete', delete: 'expire', key: records[i + 1] })
+      if (metrics.hasSubscribers) metrics.publish({ op: 'delete', delete: 'expire', key: records[i + 1], cache: this })
       this.#report1(records[i], records[i + 1], CAUSE.expire, records[i + 3], 'deleted')
       this.#flush()
     }
@@ -422,10 +439,16 @@ class WeakCache {
       // A weak entry: only if its value is still there.
       if (this.#lookupWeak(slot, true) === undefined) return 0
     }
+    return this.#remainingTTL(slot)
+  }
+
+  /** lru-cache's getRemainingTTL of an entry: Infinity without a ttl or a start. */
+  #remainingTTL(slot) {
     if (!this.#timed) return Infinity
     const ttl = this.#facts[slot * STRIDE + TTL]
-    if (ttl === 0) return Infinity
-    return ttl - (this.#now() - this.#facts[slot * STRIDE + START])
+    const start = this.#facts[slot * STRIDE + START]
+    if (ttl === 0 || !start) return Infinity
+    return ttl - (this.#now() - start)
   }
 
   /** An entry's value, and its ttl left and size: `{ value, ttl?, start?, size? }`, stale or not. */
@@ -438,8 +461,9 @@ class WeakCache {
     const entry = { value }
     if (this.#timed) {
       const ttl = this.#facts[slot * STRIDE + TTL]
-      if (ttl !== 0) {
-        entry.ttl = ttl - (this.#clock.fresh() - this.#facts[slot * STRIDE + START])
+      const start = this.#facts[slot * STRIDE + START]
+      if (ttl !== 0 && start) {
+        entry.ttl = ttl - (this.#clock.fresh() - start)
         entry.start = this.#environment.Date.now()
       }
     }
@@ -454,12 +478,14 @@ class WeakCache {
     for (const slot of this.#call(OP.order | ((FLAG.allowStale | FLAG.reverse) << SHIFT), 0)) {
       const key = this.#keys[slot]
       const value = this.#valueAt(slot)
-      if (value === undefined) continue
+      // lru-cache's dump leaves out the entry of the key undefined.
+      if (value === undefined || key === undefined) continue
       const entry = { value }
       if (this.#timed) {
-        entry.ttl = this.#facts[slot * STRIDE + TTL]
         // A start in `Date.now()` time, which survives a process (as lru-cache's dump).
-        const age = this.#clock.fresh() - this.#facts[slot * STRIDE + START]
+        const untimed = this.#untimed?.get(slot)
+        entry.ttl = untimed === undefined ? this.#facts[slot * STRIDE + TTL] : undefined
+        const age = this.#clock.fresh() - (untimed ?? this.#facts[slot * STRIDE + START])
         entry.start = floor(this.#environment.Date.now() - age)
       }
       if (this.#tracksSizes) entry.size = this.#facts[slot * STRIDE + SIZE]
@@ -492,12 +518,12 @@ class WeakCache {
     const o = this.#options
     let { allowStale, updateAgeOnGet, noDeleteOnStaleGet } = o
     let status
+    options = callOptions(options, 'find')
     if (options !== undefined) {
-      checkCallOptions(options, 'find')
       status = statusOption(options.status, 'find')
-      allowStale = booleanOption(options.allowStale, 'find options.allowStale', allowStale)
-      updateAgeOnGet = booleanOption(options.updateAgeOnGet, 'find options.updateAgeOnGet', updateAgeOnGet)
-      noDeleteOnStaleGet = booleanOption(options.noDeleteOnStaleGet, 'find options.noDeleteOnStaleGet', noDeleteOnStaleGet)
+      allowStale = flagOption(options.allowStale, allowStale)
+      updateAgeOnGet = flagOption(options.updateAgeOnGet, updateAgeOnGet)
+      noDeleteOnStaleGet = flagOption(options.noDeleteOnStaleGet, noDeleteOnStaleGet)
     }
     for (const [key, value] of this.#walk(false, o.allowStale, true, index)) {
       if (fn(value, key, this)) return this.#get(key, allowStale, updateAgeOnGet, noDeleteOnStaleGet, status)
@@ -562,6 +588,7 @@ class WeakCache {
    */
   fetch(key, options = undefined) {
     indexOf(this, 'fetch')
+    options = callOptions(options, 'fetch')
     const status = this.#fetchStatus(options, 'fetch')
     const traced = tracing.hasSubscribers === true
     const promise = this.#fetch(key, options, status)
@@ -571,6 +598,7 @@ class WeakCache {
   /** fetch(), but a result of undefined rejects. */
   forceFetch(key, options = undefined) {
     indexOf(this, 'forceFetch')
+    options = callOptions(options, 'forceFetch')
     const status = this.#fetchStatus(options, 'forceFetch')
     const traced = tracing.hasSubscribers === true
     const promise = this.#forceFetch(key, options, status)
@@ -581,15 +609,14 @@ class WeakCache {
   memo(key, options = undefined) {
     indexOf(this, 'memo')
     let status
-    if (options !== undefined) {
-      checkCallOptions(options, 'memo')
-      status = statusOption(options.status, 'memo')
-    }
+    options = callOptions(options, 'memo')
+    if (options !== undefined) status = statusOption(options.status, 'memo')
     if (status === undefined && metrics.hasSubscribers) status = {}
     if (status) {
       status.op = 'memo'
       status.key = key
       if (options?.context) status.context = options.context
+      status.cache = this
     }
     const result = this.#memo(key, options, status)
     if (status) status.value = result
@@ -604,12 +631,12 @@ class WeakCache {
     }
     // `rest` is what memoMethod gets as `options`: the call's options but these three.
     const { context, status: _status, forceRefresh: _forceRefresh, ...rest } = memoOptions ?? NO_OPTIONS
-    const forceRefresh = booleanOption(memoOptions?.forceRefresh, 'memo options.forceRefresh')
+    const forceRefresh = !!memoOptions?.forceRefresh
     if (status && forceRefresh) status.forceRefresh = true
     const o = this.#options
-    const allowStale = booleanOption(rest.allowStale, 'memo options.allowStale', o.allowStale)
-    const updateAgeOnGet = booleanOption(rest.updateAgeOnGet, 'memo options.updateAgeOnGet', o.updateAgeOnGet)
-    const noDeleteOnStaleGet = booleanOption(rest.noDeleteOnStaleGet, 'memo options.noDeleteOnStaleGet', o.noDeleteOnStaleGet)
+    const allowStale = flagOption(rest.allowStale, o.allowStale)
+    const updateAgeOnGet = flagOption(rest.updateAgeOnGet, o.updateAgeOnGet)
+    const noDeleteOnStaleGet = flagOption(rest.noDeleteOnStaleGet, o.noDeleteOnStaleGet)
     const value = this.#get(key, allowStale, updateAgeOnGet, noDeleteOnStaleGet, undefined)
     const refresh = forceRefresh || value === undefined
     if (status) {
@@ -625,10 +652,7 @@ class WeakCache {
 
   #fetchStatus(options, method) {
     let status
-    if (options !== undefined) {
-      checkCallOptions(options, method)
-      status = statusOption(options.status, method)
-    }
+    if (options !== undefined) status = statusOption(options.status, method)
     if (status === undefined && anyoneListens()) status = {}
     if (status && options?.context) status.context = options.context
     return status
@@ -651,19 +675,20 @@ class WeakCache {
   async #fetch(key, fetchOptions, status) {
     const o = this.#options
     const given = fetchOptions ?? NO_OPTIONS
-    const pick = (name) => booleanOption(given[name], `fetch options.${name}`, o[name])
-    const forceRefresh = booleanOption(given.forceRefresh, 'fetch options.forceRefresh')
+    const pick = (name) => flagOption(given[name], o[name])
+    const forceRefresh = !!given.forceRefresh
     const updateAgeOnGet = pick('updateAgeOnGet')
     if (status) {
       status.op = 'fetch'
       status.key = key
       if (forceRefresh) status.forceRefresh = true
+      status.cache = this
     }
     if (this.#fetchMethod !== undefined && !forceRefresh) {
       // A fresh pinned value: a hit, answered before anything for a load is made.
       const slot = this.#index.get(key)
       const pinned = slot === undefined ? undefined : this.#values[slot]
-      if (pinned !== undefined && (!this.#timed || (!updateAgeOnGet && this.#freshInJs(slot, this.#now())))) {
+      if (pinned !== undefined && (!this.#timed || (!updateAgeOnGet && this.#freshInJs(slot, this.#nowFor(slot))))) {
         this.#logRead(slot)
         if (status) {
           status.fetch = 'hit'
@@ -683,10 +708,10 @@ class WeakCache {
       allowStale,
       updateAgeOnGet,
       noDeleteOnStaleGet,
-      ttl: given.ttl ?? o.ttl,
+      ttl: given.ttl === undefined ? o.ttl : given.ttl,
       noDisposeOnSet: pick('noDisposeOnSet'),
-      size: given.size ?? 0,
-      sizeCalculation: given.sizeCalculation ?? o.sizeCalculation,
+      size: given.size === undefined ? 0 : given.size,
+      sizeCalculation: given.sizeCalculation === undefined ? o.sizeCalculation : given.sizeCalculation,
       noUpdateTTL: pick('noUpdateTTL'),
       noDeleteOnFetchRejection: pick('noDeleteOnFetchRejection'),
       allowStaleOnFetchRejection: pick('allowStaleOnFetchRejection'),
@@ -735,15 +760,15 @@ class WeakCache {
    * or any with forceRefresh, is left where it is. Returns { value, stale } or COLLECTED_ENTRY. */
   #lookupForFetch(slot, updateAgeOnGet, forceRefresh) {
     const pinned = this.#values[slot]
-    const now = this.#now()
+    const now = this.#nowFor(slot)
     if (pinned !== undefined && !forceRefresh && (!this.#timed || (!updateAgeOnGet && this.#freshInJs(slot, now)))) {
       this.#logRead(slot)
       return { value: pinned, stale: false }
     }
     const values = this.#values
     const weak = forceRefresh
-      ? this.#call(OP.peek, slot, now, this.#clock.last)
-      : this.#call(OP.get | (((updateAgeOnGet ? FLAG.updateAge : 0) | FLAG.keepStale) << SHIFT), slot, now, this.#clock.last, values, values[this.#io[IO.tail]])
+      ? this.#call(OP.peek, slot, now, 0)
+      : this.#call(OP.get | (((updateAgeOnGet ? FLAG.updateAge : 0) | FLAG.keepStale) << SHIFT), slot, now, this.#restartTime(updateAgeOnGet), values, values[this.#io[IO.tail]])
     const status = this.#io[IO.status]
     if (status === STATUS.collected) {
       this.#forget(slot, true)
@@ -752,7 +777,7 @@ class WeakCache {
     const value = pinned ?? weak
     if (status === STATUS.live && !forceRefresh) {
       if (pinned === undefined) values[slot] = weak
-      if (updateAgeOnGet) this.#rearmPurgeTimer(slot)
+      if (updateAgeOnGet) this.#ageRestarted(slot)
       this.#report(this.#applyPushed(NO_REMOVALS))
       this.#flush()
     }
@@ -826,7 +851,7 @@ class WeakCache {
   #getAt(slot, key, allowStale, updateAgeOnGet, noDeleteOnStaleGet, status) {
     const fetch = this.#fetches?.[slot]
     const pinned = this.#values[slot]
-    const now = this.#now()
+    const now = this.#nowFor(slot)
     if (status) this.#statusTTL(status, slot, now)
     if (pinned !== undefined && (!this.#timed || (!updateAgeOnGet && this.#freshInJs(slot, now)))) {
       this.#logRead(slot)
@@ -835,11 +860,11 @@ class WeakCache {
     }
     const values = this.#values
     const flags = (updateAgeOnGet ? FLAG.updateAge : 0) | (noDeleteOnStaleGet || fetch !== undefined ? FLAG.keepStale : 0)
-    const weak = this.#call(OP.get | (flags << SHIFT), slot, now, this.#clock.last, values, values[this.#io[IO.tail]])
+    const weak = this.#call(OP.get | (flags << SHIFT), slot, now, this.#restartTime(updateAgeOnGet), values, values[this.#io[IO.tail]])
     switch (this.#io[IO.status]) {
       case STATUS.live: {
         if (pinned === undefined && fetch === undefined) values[slot] = weak
-        if (updateAgeOnGet) this.#rearmPurgeTimer(slot)
+        if (updateAgeOnGet) this.#ageRestarted(slot)
         const removals = this.#applyPushed(NO_REMOVALS)
         if (status) status.get = fetch === undefined ? 'hit' : 'fetching'
         this.#report(removals)
@@ -860,9 +885,9 @@ class WeakCache {
       }
       case STATUS.expired: {
         const value = pinned ?? weak
-        const stored = this.#forget(slot, false) // the key as stored (-0 is 0)
-        if (metrics.hasSubscribers) metrics.publish({ op: 'delete', delete: 'expire', key })
-        this.#disposal.removed(value, stored, 'expire')
+        const stored = this.#forget(slot, false)
+        if (metrics.hasSubscribers) metrics.publish({ op: 'delete', delete: 'expire', key, cache: this })
+        this.#disposal.removed(value, this.#index.size === 0 ? stored : key, 'expire')
         this.#flush()
         if (status) status.get = 'stale'
         if (!allowStale) return undefined
@@ -885,10 +910,10 @@ class WeakCache {
     const fetch = this.#fetches?.[slot]
     const pinned = this.#values[slot]
     let value
-    if ((pinned !== undefined || fetch !== undefined) && (!this.#timed || allowStale || this.#freshInJs(slot, this.#now()))) {
+    if ((pinned !== undefined || fetch !== undefined) && (!this.#timed || allowStale || this.#freshInJs(slot, this.#nowFor(slot)))) {
       value = fetch === undefined ? pinned : fetch.stale
     } else {
-      const weak = this.#call(OP.peek, slot, this.#now(), this.#clock.last)
+      const weak = this.#call(OP.peek, slot, this.#nowFor(slot), 0)
       const found = this.#io[IO.status]
       if (found === STATUS.collected) {
         this.#forget(slot, true)
@@ -920,21 +945,21 @@ class WeakCache {
     const fetch = this.#fetches?.[slot]
     if (fetch !== undefined && fetch.stale === undefined) return false
     const held = this.#values[slot] !== undefined || fetch !== undefined
-    if (held && (!this.#timed || (!updateAgeOnHas && this.#freshInJs(slot, this.#now())))) {
+    if (held && (!this.#timed || (!updateAgeOnHas && this.#freshInJs(slot, this.#nowFor(slot))))) {
       if (status) {
         status.has = 'hit'
         this.#statusTTL(status, slot)
       }
       return true
     }
-    this.#call(updateAgeOnHas ? OP.peek | (FLAG.updateAge << SHIFT) : OP.peek, slot, this.#now(), this.#clock.last)
+    this.#call(updateAgeOnHas ? OP.peek | (FLAG.updateAge << SHIFT) : OP.peek, slot, this.#nowFor(slot), this.#restartTime(updateAgeOnHas))
     const found = this.#io[IO.status]
     if (found === STATUS.collected) {
       this.#forget(slot, true)
       if (status) status.has = 'miss'
       return false
     }
-    if (found === STATUS.live && updateAgeOnHas) this.#rearmPurgeTimer(slot)
+    if (found === STATUS.live && updateAgeOnHas) this.#ageRestarted(slot)
     if (status) {
       status.has = found === STATUS.live ? 'hit' : 'stale'
       this.#statusTTL(status, slot)
@@ -945,48 +970,51 @@ class WeakCache {
   /** #set's work for a new key in a cache that has no ttl in use, no sizes and no fetchMethod:
    * the common case, without the options that do not apply. */
   #addPlain(key, value) {
-    if (key === 0) key = 0 // as in Map, -0 is stored (and reported) as 0
     const slot = this.#call(OP.insert, value, 0, 0, 0, this.#values, this.#values[this.#io[IO.tail]])
     if (slot >= this.#keys.length) this.#grow(slot)
+    // A full cache pushed out its least recent entry first, maybe from this very slot (see the
+    // protocol): that is applied before the new entry is stored, but in a pure weak map, where it
+    // is the new entry itself that is pushed out.
+    let removals = NO_REMOVALS
+    if (this.#max !== 0 && this.#io[IO.pushedCount] !== 0) removals = this.#applyPushed(NO_REMOVALS)
     this.#keys[slot] = key
     this.#values[slot] = value
     this.#index.set(key, slot)
-    if (this.#io[IO.pushedCount] !== 0) {
-      const removals = this.#applyPushed(NO_REMOVALS)
-      if (removals !== NO_REMOVALS) this.#report(removals)
-    }
+    if (this.#max === 0) removals = this.#applyPushed(NO_REMOVALS)
+    if (removals !== NO_REMOVALS) this.#report(removals)
     if (this.#onInsert !== undefined) this.#callOnInsert(value, key, 'add')
-    if (this.#hasDisposeAfter && !this.#options.noDisposeOnSet) this.#flush()
+    if (this.#hasDisposeAfter) this.#flush()
   }
 
   /** lru-cache's #set: adds, replaces or (for undefined) deletes; `value` may be a fetch that
-   * holds a new entry. */
-  #set(key, value, setOptions, status) {
+   * holds a new entry. `resolving` is the fetch in flight whose own result `value` is. */
+  #set(key, value, setOptions, status, resolving = undefined) {
     if (value === undefined) {
       if (status) status.set = 'deleted'
       this.delete(key)
       return
     }
-    if (key === 0) key = 0 // as in Map, -0 is stored (and reported) as 0
     const o = this.#options
     let { ttl, noDisposeOnSet, noUpdateTTL, sizeCalculation } = o
     let start
     let size = 0
     if (setOptions !== undefined) {
-      if (setOptions.ttl !== undefined) ttl = ttlOption(setOptions.ttl, 'set options.ttl')
+      if (setOptions.ttl !== undefined) ttl = callTtlOption(setOptions.ttl, 'set options.ttl')
       start = setOptions.start
-      if (start !== undefined && (typeof start !== 'number' || start !== start)) {
+      if (start !== undefined && typeof start !== 'number') {
         throw invalidType('WeakCache.prototype.set: options.start', 'a time of the cache clock (a number)', start)
       }
-      noDisposeOnSet = booleanOption(setOptions.noDisposeOnSet, 'set options.noDisposeOnSet', noDisposeOnSet)
-      noUpdateTTL = booleanOption(setOptions.noUpdateTTL, 'set options.noUpdateTTL', noUpdateTTL)
+      noDisposeOnSet = flagOption(setOptions.noDisposeOnSet, noDisposeOnSet)
+      noUpdateTTL = flagOption(setOptions.noUpdateTTL, noUpdateTTL)
       if (setOptions.sizeCalculation !== undefined) sizeCalculation = setOptions.sizeCalculation
       size = setOptions.size || 0
     }
     const fetch = this.#fetches !== null && value instanceof BackgroundFetch ? value : undefined
     if (status && fetch === undefined) status.value = value
     if (this.#tracksSizes) {
+      // A fetch in flight has the size it was given, else backgroundFetchSize (lru-cache 11.5).
       if (fetch === undefined) size = requireSize(key, value, size, sizeCalculation)
+      else if (!isPositiveInteger(size)) size = o.backgroundFetchSize
     } else if (size || sizeCalculation) {
       throw makeError('ERR_INVALID_ARG_VALUE', 'WeakCache.prototype.set: a size needs options.maxSize or options.maxEntrySize (cannot set size without setting maxSize or maxEntrySize on cache)')
     }
@@ -1012,7 +1040,6 @@ class WeakCache {
       oldFetch = this.#fetches?.[slot]
       old = values[slot]
       const changed = old === undefined ? oldFetch !== value : old !== value
-      if (!changed && this.#tracksSizes) size = this.#facts[slot * STRIDE + SIZE]
       const flags = (changed ? FLAG.changed : 0) | (noUpdateTTL ? 0 : FLAG.updateTtl) | (fetch !== undefined ? FLAG.strong : 0)
       // Stored first: Rust reads it there if the entry is demoted at once (max 0).
       if (fetch === undefined) values[slot] = value
@@ -1024,10 +1051,13 @@ class WeakCache {
         old = weak
       }
     }
+    let removals = NO_REMOVALS
     if (added) {
       const op = fetch === undefined ? OP.insert : OP.insert | (FLAG.strong << SHIFT)
       slot = this.#call(op, fetch === undefined ? value : undefined, ttl, start ?? 0, size, values, values[this.#io[IO.tail]])
       if (slot >= this.#keys.length) this.#grow(slot)
+      // The entry a full cache pushed out first may have had this slot (see #addPlain).
+      if (this.#max !== 0) removals = this.#applyPushed(NO_REMOVALS)
       this.#keys[slot] = key
       this.#index.set(key, slot)
       if (this.#facts !== null && (slot + 1) * STRIDE > this.#facts.length) this.#facts = new Float64Array(this.#call(OP.facts))
@@ -1040,39 +1070,45 @@ class WeakCache {
       this.#fetches[slot] = fetch
       fetch.slot = slot
     }
-    const removals = this.#applyPushed(NO_REMOVALS)
-    const replaced = !added && (oldFetch ?? old) !== value
-    if (this.#timed && (added || !noUpdateTTL)) this.#armPurgeTimer(slot, ttl)
-    if (status) {
-      if (added) status.set = 'add'
-      else if (replaced) {
-        status.set = 'replace'
-        const oldValue = oldFetch === undefined ? old : oldFetch.stale
-        if (oldValue !== undefined) status.oldValue = oldValue
-      } else status.set = 'update'
-      if (this.#tracksSizes && (added || replaced)) {
+    if (!added || this.#max === 0) removals = this.#applyPushed(NO_REMOVALS)
+    if (this.#timed && (added || !noUpdateTTL)) {
+      this.#untimed?.delete(slot)
+      this.#armPurgeTimer(slot, ttl)
+    }
+    // lru-cache 11.5's reading of a set: the value the key showed before (a fetch's stale value)
+    // decides between add, replace and update.
+    const changed = !added && (oldFetch ?? old) !== value
+    const previous = oldFetch === undefined ? old : oldFetch.stale
+    const setType = added || (changed && previous === undefined) ? 'add' : changed && previous !== value ? 'replace' : 'update'
+    if (status && fetch === undefined) {
+      status.set = setType
+      if (changed && previous !== undefined) status.oldValue = previous
+      if (this.#tracksSizes) {
         status.entrySize = size
         status.totalCalculatedSize = this.#calculated[0]
       }
       if (this.#timed) this.#statusTTL(status, slot)
     }
     // User code, in lru-cache's order: the replaced value, the evictions, onInsert, disposeAfter.
-    if (replaced) {
+    if (changed) {
       if (oldFetch !== undefined) {
-        oldFetch.abort(new Error('replaced'))
-        if (oldFetch.stale !== undefined && !noDisposeOnSet) this.#disposal.removed(oldFetch.stale, key, 'set')
+        // A fetch's own result does not abort it.
+        if (oldFetch !== resolving) oldFetch.abort(new Error('replaced'))
+        if (!noDisposeOnSet && previous !== undefined && previous !== value) this.#disposal.removed(previous, key, 'set')
       } else if (!noDisposeOnSet) {
         this.#disposal.removed(old, key, 'set')
       }
     }
     this.#report(removals)
-    if (this.#onInsert !== undefined && fetch === undefined) this.#callOnInsert(value, key, added ? 'add' : replaced ? 'replace' : 'update')
-    if (!noDisposeOnSet) this.#flush()
+    if (this.#onInsert !== undefined && fetch === undefined) this.#callOnInsert(value, key, setType)
+    // Every removal this set caused reaches disposeAfter before it returns, noDisposeOnSet or not
+    // (noDisposeOnSet only spares the replaced value).
+    this.#flush()
   }
 
   /** lru-cache's #delete: removes the key's entry for `cause` (publishing the removal first). */
   #deleteFor(key, cause) {
-    if (metrics.hasSubscribers) metrics.publish({ op: 'delete', delete: REASONS[cause], key })
+    if (metrics.hasSubscribers) metrics.publish({ op: 'delete', delete: REASONS[cause], key, cache: this })
     const slot = this.#index.get(key)
     let deleted = false
     if (slot !== undefined) {
@@ -1083,7 +1119,9 @@ class WeakCache {
         deleted = true
         const fetch = this.#fetches?.[slot]
         const value = this.#values[slot] ?? weak
-        this.#report1(value, this.#forget(slot, false), cause, fetch, 'deleted')
+        // lru-cache reports the key as given, but as stored when it was the only entry (-0 or 0).
+        const stored = this.#forget(slot, false)
+        this.#report1(value, this.#index.size === 0 ? stored : key, cause, fetch, 'deleted')
       }
     }
     this.#flush()
@@ -1093,7 +1131,8 @@ class WeakCache {
   /** Entries in order (least recent first with `reverse`), fetches in flight left out. */
   *#entries(kind, reverse, index) {
     for (const [key, value, fetch] of this.#walk(reverse, this.#options.allowStale, false, index)) {
-      if (fetch) continue
+      // As in lru-cache: a fetch in flight is not listed, nor (but by values()) the key undefined.
+      if (fetch || (key === undefined && kind !== VALUES)) continue
       yield kind === KEYS ? key : kind === VALUES ? value : [key, value]
     }
   }
@@ -1140,15 +1179,15 @@ class WeakCache {
   /** Whether a pinned entry may be shown: fresh, or stale with `allowStale`. */
   #staleAllowed(slot, allowStale) {
     if (!this.#timed || allowStale) return true
-    const now = this.#now()
+    const now = this.#nowFor(slot)
     if (this.#freshInJs(slot, now)) return true
-    this.#call(OP.peek, slot, now, this.#clock.last)
+    this.#call(OP.peek, slot, now, 0)
     return this.#io[IO.status] === STATUS.live
   }
 
   /** A weak entry's value (undefined if collected, or stale without `allowStale`). */
   #lookupWeak(slot, allowStale) {
-    const weak = this.#call(OP.peek, slot, this.#now(), this.#clock.last)
+    const weak = this.#call(OP.peek, slot, this.#nowFor(slot), 0)
     const status = this.#io[IO.status]
     if (status === STATUS.collected) {
       this.#forget(slot, true)
@@ -1235,6 +1274,7 @@ class WeakCache {
     this.#values[slot] = undefined
     if (this.#fetches !== null) this.#fetches[slot] = undefined
     if (this.#purgeTimers?.[slot] !== undefined) this.#clearPurgeTimer(slot)
+    this.#untimed?.delete(slot)
     if (!collected) this.#keys[slot] = undefined
     return key
   }
@@ -1261,8 +1301,8 @@ class WeakCache {
   #statusTTL(status, slot, now = undefined) {
     if (!this.#timed) return
     const ttl = this.#facts[slot * STRIDE + TTL]
-    if (ttl === 0) return
     const start = this.#facts[slot * STRIDE + START]
+    if (ttl === 0 || !start) return // lru-cache's rule: no start (0 or NaN), no ttl
     status.ttl = ttl
     status.start = start
     status.now = now ?? this.#now()
@@ -1281,8 +1321,34 @@ class WeakCache {
     return this.#timed ? this.#clock.now(this.#options.ttlResolution) : 0
   }
 
-  /** Turns on the clock, for the first entry with a ttl. */
+  /** The time the entry in `slot` is judged at. The clock is read only for an entry with a ttl, as
+   * lru-cache reads it: a reading is kept for ttlResolution ms from the one lru-cache would take. */
+  #nowFor(slot) {
+    if (!this.#timed) return 0
+    return this.#facts[slot * STRIDE + TTL] === 0 ? 0 : this.#now()
+  }
+
+  /** The time an age restarts at (a fresh reading, as lru-cache's updateItemAge), when it does. */
+  #restartTime(restarts) {
+    if (!restarts || !this.#timed) return 0
+    this.#restartedAt = this.#clock.fresh()
+    return this.#restartedAt
+  }
+
+  /** Whether any entry has a ttl (purgeStale reads the clock only then, as lru-cache). */
+  #anyTtl() {
+    const facts = this.#facts
+    for (const slot of this.#index.values()) if (facts[slot * STRIDE + TTL] !== 0) return true
+    return false
+  }
+
+  /** Turns on the clock, for the first entry with a ttl. In a cache without `max`, lru-cache's
+   * ttl arrays start empty, so the entries already there have no ttl and no start (not 0). */
   #startClock() {
+    if (this.#max === null && this.#index.size > 0) {
+      this.#untimed = new Map()
+      for (const slot of this.#index.values()) this.#untimed.set(slot, NaN)
+    }
     this.#facts = new Float64Array(this.#call(OP.facts | (FLAG.clock << SHIFT)))
     this.#timed = true
     this.#plainAdds = false
@@ -1296,14 +1362,19 @@ class WeakCache {
     if (!this.#options.ttlAutopurge || ttl === 0) return
     if (timers === null) this.#purgeTimers = []
     const key = this.#keys[slot]
-    const timer = apply(this.#environment.setTimeout, globalThis, [() => this.#purgeExpired(slot, key), ttl + 1])
+    // Timers cannot wait longer than 2^31 - 1 ms: a longer ttl waits again for what is left.
+    const delay = ttl + 1 < MAX_TIMER_DELAY ? ttl + 1 : MAX_TIMER_DELAY
+    const timer = apply(this.#environment.setTimeout, globalThis, [() => this.#purgeExpired(slot, key), delay])
     timer?.unref?.()
     this.#purgeTimers[slot] = timer
   }
 
-  /** An entry's age restarted: its timer starts again (lru-cache's updateItemAge). */
-  #rearmPurgeTimer(slot) {
-    if (this.#timed) this.#armPurgeTimer(slot, this.#facts[slot * STRIDE + TTL])
+  /** An entry's age restarted at the last #restartTime (lru-cache's updateItemAge): its timer
+   * starts again. */
+  #ageRestarted(slot) {
+    if (!this.#timed) return
+    if (this.#untimed?.has(slot)) this.#untimed.set(slot, this.#restartedAt)
+    this.#armPurgeTimer(slot, this.#facts[slot * STRIDE + TTL])
   }
 
   #purgeExpired(slot, key) {
@@ -1311,10 +1382,12 @@ class WeakCache {
     const index = this.#index
     if (index === null || index.get(key) !== slot) return
     try {
-      this.#call(OP.peek, slot, this.#now(), this.#clock.last)
+      const now = this.#nowFor(slot)
+      this.#call(OP.peek, slot, now, 0)
       const status = this.#io[IO.status]
       if (status === STATUS.stale) this.#deleteFor(key, CAUSE.expire)
       else if (status === STATUS.collected) this.#forget(slot, true)
+      else this.#armPurgeTimer(slot, this.#remainingTTL(slot) || 1)
     } catch (thrown) {
       warn('WeakCacheWarning', 'ERR_EPHEMERON_INTERNAL', 'WeakCache: a ttlAutopurge timer failed', thrown)
     }
@@ -1368,6 +1441,8 @@ class WeakCache {
   }
 }
 
+/** The longest delay a timer takes (a longer one fires at once). */
+const MAX_TIMER_DELAY = 2 ** 31 - 1
 const KEYS = 0
 const VALUES = 1
 const ENTRIES = 2
@@ -1389,11 +1464,11 @@ function awaited(fetch) {
   return fetch.promise
 }
 
-/** A status object given in options: an object to fill in, or undefined. */
+/** A status object given in options: an object to fill in; undefined or any falsy value for none
+ * (undefined lets the cache make one for the diagnostics channel, as lru-cache). */
 function statusOption(status, method) {
-  if (status === undefined) return undefined
-  if (status === null || typeof status !== 'object') throw invalidType(`WeakCache.prototype.${method}: options.status`, 'an object to fill in', status)
-  return status
+  if (!status || typeof status === 'object' || typeof status === 'function') return status
+  throw invalidType(`WeakCache.prototype.${method}: options.status`, 'an object to fill in', status)
 }
 
 /** lru-cache's size rules: a positive integer, given or computed by sizeCalculation. */

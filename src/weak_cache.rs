@@ -530,7 +530,7 @@ impl CacheState {
     let wanted = self
       .native
       .update(|native| {
-        let wanted = native.policy.next_slot() as usize + 1;
+        let wanted = native.policy.slot_count() + 1;
         match &native.facts {
           Some(current) if current.capacity() >= wanted => None,
           Some(current) => Some(wanted.max(current.capacity() * 2)),

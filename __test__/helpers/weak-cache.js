@@ -2,6 +2,7 @@
 // Helpers shared by the WeakCache specs.
 
 const { WeakCache } = require('../..')
+const { captureWarnings } = require('./warnings.js')
 
 /** A cache whose dispose calls are recorded as [reason, key, value]. */
 function recorded(options) {
@@ -28,4 +29,15 @@ function random(seed) {
   }
 }
 
-module.exports = { recorded, fakeClock, random }
+/**
+ * Node's mock timers for `setTimeout` (and `clearTimeout`) in test `t`; a cache made afterwards
+ * takes them. The API's ExperimentalWarning (once per process, on older Node) is expected:
+ * captured, not printed.
+ */
+async function mockTimeouts(t) {
+  const warnings = await captureWarnings(() => t.mock.timers.enable({ apis: ['setTimeout'] }))
+  const unexpected = warnings.filter((warning) => warning.type !== 'ExperimentalWarning')
+  if (unexpected.length > 0) throw new Error(`mockTimeouts: unexpected warnings ${JSON.stringify(unexpected)}`)
+}
+
+module.exports = { recorded, fakeClock, random, mockTimeouts }

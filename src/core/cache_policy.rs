@@ -42,7 +42,7 @@ pub enum Tier {
   Collected = 3,
 }
 
-/// One entry: its links in the list of its tier (the free list for a free slot) and its tag,
+/// One entry: its links in the list of its tier and its tag,
 /// `generation << 3 | strong << 2 | tier`. 12 bytes: a million pinned entries cost 12 MB here.
 #[derive(Clone, Copy)]
 struct Slot {
@@ -291,8 +291,15 @@ fn stat(cause: RemovalCause) -> &'static str {
 pub struct CachePolicy<H> {
   config: Config,
   slots: Vec<Slot>,
-  /// Free slots, linked through `next`.
-  free: SlotIndex,
+  /// Slots freed since the cache was last empty, the last freed on top: the next insert takes it.
+  /// Beyond them, every slot from `unused_from` on is free. This is lru-cache's allocation of its
+  /// indexes (a stack of freed ones, numbered from 0 again once the cache is empty), so that an
+  /// entry's slot is the index lru-cache would give it: whether a late fetch result is stored
+  /// depends on whether its index was taken meanwhile.
+  free: Vec<SlotIndex>,
+  unused_from: SlotIndex,
+  /// Slots that hold an entry (of any tier).
+  in_use: usize,
   /// Weak handles by slot; allocated at the first demotion (a cache that never overflows has none).
   handles: Vec<Option<H>>,
   /// Timing by slot; allocated when the first entry with a ttl arrives.
@@ -313,7 +320,9 @@ impl<H: Copy> CachePolicy<H> {
     CachePolicy {
       config,
       slots: Vec::new(),
-      free: NIL,
+      free: Vec::new(),
+      unused_from: 0,
+      in_use: 0,
       handles: Vec::new(),
       timing: None,
       sizes: config.track_sizes.then(Vec::new),
@@ -343,13 +352,9 @@ impl<H: Copy> CachePolicy<H> {
     self.timing.is_some() || self.sizes.is_some()
   }
 
-  /// The slot the next insert will use.
-  pub fn next_slot(&self) -> SlotIndex {
-    if self.free != NIL {
-      self.free
-    } else {
-      self.slots.len() as SlotIndex
-    }
+  /// How many slots there are: the next insert uses one of them or this one.
+  pub fn slot_count(&self) -> usize {
+    self.slots.len()
   }
 
   pub fn tier(&self, slot: SlotIndex) -> Option<Tier> {
@@ -382,6 +387,12 @@ impl<H: Copy> CachePolicy<H> {
   /// pinned tier is over its bounds. Returns its slot.
   pub fn insert(&mut self, entry: NewEntry, host: &mut impl Host<Handle = H>) -> SlotIndex {
     self.pushed.clear();
+    // As in lru-cache, a full cache makes room first, and the new entry takes the slot that frees.
+    if let Some(max) = self.config.max.filter(|&max| max > 0) {
+      while self.pinned.len >= max {
+        self.push_out(self.pinned.tail, NIL, host);
+      }
+    }
     let slot = self.alloc_slot();
     if entry.strong {
       self.slots[slot as usize].set_strong(true);
@@ -745,11 +756,12 @@ impl<H: Copy> CachePolicy<H> {
     self.handles[slot as usize] = Some(handle);
   }
 
-  /// lru-cache's rule: stale once the age is more than the ttl.
+  /// lru-cache's rule: stale once the age is more than the ttl; an entry without a start (0, or
+  /// NaN from `load`) never is.
   fn is_stale(&self, slot: SlotIndex, now: f64) -> bool {
     self.timing.as_ref().is_some_and(|timing| {
       let Timing { ttl, start } = timing[slot as usize];
-      ttl > 0.0 && now - start > ttl
+      ttl > 0.0 && start != 0.0 && now - start > ttl
     })
   }
 
@@ -902,11 +914,14 @@ impl<H: Copy> CachePolicy<H> {
   }
 
   fn alloc_slot(&mut self) -> SlotIndex {
-    let slot = if self.free != NIL {
-      let slot = self.free;
-      self.free = self.slots[slot as usize].next;
+    self.in_use += 1;
+    let slot = if let Some(slot) = self.free.pop() {
       slot
+    } else if (self.unused_from as usize) < self.slots.len() {
+      self.unused_from += 1;
+      self.unused_from - 1
     } else {
+      self.unused_from += 1;
       self.slots.push(Slot {
         prev: NIL,
         next: NIL,
@@ -933,8 +948,14 @@ impl<H: Copy> CachePolicy<H> {
     // A new generation, free and not strong.
     s.tag = (s.tag & !(TIER_MASK | STRONG)).wrapping_add(1 << GENERATION_SHIFT) | Tier::Free as u32;
     s.prev = NIL;
-    s.next = self.free;
-    self.free = slot;
+    s.next = NIL;
+    self.in_use -= 1;
+    if self.in_use == 0 {
+      self.free.clear();
+      self.unused_from = 0;
+    } else {
+      self.free.push(slot);
+    }
   }
 
   fn list(&mut self, tier: Tier) -> &mut List {
@@ -1162,8 +1183,16 @@ mod tests {
       self.host.inserting = Some(value);
       let slot = self.p.insert(entry, &mut self.host);
       self.host.inserting = None;
-      self.host.pinned_values.insert(slot, value);
-      (slot, self.settle())
+      // As JS does: the entries pushed out (a full cache's first, which may have had this slot)
+      // are settled before the new value is stored, but a pure weak map pushes out the new one.
+      if self.p.config.max == Some(0) {
+        self.host.pinned_values.insert(slot, value);
+        (slot, self.settle())
+      } else {
+        let pushed = self.settle();
+        self.host.pinned_values.insert(slot, value);
+        (slot, pushed)
+      }
     }
 
     fn insert(&mut self, value: Value) -> (SlotIndex, Vec<PushedOut>) {
@@ -1441,9 +1470,20 @@ mod tests {
   }
 
   #[test]
+  fn an_entry_without_a_start_never_goes_stale_as_in_lru_cache() {
+    let mut c = Cache::new(3);
+    let (zero, _) = c.insert_entry(Object(1), ttl(10.0, 0.0));
+    let (nan, _) = c.insert_entry(Object(2), ttl(10.0, f64::NAN));
+    let (control, _) = c.insert_entry(Object(3), ttl(10.0, 1.0));
+    assert_eq!(c.peek_at(zero, 1e9), Lookup::Live(None), "start 0: lru-cache's `!!start`");
+    assert_eq!(c.peek_at(nan, 1e9), Lookup::Live(None), "start NaN (a dump of no start)");
+    assert_eq!(c.peek_at(control, 1e9), stale(None, false), "the control expires");
+  }
+
+  #[test]
   fn a_weak_entry_expires_too_and_update_age_restarts_at_the_fresh_time() {
     let mut c = Cache::new(1);
-    let (k, _) = c.insert_entry(Object(1), ttl(10.0, 0.0));
+    let (k, _) = c.insert_entry(Object(1), ttl(10.0, 1.0));
     c.insert(Object(2)); // demotes k
     let update = Access {
       update_age: true,
@@ -1463,7 +1503,7 @@ mod tests {
   #[test]
   fn keep_stale_leaves_a_stale_entry_where_it_is() {
     let mut c = Cache::new(3);
-    let (k, _) = c.insert_entry(Primitive(1), ttl(10.0, 0.0));
+    let (k, _) = c.insert_entry(Primitive(1), ttl(10.0, 1.0));
     let (x, _) = c.insert(Primitive(2));
     let keep = Access {
       update_age: false,
@@ -1486,7 +1526,7 @@ mod tests {
   #[test]
   fn peek_with_update_age_restarts_a_fresh_entry_only() {
     let mut c = Cache::new(3);
-    let (k, _) = c.insert_entry(Primitive(1), ttl(10.0, 0.0));
+    let (k, _) = c.insert_entry(Primitive(1), ttl(10.0, 1.0));
     assert_eq!(
       c.p.peek(k, 5.0, 6.0, true, &mut c.host),
       Ok(Lookup::Live(None))
@@ -1667,7 +1707,7 @@ mod tests {
       weak: true,
     });
     for i in 0..100 {
-      assert_eq!(c.insert_entry(Object(i), ttl(5.0, 0.0)).1, []);
+      assert_eq!(c.insert_entry(Object(i), ttl(5.0, 1.0)).1, []);
     }
     assert_eq!(c.p.stats().pinned, 100);
   }
@@ -1730,10 +1770,10 @@ mod tests {
   #[test]
   fn purge_stale_removes_stale_entries_least_recent_first() {
     let mut c = Cache::new(2);
-    let (a, _) = c.insert_entry(Object(1), ttl(5.0, 0.0));
-    let (b, _) = c.insert_entry(Object(2), ttl(5.0, 0.0));
-    let (x, _) = c.insert_entry(Primitive(3), ttl(50.0, 0.0));
-    let (y, _) = c.insert_entry(Primitive(4), ttl(5.0, 0.0)); // a, b weak
+    let (a, _) = c.insert_entry(Object(1), ttl(5.0, 1.0));
+    let (b, _) = c.insert_entry(Object(2), ttl(5.0, 1.0));
+    let (x, _) = c.insert_entry(Primitive(3), ttl(50.0, 1.0));
+    let (y, _) = c.insert_entry(Primitive(4), ttl(5.0, 1.0)); // a, b weak
     c.host.collect(Object(1));
     assert_eq!(
       c.p.purge_stale(10.0, &mut c.host),
@@ -1747,7 +1787,7 @@ mod tests {
   #[test]
   fn replacing_a_weak_entry_pins_it_again_in_its_slot_and_returns_the_old_value() {
     let mut c = Cache::new(1);
-    let (a, _) = c.insert_entry(Object(1), ttl(10.0, 0.0));
+    let (a, _) = c.insert_entry(Object(1), ttl(10.0, 1.0));
     let (b, _) = c.insert(Object(2)); // a is demoted
     let lookup = c.p.replace(a, NewEntry::PLAIN, false, true, &mut c.host);
     assert_eq!(lookup, Ok(Lookup::Live(Some(Object(1)))));
