@@ -9,6 +9,7 @@ mod gc_notify;
 mod iterable_weak_map;
 mod leak_log;
 mod leak_registry;
+mod native_protocol;
 mod raw;
 mod weak_cache;
 
@@ -20,8 +21,7 @@ use napi_derive::napi;
 pub fn register_natives(exports: Object, env: Env) -> napi::Result<()> {
   // SAFETY: napi-rs calls this once per environment with valid handles.
   unsafe {
-    iterable_weak_map::register(env.raw(), exports.raw())
-      .and_then(|()| weak_cache::register(env.raw(), exports.raw()))
+    weak_cache::register(env.raw(), exports.raw())
       .and_then(|()| leak_registry::register(env.raw(), exports.raw()))
   }
   .map_err(|e| napi::Error::from_reason(e.message))
