@@ -6,9 +6,12 @@
 pub mod core;
 mod error;
 mod gc_notify;
+// napi-derive registers #[napi] items only outside `cargo test`, where they look unused.
+#[cfg_attr(test, allow(dead_code))]
 mod iterable_weak_map;
 mod leak_log;
 mod leak_registry;
+#[cfg_attr(test, allow(dead_code))]
 mod native_protocol;
 mod raw;
 mod weak_cache;
