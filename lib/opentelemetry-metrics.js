@@ -15,12 +15,14 @@
 const { LeakRegistry } = require('./leak-registry.js')
 const { WeakCache } = require('./weak-cache.js')
 const { invalidType, invalidValue } = require('./errors.js')
+const { loadApi } = require('./opentelemetry-api.js')
 const { JSON, Map, Object, WeakRef } = require('./primordials.js')
 
 const { keys } = Object
 const { stringify } = JSON
 
-const INT = { valueType: 1 } // ValueType.INT of @opentelemetry/api: exported as integers
+const { ValueType } = loadApi()
+const INT = { valueType: ValueType.INT } // exported as integers (asInt)
 
 /** The instruments, made on `meter`. */
 function createInstruments(meter) {
