@@ -42,6 +42,38 @@ test('examples/file-handle-leaks.js: forgotten handles become JSON lines with th
   }
 })
 
+test('examples/opentelemetry-service.js: reports with their request as OpenTelemetry log records, and the metrics', () => {
+  const result = spawnSync(process.execPath, ['--expose-gc', 'examples/opentelemetry-service.js'], { cwd: root, encoding: 'utf8', timeout: 60_000 })
+  assert.equal(result.status, 0, result.stderr)
+  const out = result.stdout
+  assert.match(out, /GET \/export: 2 orders/)
+  assert.match(out, /LeakRegistry: tracked 2, released 1, leaked 1, suspected 1/)
+  // The log records, as the SDK's console exporter prints them.
+  const records = out.split(/\n(?=\{\n)/).filter((chunk) => chunk.includes("eventName: 'ephemeron.leak'"))
+  assert.equal(records.length, 3)
+  const leaked = records.find((record) => record.includes("body: 'leaked: FileHandle"))
+  assert.match(leaked, /severityText: 'WARN'/)
+  assert.match(leaked, /'code\.file\.path': '[^']*examples\/opentelemetry-service\.js',\s+'code\.line\.number': \d+/)
+  assert.match(leaked, /'ephemeron\.context\.requestId': 'req-4',\s+'ephemeron\.context\.route': '\/export'/)
+  const suspected = records.find((record) => record.includes("body: 'suspected: net.Socket"))
+  assert.match(suspected, /severityText: 'WARN'/)
+  assert.match(suspected, /'ephemeron\.context\.requestId': 'req-5'/)
+  const released = records.find((record) => record.includes("body: 'released: net.Socket"))
+  assert.match(released, /severityText: 'INFO'/)
+  // The metrics, one series a line.
+  assert.match(out, /^ephemeron\.leak\.reports\{ephemeron\.leak\.kind=leaked,ephemeron\.resource\.type=FileHandle\} 1$/m)
+  assert.match(out, /^ephemeron\.leak\.reports\{ephemeron\.leak\.kind=suspected,ephemeron\.resource\.type=net\.Socket\} 1$/m)
+  assert.match(out, /^ephemeron\.cache\.lookups\{ephemeron\.cache\.name=pages,ephemeron\.cache\.lookup\.result=hit\} 1$/m)
+  assert.match(out, /^ephemeron\.cache\.lookups\{ephemeron\.cache\.name=pages,ephemeron\.cache\.lookup\.result=miss\} 2$/m)
+  // What the one instance logs: the same three reports as JSON lines, with the request.
+  const lines = result.stderr.trim().split('\n').map((line) => JSON.parse(line))
+  assert.deepEqual(lines.map((report) => [report.kind, report.type, report.context?.requestId]).sort(), [
+    ['leaked', 'FileHandle', 'req-4'],
+    ['released', 'net.Socket', 'req-5'],
+    ['suspected', 'net.Socket', 'req-5'],
+  ])
+})
+
 test('npm run demo: a short run ends with the table and a report, written where --out says', () => {
   const outDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ephemeron-demo-out-'))
   const out = run(['demo/index.js', '--seconds', '3', '--out', outDir], 120_000)

@@ -19,7 +19,7 @@ const CODES = Object.freeze({
   ERR_OUT_OF_RANGE: { class: 'RangeError', meaning: 'a number is out of its range' },
   ERR_INVALID_THIS: { class: 'TypeError', meaning: 'a method was called on an object that is not an instance of its class' },
   ERR_CONSTRUCT_CALL_REQUIRED: { class: 'TypeError', meaning: 'a class constructor was called without new' },
-  ERR_EPHEMERON_CLOSED: { class: 'Error', meaning: 'a LeakRegistry method was called after close()' },
+  ERR_EPHEMERON_CLOSED: { class: 'Error', meaning: 'a LeakRegistry (or OpenTelemetry instrumentation) method was called after close()' },
   ERR_EPHEMERON_FILE_HANDLE_CLOSED: { class: 'Error', meaning: 'trackFileHandle() was given a FileHandle that is already closed' },
   ERR_EPHEMERON_LOG: { class: 'Error', meaning: 'the LeakRegistry log cannot be opened (a missing folder, no permission, a FIFO nobody reads)' },
   ERR_EPHEMERON_NOT_BUILT: { class: 'Error', meaning: 'no native addon for this platform was found' },
@@ -29,12 +29,15 @@ const CODES = Object.freeze({
   ERR_EPHEMERON_FETCH_UNDEFINED: { class: 'Error', meaning: 'the fetch of WeakCache.forceFetch() resolved to undefined' },
   ERR_EPHEMERON_BROKEN: { class: 'Error', meaning: 'a WeakCache was interrupted by an internal error (a caught Rust panic) and refuses every further call' },
   ERR_EPHEMERON_INTERNAL: { class: 'Error', meaning: 'a bug in ephemeron (please report it)' },
+  ERR_EPHEMERON_OPENTELEMETRY_MISSING: { class: 'Error', meaning: 'ephemeron/opentelemetry was loaded or used without the OpenTelemetry API package it needs (an optional peer dependency)' },
   ERR_EPHEMERON_DISPOSE_THREW: { class: 'warning', meaning: 'a WeakCache dispose, disposeAfter or onInsert callback threw (WeakCacheWarning)' },
   ERR_EPHEMERON_LATE_FETCH: { class: 'warning', meaning: 'the late result of an aborted WeakCache fetch (allowStaleOnFetchAbort) could not be stored; the error is in the detail (WeakCacheWarning)' },
   ERR_EPHEMERON_UNKNOWN_OPTION: { class: 'warning', meaning: 'a WeakCache was given an option name neither it nor lru-cache knows; it is ignored (WeakCacheWarning; once per name)' },
   LRU_CACHE_UNBOUNDED: { class: 'warning', meaning: "a WeakCache is bounded only by ttl, without ttlAutopurge (UnboundedCacheWarning, lru-cache's code; once per process)" },
   ERR_EPHEMERON_ON_LEAK: { class: 'warning', meaning: 'a LeakRegistry onLeak callback threw (LeakRegistryWarning)' },
   ERR_EPHEMERON_LOG_WRITE: { class: 'warning', meaning: 'the LeakRegistry log could not write lines; they were counted as dropped (LeakRegistryWarning)' },
+  ERR_EPHEMERON_OPENTELEMETRY: { class: 'warning', meaning: 'ephemeron/opentelemetry could not hand a report or a figure to OpenTelemetry (OpenTelemetryWarning; once per instrumentation)' },
+  ERR_EPHEMERON_CONTEXT: { class: 'warning', meaning: 'a LeakRegistry context() function threw or returned what JSON cannot represent; those resources have no context (LeakRegistryWarning, once per registry)' },
 })
 
 const ERROR_CLASSES = { TypeError, RangeError, Error }
