@@ -26,6 +26,33 @@ export interface NativeOp {
 export declare function nativeVersion(): string
 
 /**
+ * `weakCacheCreate(io, max, maxSize, flags, deliver)`: a new cache, as its native function
+ * `native(op, ...arguments)` (see core/cache_protocol.rs). `max` -1 is no count limit; `deliver`
+ * gets the slots of collected entries, on the event loop. The function's data is the cache,
+ * freed by the function's finalizer, so a call needs no handle to look up or validate.
+ */
+export declare function weakCacheCreate(io: ArrayBuffer, max: number, maxSize: number, flags: number, deliver: (slots: number[]) => void): (op: number, ...args: unknown[]) => unknown
+
+/** The protocol of a WeakCache's native function, for lib/weak-cache-native.js at load. */
+export declare function weakCacheProtocol(): WeakCacheProtocol
+
+/**
+ * What JS reads of the protocol at load (see core/cache_protocol.rs): the ops, the layout of the
+ * shared `io` buffer and of `facts`, the statuses, the flags and the removal causes.
+ */
+export interface WeakCacheProtocol {
+  ops: Array<NativeOp>
+  io: Record<string, number>
+  facts: Record<string, number>
+  status: Record<string, number>
+  flag: Record<string, number>
+  /** The codes of lookup outcomes in the read log. */
+  looked: Record<string, number>
+  /** The `dispose` reasons, by removal-cause number. */
+  causes: Array<string>
+}
+
+/**
  * `weakTableCreate() -> table`: a new table, as a native function `table(op, ...args)` (see
  * core/weak_table_protocol.rs). Its calls are raw Node-API callbacks (see raw.rs): they are the
  * hot path of `set` of a new key, `size`, each iteration step and every 32nd `delete`.

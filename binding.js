@@ -836,5 +836,7 @@ function __napiStampBindingTarget(exportsObject, target) {
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
 module.exports.nativeVersion = nativeBinding.nativeVersion
+module.exports.weakCacheCreate = nativeBinding.weakCacheCreate
+module.exports.weakCacheProtocol = nativeBinding.weakCacheProtocol
 module.exports.weakTableCreate = nativeBinding.weakTableCreate
 module.exports.weakTableProtocol = nativeBinding.weakTableProtocol

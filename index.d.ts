@@ -371,13 +371,27 @@ export interface WeakCacheEntry<V = any> {
 
 /** What `WeakCache.stats()` reports: counters since construction, then the size of each tier. */
 export interface WeakCacheStats {
-  /** `get` calls answered by the pinned tier. */
+  /**
+   * Lookups the cache answered: `get` (and `find`, `memo`) of a fresh pinned entry, or of a stale
+   * value it served (`allowStale`); `fetch` of a fresh pinned entry, of a stale one (counted as
+   * stale too, also when it is refreshed), or of a key whose load is already in flight (it joins
+   * that load).
+   */
   hits: number
-  /** `get` calls answered by the weak tier (the value was demoted but still alive, and is pinned again). */
+  /** Lookups answered by the weak tier: the value was demoted but still alive, and is pinned again
+   * (`get`, `find`, `memo`, `fetch`). */
   weakHits: number
-  /** `get` calls that found nothing (or a stale entry). */
+  /** Of the `hits`, those that found a stale value. */
+  staleHits: number
+  /**
+   * Lookups that found nothing usable: `get` (and `find`, `memo`) of a missing, collected or
+   * stale entry it did not serve; `fetch` that loads (a missing or collected key, or
+   * `forceRefresh` of a fresh one). So a `fetch` is one hit or one miss, and a `memo` counts as
+   * its `get` (its computed value is then one of the `sets`).
+   */
   misses: number
-  /** `set` calls that stored a value. */
+  /** Values stored: by `set`, `load`, `memo`, and each `fetch` result (its pending load is not
+   * one). A set of the same value again is counted too. */
   sets: number
   /** Values pushed out of the pinned tier and not demoted, and `pop()`s (reason `'evict'`). */
   evictions: number

@@ -334,6 +334,46 @@ test('regression: an entry evicted by a set with noDisposeOnSet gets its dispose
   }
 })
 
+test('stats() counts what happened: a fetch that loads is a miss, a fresh one a hit, a stale one a hit counted as stale; sets counts stored values once', async () => {
+  // A small server: 400 requests for 20 users, each loaded once by fetch.
+  const clock = fakeClock()
+  const loads = []
+  const users = new WeakCache({
+    max: 100,
+    ttl: 1000,
+    ttlResolution: 0,
+    perf: clock,
+    fetchMethod: async (id) => {
+      loads.push(id)
+      await turn()
+      return { id }
+    },
+  })
+  const requests = Array.from({ length: 400 }, (_, i) => `user:${i % 20}`)
+  for (let i = 0; i < requests.length; i += 40) await Promise.all(requests.slice(i, i + 40).map((id) => users.fetch(id)))
+  let stats = users.stats()
+  assert.equal(loads.length, 20)
+  assert.deepEqual({ hits: stats.hits, misses: stats.misses, sets: stats.sets, staleHits: stats.staleHits }, { hits: 380, misses: 20, sets: 20, staleHits: 0 }, 'the 20 loads are the misses (concurrent callers join a load: hits); the code never called set, yet 20 values were stored')
+  clock.t += 1001
+  await users.fetch('user:1', { allowStale: true }) // stale: served while it is refreshed
+  await turn()
+  await users.fetch('user:2', { forceRefresh: true }) // stale too: a stale value found is a hit
+  await users.fetch('user:3', { forceRefresh: true, ttl: 5000 })
+  await users.fetch('user:3', { forceRefresh: true }) // fresh, and loaded anyway: a miss
+  stats = users.stats()
+  assert.deepEqual({ hits: stats.hits, staleHits: stats.staleHits, misses: stats.misses, sets: stats.sets }, { hits: 383, staleHits: 3, misses: 21, sets: 24 })
+  const memo = new WeakCache({ max: 10, memoMethod: (key) => key.length })
+  memo.memo('abc') // a get that misses, then a stored value
+  memo.memo('abc') // a get that hits
+  assert.deepEqual((({ hits, misses, sets }) => ({ hits, misses, sets }))(memo.stats()), { hits: 1, misses: 1, sets: 1 })
+  const plain = new WeakCache({ max: 10, ttl: 10, ttlResolution: 0, perf: clock })
+  plain.set('k', 'v')
+  clock.t += 11
+  plain.get('k', { allowStale: true, noDeleteOnStaleGet: true }) // a stale value served: a hit
+  plain.get('k') // a stale value not served: a miss
+  assert.deepEqual((({ hits, staleHits, misses }) => ({ hits, staleHits, misses }))(plain.stats()), { hits: 1, staleHits: 1, misses: 1 })
+})
+
 test('pop() takes the least recent entry: weak entries first, then the pinned tier', () => {
   const objects = [{ i: 0 }, { i: 1 }]
   const { cache, log } = recorded({ max: 2 })

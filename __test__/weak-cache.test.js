@@ -186,6 +186,7 @@ test('stats count hits, weak hits, misses, sets, evictions, deletions and tier s
   assert.deepEqual(cache.stats(), {
     hits: 1,
     weakHits: 1,
+    staleHits: 0,
     misses: 1,
     sets: 4,
     evictions: 2,

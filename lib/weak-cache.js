@@ -11,10 +11,9 @@
 // sides (who holds what, the shared buffers, the sequence of every operation) is defined once, in
 // src/core/cache_protocol.rs; every number used here comes from the native side at load.
 
-const { weakCacheCreate } = require('./native.js')
 const { Array, ArrayBuffer, Error, Float64Array, Int32Array, Map, Math, Object, Reflect, Symbol, WeakRef } = require('./primordials.js')
 const { incompatibleReceiver, invalidType, invalidValue, makeError, warn } = require('./errors.js')
-const { IO, FACTS, STATUS, FLAG, OP, CAUSE, REASONS, protocol } = require('./weak-cache-protocol.js')
+const { CacheNative, IO, FACTS, STATUS, FLAG, CAUSE, LOOKED, REASONS, protocol } = require('./weak-cache-native.js')
 const { environment, resolutionOf, TtlClock } = require('./weak-cache-clock.js')
 const { metrics, tracing, anyoneListens } = require('./weak-cache-channels.js')
 const { Disposal } = require('./weak-cache-disposal.js')
@@ -27,8 +26,6 @@ const { floor } = Math
 const weakRefDeref = WeakRef.prototype.deref
 const NO_REMOVALS = Object.freeze([])
 const { stride: STRIDE, start: START, ttl: TTL, size: SIZE } = FACTS
-/** Flags travel in the op number, above this many bits. */
-const SHIFT = IO.opFlagsShift
 const noop = () => {}
 
 let indexOf // (cache, method) => its index; throws a clear TypeError on a foreign receiver
@@ -134,7 +131,7 @@ class WeakCache {
       return index
     }
     deliverCollected = (cache, slots) => cache.#deliverCollected(slots)
-    injectPanic = (cache) => cache.#call(OP.injectPanic)
+    injectPanic = (cache) => cache.#native.injectPanic()
     optionsOf = (cache, name) => {
       indexOf(cache, name)
       return cache.#options
@@ -178,8 +175,10 @@ class WeakCache {
     this.#io = new Int32Array(buffer)
     this.#calculated = new Float64Array(buffer, IO.calculated * 8, 1)
     const flags = (this.#tracksSizes ? FLAG.trackSizes : 0) | (config.weak ? FLAG.weak : 0)
-    this.#native = weakCacheCreate(buffer, config.max ?? -1, config.maxSize, flags, collectedSlotsHandler(new WeakRef(this)))
-    if (this.#tracksSizes) this.#facts = new Float64Array(this.#call(OP.facts))
+    this.#native = new CacheNative(buffer, config.max ?? -1, config.maxSize, flags, collectedSlotsHandler(new WeakRef(this)), () => {
+      this.#index = null
+    })
+    if (this.#tracksSizes) this.#facts = new Float64Array(this.#native.facts(0))
     this.#plainAdds = !this.#tracksSizes && this.#fetches === null
     this.#reportsRemovals = disposal.listening || this.#fetches !== null
     this.#plainGets = this.#fetches === null
@@ -373,7 +372,7 @@ class WeakCache {
     indexOf(this, 'clear')
     // Every entry, least recent first ([slot, a weak entry's value, ...]); entries found collected
     // stay in #keys until their 'collect' is delivered.
-    const removed = this.#call(OP.clear)
+    const removed = this.#native.clear()
     const keys = this.#keys
     const records = []
     for (let i = 0; i < removed.length; i += 2) {
@@ -394,7 +393,7 @@ class WeakCache {
     indexOf(this, 'pop')
     try {
       for (;;) {
-        const popped = this.#call(OP.pop)
+        const popped = this.#native.pop()
         if (popped === undefined) return undefined
         const slot = popped[0]
         const fetch = this.#fetches?.[slot]
@@ -414,7 +413,7 @@ class WeakCache {
   purgeStale() {
     indexOf(this, 'purgeStale')
     if (!this.#timed) return false
-    const removed = this.#call(OP.purge, this.#anyTtl() ? this.#now() : 0)
+    const removed = this.#native.purge(this.#anyTtl() ? this.#now() : 0)
     const records = []
     for (let i = 0; i < removed.length; i += 2) {
       const slot = removed[i]
@@ -475,7 +474,7 @@ class WeakCache {
   dump() {
     indexOf(this, 'dump')
     const entries = []
-    for (const slot of this.#call(OP.order | ((FLAG.allowStale | FLAG.reverse) << SHIFT), 0)) {
+    for (const slot of this.#native.order(FLAG.allowStale | FLAG.reverse, 0)) {
       const key = this.#keys[slot]
       const value = this.#valueAt(slot)
       // lru-cache's dump leaves out the entry of the key undefined.
@@ -534,7 +533,7 @@ class WeakCache {
   /** Counters since construction, and the current size of each tier. */
   stats() {
     indexOf(this, 'stats')
-    return this.#call(OP.stats)
+    return this.#native.stats()
   }
 
   entries() {
@@ -726,6 +725,7 @@ class WeakCache {
     if (slot !== undefined) {
       const inFlight = this.#fetches[slot]
       if (inFlight !== undefined) {
+        this.#logRead(LOOKED.hit) // joins the load in flight: no load of its own
         const stale = allowStale && inFlight.stale !== undefined
         if (status) {
           status.fetch = 'inflight'
@@ -743,6 +743,9 @@ class WeakCache {
         }
         return found.value
       } else {
+        // A stale value found is a hit (counted as stale) even as it is refreshed; a forced
+        // refresh of a fresh one is a load: a miss.
+        this.#logRead(found.stale ? LOOKED.staleHit : LOOKED.miss)
         const fetch = this.#startFetch(key, slot, found.value, options, context)
         const staleValue = allowStale && fetch.stale !== undefined
         if (status) {
@@ -753,6 +756,7 @@ class WeakCache {
       }
     }
     if (status) status.fetch = 'miss'
+    this.#logRead(LOOKED.miss)
     return awaited(this.#startFetch(key, undefined, undefined, options, context))
   }
 
@@ -767,8 +771,8 @@ class WeakCache {
     }
     const values = this.#values
     const weak = forceRefresh
-      ? this.#call(OP.peek, slot, now, 0)
-      : this.#call(OP.get | (((updateAgeOnGet ? FLAG.updateAge : 0) | FLAG.keepStale) << SHIFT), slot, now, this.#restartTime(updateAgeOnGet), values, values[this.#io[IO.tail]])
+      ? this.#native.peek(0, slot, now, 0)
+      : this.#native.get((updateAgeOnGet ? FLAG.updateAge : 0) | FLAG.keepStale, slot, now, this.#restartTime(updateAgeOnGet), values, values[this.#io[IO.tail]])
     const status = this.#io[IO.status]
     if (status === STATUS.collected) {
       this.#forget(slot, true)
@@ -778,7 +782,9 @@ class WeakCache {
     if (status === STATUS.live && !forceRefresh) {
       if (pinned === undefined) values[slot] = weak
       if (updateAgeOnGet) this.#ageRestarted(slot)
-      this.#report(this.#applyPushed(NO_REMOVALS))
+      const removals = this.#applyPushed(NO_REMOVALS)
+      this.#logRead(pinned === undefined ? LOOKED.weakHit : LOOKED.hit)
+      this.#report(removals)
       this.#flush()
     }
     return { value, stale: status !== STATUS.live }
@@ -793,7 +799,7 @@ class WeakCache {
       return fetch
     }
     const values = this.#values
-    this.#call(OP.hold | (FLAG.strong << SHIFT), slot, values, values[this.#io[IO.tail]])
+    this.#native.hold(FLAG.strong, slot, values, values[this.#io[IO.tail]])
     if (this.#io[IO.status] === STATUS.collected) {
       // Only a weak value can be collected, and fetch() holds it: this cannot happen.
       throw makeError('ERR_EPHEMERON_INTERNAL', 'WeakCache.prototype.fetch: the value being refreshed was collected')
@@ -810,7 +816,7 @@ class WeakCache {
   #restoreStale(fetch) {
     if (fetch.stale === undefined) return this.#deleteFor(fetch.key, CAUSE.fetch)
     const slot = fetch.slot
-    this.#call(OP.hold, slot, this.#values, undefined)
+    this.#native.hold(0, slot, this.#values, undefined)
     this.#fetches[slot] = undefined
     this.#values[slot] = fetch.stale
     return true
@@ -830,17 +836,20 @@ class WeakCache {
    * a weak hit, or a value the GC took. */
   #weakHit(slot) {
     const values = this.#values
-    const weak = this.#call(OP.get, slot, 0, 0, values, values[this.#io[IO.tail]])
+    const weak = this.#native.get(0, slot, 0, 0, values, values[this.#io[IO.tail]])
     if (this.#io[IO.status] !== STATUS.live) {
       this.#forget(slot, true)
+      this.#logRead(LOOKED.miss)
       return undefined
     }
     values[slot] = weak
     const io = this.#io
     if (io[IO.pushedCount] === 1 && io[IO.pushed + 1] === IO.demoted) {
       values[io[IO.pushed]] = undefined // the usual case: the least recent pinned entry demoted
+      this.#logRead(LOOKED.weakHit) // (after the reply is read: a full log calls the native side)
     } else {
       const removals = this.#applyPushed(NO_REMOVALS)
+      this.#logRead(LOOKED.weakHit)
       if (removals !== NO_REMOVALS) this.#report(removals)
       this.#flush()
     }
@@ -860,25 +869,30 @@ class WeakCache {
     }
     const values = this.#values
     const flags = (updateAgeOnGet ? FLAG.updateAge : 0) | (noDeleteOnStaleGet || fetch !== undefined ? FLAG.keepStale : 0)
-    const weak = this.#call(OP.get | (flags << SHIFT), slot, now, this.#restartTime(updateAgeOnGet), values, values[this.#io[IO.tail]])
+    const weak = this.#native.get(flags, slot, now, this.#restartTime(updateAgeOnGet), values, values[this.#io[IO.tail]])
     switch (this.#io[IO.status]) {
       case STATUS.live: {
         if (pinned === undefined && fetch === undefined) values[slot] = weak
         if (updateAgeOnGet) this.#ageRestarted(slot)
         const removals = this.#applyPushed(NO_REMOVALS)
         if (status) status.get = fetch === undefined ? 'hit' : 'fetching'
+        const value = fetch === undefined ? (pinned ?? weak) : fetch.stale
+        this.#logRead(value === undefined ? LOOKED.miss : pinned === undefined && fetch === undefined ? LOOKED.weakHit : LOOKED.hit)
         this.#report(removals)
         this.#flush()
-        return fetch === undefined ? (pinned ?? weak) : fetch.stale
+        return value
       }
       case STATUS.stale: {
         if (fetch !== undefined) {
           if (status) status.get = 'stale-fetching'
-          if (!allowStale || fetch.stale === undefined) return undefined
+          const served = allowStale && fetch.stale !== undefined
+          this.#logRead(served ? LOOKED.staleHit : LOOKED.miss)
+          if (!served) return undefined
           if (status) status.returnedStale = true
           return fetch.stale
         }
         if (status) status.get = 'stale'
+        this.#logRead(allowStale ? LOOKED.staleHit : LOOKED.miss)
         if (!allowStale) return undefined
         if (status) status.returnedStale = true
         return pinned ?? weak
@@ -886,6 +900,7 @@ class WeakCache {
       case STATUS.expired: {
         const value = pinned ?? weak
         const stored = this.#forget(slot, false)
+        this.#logRead(allowStale ? LOOKED.staleHit : LOOKED.miss)
         if (metrics.hasSubscribers) metrics.publish({ op: 'delete', delete: 'expire', key, cache: this })
         this.#disposal.removed(value, this.#index.size === 0 ? stored : key, 'expire')
         this.#flush()
@@ -896,6 +911,7 @@ class WeakCache {
       }
       default:
         this.#forget(slot, true)
+        this.#logRead(LOOKED.miss)
         if (status) status.get = 'miss'
         return undefined
     }
@@ -913,7 +929,7 @@ class WeakCache {
     if ((pinned !== undefined || fetch !== undefined) && (!this.#timed || allowStale || this.#freshInJs(slot, this.#nowFor(slot)))) {
       value = fetch === undefined ? pinned : fetch.stale
     } else {
-      const weak = this.#call(OP.peek, slot, this.#nowFor(slot), 0)
+      const weak = this.#native.peek(0, slot, this.#nowFor(slot), 0)
       const found = this.#io[IO.status]
       if (found === STATUS.collected) {
         this.#forget(slot, true)
@@ -952,7 +968,7 @@ class WeakCache {
       }
       return true
     }
-    this.#call(updateAgeOnHas ? OP.peek | (FLAG.updateAge << SHIFT) : OP.peek, slot, this.#nowFor(slot), this.#restartTime(updateAgeOnHas))
+    this.#native.peek(updateAgeOnHas ? FLAG.updateAge : 0, slot, this.#nowFor(slot), this.#restartTime(updateAgeOnHas))
     const found = this.#io[IO.status]
     if (found === STATUS.collected) {
       this.#forget(slot, true)
@@ -970,7 +986,7 @@ class WeakCache {
   /** #set's work for a new key in a cache that has no ttl in use, no sizes and no fetchMethod:
    * the common case, without the options that do not apply. */
   #addPlain(key, value) {
-    const slot = this.#call(OP.insert, value, 0, 0, 0, this.#values, this.#values[this.#io[IO.tail]])
+    const slot = this.#native.insert(0, value, 0, 0, 0, this.#values, this.#values[this.#io[IO.tail]])
     if (slot >= this.#keys.length) this.#grow(slot)
     // A full cache pushed out its least recent entry first, maybe from this very slot (see the
     // protocol): that is applied before the new entry is stored, but in a pure weak map, where it
@@ -1043,7 +1059,7 @@ class WeakCache {
       const flags = (changed ? FLAG.changed : 0) | (noUpdateTTL ? 0 : FLAG.updateTtl) | (fetch !== undefined ? FLAG.strong : 0)
       // Stored first: Rust reads it there if the entry is demoted at once (max 0).
       if (fetch === undefined) values[slot] = value
-      const weak = this.#call(OP.replace | (flags << SHIFT), slot, ttl, start ?? 0, size, values, values[this.#io[IO.tail]])
+      const weak = this.#native.replace(flags, slot, ttl, start ?? 0, size, values, values[this.#io[IO.tail]])
       if (this.#io[IO.status] === STATUS.collected) {
         this.#forget(slot, true)
         added = true
@@ -1053,14 +1069,14 @@ class WeakCache {
     }
     let removals = NO_REMOVALS
     if (added) {
-      const op = fetch === undefined ? OP.insert : OP.insert | (FLAG.strong << SHIFT)
-      slot = this.#call(op, fetch === undefined ? value : undefined, ttl, start ?? 0, size, values, values[this.#io[IO.tail]])
+      const strong = fetch === undefined ? 0 : FLAG.strong
+      slot = this.#native.insert(strong, fetch === undefined ? value : undefined, ttl, start ?? 0, size, values, values[this.#io[IO.tail]])
       if (slot >= this.#keys.length) this.#grow(slot)
       // The entry a full cache pushed out first may have had this slot (see #addPlain).
       if (this.#max !== 0) removals = this.#applyPushed(NO_REMOVALS)
       this.#keys[slot] = key
       this.#index.set(key, slot)
-      if (this.#facts !== null && (slot + 1) * STRIDE > this.#facts.length) this.#facts = new Float64Array(this.#call(OP.facts))
+      if (this.#facts !== null && (slot + 1) * STRIDE > this.#facts.length) this.#facts = new Float64Array(this.#native.facts(0))
     }
     if (fetch === undefined) {
       this.#values[slot] = value
@@ -1112,7 +1128,7 @@ class WeakCache {
     const slot = this.#index.get(key)
     let deleted = false
     if (slot !== undefined) {
-      const weak = this.#call(OP.remove, slot, cause)
+      const weak = this.#native.remove(slot, cause)
       if (this.#io[IO.status] === STATUS.collected) {
         this.#forget(slot, true)
       } else {
@@ -1149,7 +1165,7 @@ class WeakCache {
    * value (if any) when `withFetches`, and is yielded with isFetch otherwise.
    */
   *#walk(reverse, allowStale, withFetches, index) {
-    const slots = this.#call(OP.order | ((FLAG.allowStale | (reverse ? FLAG.reverse : 0)) << SHIFT), 0)
+    const slots = this.#native.order(FLAG.allowStale | (reverse ? FLAG.reverse : 0), 0)
     const keys = new Array(slots.length)
     for (let i = 0; i < slots.length; i++) keys[i] = this.#keys[slots[i]]
     for (let i = 0; i < keys.length; i++) {
@@ -1181,13 +1197,13 @@ class WeakCache {
     if (!this.#timed || allowStale) return true
     const now = this.#nowFor(slot)
     if (this.#freshInJs(slot, now)) return true
-    this.#call(OP.peek, slot, now, 0)
+    this.#native.peek(0, slot, now, 0)
     return this.#io[IO.status] === STATUS.live
   }
 
   /** A weak entry's value (undefined if collected, or stale without `allowStale`). */
   #lookupWeak(slot, allowStale) {
-    const weak = this.#call(OP.peek, slot, this.#nowFor(slot), 0)
+    const weak = this.#native.peek(0, slot, this.#nowFor(slot), 0)
     const status = this.#io[IO.status]
     if (status === STATUS.collected) {
       this.#forget(slot, true)
@@ -1212,7 +1228,7 @@ class WeakCache {
     let list = io
     let at = IO.pushed
     if (count > IO.pushedCapacity) {
-      list = this.#call(OP.pushed)
+      list = this.#native.pushed()
       at = 0
     }
     for (let i = 0; i < count; i++) {
@@ -1349,7 +1365,7 @@ class WeakCache {
       this.#untimed = new Map()
       for (const slot of this.#index.values()) this.#untimed.set(slot, NaN)
     }
-    this.#facts = new Float64Array(this.#call(OP.facts | (FLAG.clock << SHIFT)))
+    this.#facts = new Float64Array(this.#native.facts(FLAG.clock))
     this.#timed = true
     this.#plainAdds = false
     this.#plainGets = false
@@ -1383,7 +1399,7 @@ class WeakCache {
     if (index === null || index.get(key) !== slot) return
     try {
       const now = this.#nowFor(slot)
-      this.#call(OP.peek, slot, now, 0)
+      this.#native.peek(0, slot, now, 0)
       const status = this.#io[IO.status]
       if (status === STATUS.stale) this.#deleteFor(key, CAUSE.expire)
       else if (status === STATUS.collected) this.#forget(slot, true)
@@ -1422,23 +1438,13 @@ class WeakCache {
     const count = io[IO.readCount]
     io[IO.reads + count] = slot
     io[IO.readCount] = count + 1
-    if (count + 1 === IO.readCapacity) this.#call(OP.sync)
+    if (count + 1 === IO.readCapacity) this.#native.sync()
   }
 
   #logMiss() {
-    this.#logRead(-1)
+    this.#logRead(LOOKED.miss)
   }
 
-  /** Calls the native side (see the protocol). If it reports the cache broken (a caught panic
-   * interrupted an update), JS breaks too, so that every later call fails the same way. */
-  #call(op, a, b, c, d, e, f) {
-    try {
-      return this.#native(op, a, b, c, d, e, f)
-    } catch (error) {
-      if (error?.code === 'ERR_EPHEMERON_BROKEN') this.#index = null
-      throw error
-    }
-  }
 }
 
 /** The longest delay a timer takes (a longer one fires at once). */

@@ -14,6 +14,7 @@ mod leak_registry;
 #[cfg_attr(test, allow(dead_code))]
 mod native_protocol;
 mod raw;
+#[cfg_attr(test, allow(dead_code))]
 mod weak_cache;
 
 use napi::bindgen_prelude::{JsValue, Object};
@@ -24,8 +25,7 @@ use napi_derive::napi;
 pub fn register_natives(exports: Object, env: Env) -> napi::Result<()> {
   // SAFETY: napi-rs calls this once per environment with valid handles.
   unsafe {
-    weak_cache::register(env.raw(), exports.raw())
-      .and_then(|()| leak_registry::register(env.raw(), exports.raw()))
+    leak_registry::register(env.raw(), exports.raw())
   }
   .map_err(|e| napi::Error::from_reason(e.message))
 }

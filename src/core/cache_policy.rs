@@ -23,8 +23,10 @@
 use super::removal_cause::RemovalCause;
 
 pub type SlotIndex = u32;
-/// `generation << 32 | slot`: what a weak handle's finalizer reports.
-pub type EntryId = u64;
+/// A slot at one generation, `generation << 32 | slot`: what a weak handle's finalizer reports, so
+/// that a late report never names the slot's next entry. (Not an ordered_table `EntryId`, which
+/// numbers entries in insertion order.)
+pub type VersionedSlot = u64;
 
 const NIL: u32 = u32::MAX;
 const TIER_BITS: u32 = 2;
@@ -184,7 +186,7 @@ const EMPTY: List = List {
 pub struct Demotion {
   pub slot: SlotIndex,
   /// The id the handle's finalizer must report.
-  pub id: EntryId,
+  pub id: VersionedSlot,
   /// True when the entry is the one being inserted (only with `max` 0): JS does not hold its value
   /// yet, the host got it with the call.
   pub is_new: bool,
@@ -203,7 +205,7 @@ pub trait Host {
   fn release(&mut self, handle: Self::Handle);
   /// Reports the collection of entry `id` found by a read: its finalizer was cancelled by the
   /// release, so this report takes its place (and reaches [`CachePolicy::take_collected`]).
-  fn report_collected(&mut self, id: EntryId);
+  fn report_collected(&mut self, id: VersionedSlot);
   /// Tells JS the facts of the entry in `slot` (only while timing or sizes are on), so that a
   /// pinned hit needs no call and statuses can be filled in JS.
   fn publish(&mut self, slot: SlotIndex, facts: Facts);
@@ -247,15 +249,30 @@ pub enum Removed<V> {
   Collected,
 }
 
+/// What a lookup found, for the statistics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Looked {
+  Miss,
+  /// A pinned entry's value (or a fetch in flight joined, or its stale value served).
+  Hit,
+  WeakHit,
+  /// A stale value served, or found by a fetch that refreshes it.
+  StaleHit,
+}
+
 /// A slot number that does not name a live entry of the expected tier: a bug on the JS side.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct NotAnEntry(pub SlotIndex);
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Stats {
+  /// Lookups answered from the cache (pinned entries, fetches in flight, stale values served).
   pub hits: u64,
   pub weak_hits: u64,
+  /// The hits that served a stale value (or found one, for a fetch that refreshes it).
+  pub stale_hits: u64,
   pub misses: u64,
+  /// Values stored (a fetch's placeholder is not one; its result is).
   pub sets: u64,
   pub demotions: u64,
   /// Removals by cause (`RemovalCause as usize`).
@@ -266,11 +283,12 @@ pub struct Stats {
 
 impl Stats {
   /// The figures `stats()` reports, named and ordered as JS shows them.
-  pub fn named(&self) -> [(&'static str, f64); 11] {
+  pub fn named(&self) -> [(&'static str, f64); 12] {
     let removed = |cause: RemovalCause| self.removals[cause as usize] as f64;
     [
       ("hits", self.hits as f64),
       ("weakHits", self.weak_hits as f64),
+      ("staleHits", self.stale_hits as f64),
       ("misses", self.misses as f64),
       ("sets", self.sets as f64),
       (stat(RemovalCause::Evict), removed(RemovalCause::Evict)),
@@ -402,7 +420,9 @@ impl<H: Copy> CachePolicy<H> {
     }
     self.set_size(slot, entry.size);
     self.link_front(slot, Tier::Pinned);
-    self.stats.sets += 1;
+    if !entry.strong {
+      self.stats.sets += 1;
+    }
     self.publish(slot, host);
     self.enforce_bounds(slot, host);
     slot
@@ -441,7 +461,9 @@ impl<H: Copy> CachePolicy<H> {
     self.unlink(slot);
     self.set_size(slot, entry.size);
     self.link_front(slot, Tier::Pinned);
-    self.stats.sets += 1;
+    if !entry.strong {
+      self.stats.sets += 1;
+    }
     self.publish(slot, host);
     self.enforce_bounds(slot, host);
     Ok(Lookup::Live(old))
@@ -457,15 +479,27 @@ impl<H: Copy> CachePolicy<H> {
     self.move_front(slot);
   }
 
-  /// A miss JS found in its own index.
-  pub fn record_miss(&mut self) {
-    self.stats.misses += 1;
+  /// The outcome of a lookup, as JS tells it (it alone knows whether a stale value was served):
+  /// lookups that go no further than JS, and those whose answer a call of `get` gave. Nothing
+  /// moves.
+  pub fn record(&mut self, lookup: Looked) {
+    let stats = &mut self.stats;
+    match lookup {
+      Looked::Miss => stats.misses += 1,
+      Looked::Hit => stats.hits += 1,
+      Looked::WeakHit => stats.weak_hits += 1,
+      Looked::StaleHit => {
+        stats.hits += 1;
+        stats.stale_hits += 1;
+      }
+    }
   }
 
   /// `get`: a fresh pinned entry becomes the most recent; a fresh weak entry is pinned again (a
   /// weak hit) and may push out the least recent pinned ones; a stale entry is removed (unless
   /// `keep_stale`); an entry whose value the GC took is marked collected. `fresh` is the time an
-  /// age restarts at (`now` may be older: lru-cache's `ttlResolution`).
+  /// age restarts at (`now` may be older: lru-cache's `ttlResolution`). JS records the outcome in
+  /// the statistics (see [`CachePolicy::record`]).
   pub fn get<X: Host<Handle = H>>(
     &mut self,
     slot: SlotIndex,
@@ -479,15 +513,11 @@ impl<H: Copy> CachePolicy<H> {
     let value = match tier {
       Tier::Pinned => None,
       _ => match self.read_listed(slot, tier, host) {
-        None => {
-          self.stats.misses += 1;
-          return Ok(Lookup::Collected);
-        }
+        None => return Ok(Lookup::Collected),
         value => value,
       },
     };
     if self.is_stale(slot, now) {
-      self.stats.misses += 1;
       let removed = !access.keep_stale;
       if removed {
         self.remove_entry(slot, RemovalCause::Expire, host);
@@ -495,10 +525,8 @@ impl<H: Copy> CachePolicy<H> {
       return Ok(Lookup::Stale { value, removed });
     }
     if tier == Tier::Pinned {
-      self.stats.hits += 1;
       self.move_front(slot);
     } else {
-      self.stats.weak_hits += 1;
       self.unlink(slot);
       self.link_front(slot, Tier::Pinned);
     }
@@ -677,7 +705,7 @@ impl<H: Copy> CachePolicy<H> {
   /// `'collect'`. Late events (the entry was removed, set again or pinned again) change nothing.
   pub fn take_collected(
     &mut self,
-    ids: impl IntoIterator<Item = EntryId>,
+    ids: impl IntoIterator<Item = VersionedSlot>,
     host: &mut impl Host<Handle = H>,
   ) -> Vec<SlotIndex> {
     let mut freed = Vec::new();
@@ -737,7 +765,7 @@ impl<H: Copy> CachePolicy<H> {
     }
   }
 
-  fn id(&self, slot: SlotIndex) -> EntryId {
+  fn id(&self, slot: SlotIndex) -> VersionedSlot {
     (u64::from(self.slots[slot as usize].generation()) << 32) | u64::from(slot)
   }
 
@@ -1056,12 +1084,12 @@ mod tests {
   struct Fake {
     pinned_values: HashMap<SlotIndex, Value>,
     inserting: Option<Value>,
-    handles: HashMap<u32, (Value, EntryId)>,
+    handles: HashMap<u32, (Value, VersionedSlot)>,
     next_handle: u32,
     watched: usize,
     dead: HashSet<Value>,
     finalized: HashSet<u32>,
-    events: Vec<EntryId>,
+    events: Vec<VersionedSlot>,
     facts: HashMap<SlotIndex, Facts>,
   }
 
@@ -1096,7 +1124,7 @@ mod tests {
       );
     }
 
-    fn report_collected(&mut self, id: EntryId) {
+    fn report_collected(&mut self, id: VersionedSlot) {
       self.events.push(id);
     }
 
@@ -1127,7 +1155,7 @@ mod tests {
       }
     }
 
-    fn take_events(&mut self) -> Vec<EntryId> {
+    fn take_events(&mut self) -> Vec<VersionedSlot> {
       std::mem::take(&mut self.events)
     }
   }
@@ -1314,7 +1342,6 @@ mod tests {
       c.host.watched, 2,
       "a kept its handle: only b needed one, once"
     );
-    assert_eq!(c.p.stats().weak_hits, 2);
     assert_eq!(c.order(), [b, a]);
   }
 
@@ -1338,7 +1365,7 @@ mod tests {
       "re-pinned and at once demoted again"
     );
     let s = c.p.stats();
-    assert_eq!((s.pinned, s.weak, s.weak_hits), (0, 1, 1));
+    assert_eq!((s.pinned, s.weak), (0, 1));
   }
 
   #[test]
@@ -1367,7 +1394,6 @@ mod tests {
     assert_eq!(c.get(a), Lookup::Collected);
     assert_eq!(c.tier(a), Tier::Collected);
     assert_eq!(c.p.stats().weak, 0, "gone at once");
-    assert_eq!(c.p.stats().misses, 1);
     c.host.run_finalizers();
     assert_eq!(
       c.host.events.len(),
@@ -1463,10 +1489,8 @@ mod tests {
     assert_eq!(c.get_at(k, 111.0), stale(None, true));
     assert_eq!(c.tier(k), Tier::Free);
     let s = c.p.stats();
-    assert_eq!(
-      (s.removals[RemovalCause::Expire as usize], s.misses),
-      (1, 1)
-    );
+    assert_eq!(s.removals[RemovalCause::Expire as usize], 1);
+    assert_eq!((s.hits, s.misses), (0, 0), "JS records what a lookup found");
   }
 
   #[test]
@@ -1825,6 +1849,28 @@ mod tests {
   }
 
   #[test]
+  fn lookups_are_counted_as_js_records_them_and_sets_once_per_stored_value() {
+    let mut c = Cache::new(2);
+    for looked in [Looked::Hit, Looked::WeakHit, Looked::StaleHit, Looked::Miss, Looked::Miss] {
+      c.p.record(looked);
+    }
+    let fetching = NewEntry {
+      strong: true,
+      ..NewEntry::PLAIN
+    };
+    let (f, _) = c.insert_entry(Object(1), fetching);
+    assert_eq!(c.p.stats().sets, 0, "a fetch's placeholder is not a stored value");
+    c.p.replace(f, NewEntry::PLAIN, true, true, &mut c.host).unwrap();
+    c.insert(Primitive(2));
+    let s = c.p.stats();
+    assert_eq!(
+      (s.hits, s.weak_hits, s.stale_hits, s.misses, s.sets),
+      (2, 1, 1, 2, 2),
+      "a stale hit is a hit too; the fetch's result and the set are stored values"
+    );
+  }
+
+  #[test]
   fn stats_are_named_in_the_order_js_shows_them() {
     let names: Vec<_> = Stats::default().named().iter().map(|(n, _)| *n).collect();
     assert_eq!(
@@ -1832,6 +1878,7 @@ mod tests {
       [
         "hits",
         "weakHits",
+        "staleHits",
         "misses",
         "sets",
         "evictions",

@@ -143,7 +143,8 @@ pub mod io {
   pub const PUSHED_CAPACITY: usize = 14;
   /// How many reads JS logged since the last call.
   pub const READ_COUNT: usize = PUSHED + 2 * PUSHED_CAPACITY;
-  /// The logged reads: a pinned slot, or -1 for a miss.
+  /// The logged reads: a pinned slot JS read (a hit: it becomes the most recent), or the outcome
+  /// of a lookup (see [`looked`](super::looked)), for the statistics.
   pub const READS: usize = READ_COUNT + 1;
   pub const READ_CAPACITY: usize = 1024;
   /// Float64 index: the total size of the pinned entries after the last call.
@@ -162,6 +163,26 @@ pub mod facts {
   pub const TTL: usize = 1;
   /// Its size (0 when sizes are not tracked).
   pub const SIZE: usize = 2;
+}
+
+/// The codes of lookup outcomes in the read log (negative, so never a slot).
+pub mod looked {
+  use crate::core::cache_policy::Looked;
+
+  pub const MISS: i32 = -1;
+  pub const HIT: i32 = -2;
+  pub const WEAK_HIT: i32 = -3;
+  pub const STALE_HIT: i32 = -4;
+
+  /// The outcome of a code; an unknown one (JS never writes one) is a miss.
+  pub fn from_code(code: i32) -> Looked {
+    match code {
+      HIT => Looked::Hit,
+      WEAK_HIT => Looked::WeakHit,
+      STALE_HIT => Looked::StaleHit,
+      _ => Looked::Miss,
+    }
+  }
 }
 
 /// Statuses in the reply.
@@ -204,53 +225,57 @@ pub mod flag {
 /// The fate of a pushed-out entry that was demoted rather than removed.
 pub const DEMOTED: i32 = -1;
 
-/// The operations of the native function.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Op {
-  Insert = 0,
-  Replace = 1,
-  Get = 2,
-  Peek = 3,
-  Hold = 4,
-  Remove = 5,
-  Pop = 6,
-  Purge = 7,
-  Clear = 8,
-  Order = 9,
-  Pushed = 10,
-  Stats = 11,
-  Sync = 12,
-  Facts = 13,
-  InjectPanic = 14,
+crate::native_ops! {
+  /// The calls of a cache's native function, `native(op | flags << OP_FLAGS_SHIFT, ...args)`. An
+  /// op whose first argument is `flags` carries them in its op number, not as an argument (one
+  /// number to convert instead of two, on every call): JS passes them to its method first, Rust
+  /// reads them from the op number (see [`takes_flags`]).
+  pub enum CacheOp, CacheCall {
+    /// A new pinned entry (strong: a fetch in flight, `value` unused); returns its slot.
+    Insert(flags, value, ttl, start, size, values, tail_value),
+    /// New facts (changed: a new value; updateTtl; strong) for the entry in `slot`, pinned again
+    /// as the most recent; returns a weak entry's old value.
+    Replace(flags, slot, ttl, start, size, values, tail_value),
+    /// A `get` of the entry in `slot` (updateAge, keepStale); returns a weak entry's value.
+    Get(flags, slot, now, fresh, values, tail_value),
+    /// A look at the entry in `slot` that moves nothing (updateAge restarts a fresh one's age).
+    Peek(flags, slot, now, fresh),
+    /// Makes the entry strong or plain again (strong), pinning a weak one first.
+    Hold(flags, slot, values, tail_value),
+    /// Removes the entry in `slot` for `cause`; returns a weak entry's value.
+    Remove(slot, cause),
+    /// Evicts the least recent entry: `[slot, weak value]`, or undefined when empty.
+    Pop(),
+    /// Removes every entry stale at `now`: `[slot, weak value, ...]`.
+    Purge(now),
+    /// Removes every entry: `[slot, weak value, ...]`, least recent first.
+    Clear(),
+    /// The slots in the cache's order (allowStale, reverse).
+    Order(flags, now),
+    /// `[slot, fate, ...]` of every entry the last call pushed out of the pinned tier.
+    Pushed(),
+    /// The `stats()` object.
+    Stats(),
+    /// Nothing but the read log's replay, which every call does first.
+    Sync(),
+    /// The `facts` buffer, made if missing (clock: the clock starts).
+    Facts(flags),
+    /// Test-only: panics in the middle of an update. It stays in the release build on purpose:
+    /// the spec of the fence (a caught panic marks the cache broken) must run against the very
+    /// binary users get. JS reaches it only through lib/weak-cache.js's `forSpecs`.
+    InjectPanic(),
+  }
 }
 
-impl Op {
-  pub const ALL: [(Op, &'static str); 15] = [
-    (Op::Insert, "insert"),
-    (Op::Replace, "replace"),
-    (Op::Get, "get"),
-    (Op::Peek, "peek"),
-    (Op::Hold, "hold"),
-    (Op::Remove, "remove"),
-    (Op::Pop, "pop"),
-    (Op::Purge, "purge"),
-    (Op::Clear, "clear"),
-    (Op::Order, "order"),
-    (Op::Pushed, "pushed"),
-    (Op::Stats, "stats"),
-    (Op::Sync, "sync"),
-    (Op::Facts, "facts"),
-    (Op::InjectPanic, "injectPanic"),
-  ];
+/// Whether `op` carries flags in its op number (its first declared argument is `flags`).
+pub fn takes_flags(op: CacheOp) -> bool {
+  op.args().first() == Some(&"flags")
+}
 
-  pub fn from_number(n: i32) -> Option<Op> {
-    Op::ALL.iter().map(|(op, _)| *op).find(|op| *op as i32 == n)
-  }
-
-  /// The op and its flags, from the number JS passes.
-  pub fn with_flags(n: i32) -> Option<(Op, i32)> {
-    Op::from_number(n & ((1 << OP_FLAGS_SHIFT) - 1)).map(|op| (op, n >> OP_FLAGS_SHIFT))
-  }
+/// The op and its flags, from the number JS passes first.
+pub fn op_and_flags(word: i32) -> Option<(CacheOp, i32)> {
+  let op = CacheOp::from_number(u32::try_from(word & ((1 << OP_FLAGS_SHIFT) - 1)).ok()?)?;
+  Some((op, word >> OP_FLAGS_SHIFT))
 }
 
 /// The named numbers JS reads at load, grouped as `weakCacheProtocol()` returns them.
@@ -293,16 +318,18 @@ pub fn numbers() -> [(&'static str, Vec<(&'static str, i32)>); 5] {
     ("trackSizes", flag::TRACK_SIZES),
     ("weak", flag::WEAK),
   ];
-  let ops = Op::ALL
-    .iter()
-    .map(|(op, name)| (*name, *op as i32))
-    .collect();
+  let lookups = vec![
+    ("miss", looked::MISS),
+    ("hit", looked::HIT),
+    ("weakHit", looked::WEAK_HIT),
+    ("staleHit", looked::STALE_HIT),
+  ];
   [
     ("io", layout),
     ("facts", facts),
     ("status", statuses),
     ("flag", flags),
-    ("op", ops),
+    ("looked", lookups),
   ]
 }
 
@@ -348,9 +375,10 @@ impl<'a> Io<'a> {
     let count = usize::try_from(self.ints[io::READ_COUNT]).unwrap_or(0);
     self.ints[io::READ_COUNT] = 0;
     for i in 0..count.min(io::READ_CAPACITY) {
-      match u32::try_from(self.ints[io::READS + i]) {
+      let read = self.ints[io::READS + i];
+      match u32::try_from(read) {
         Ok(slot) => policy.touch(slot),
-        Err(_) => policy.record_miss(),
+        Err(_) => policy.record(looked::from_code(read)),
       }
     }
   }
@@ -384,7 +412,7 @@ impl<'a> Io<'a> {
 mod tests {
   use super::super::cache_policy::{Config, NewEntry};
   use super::*;
-  use crate::core::cache_policy::{Demotion, EntryId, Facts, Host};
+  use crate::core::cache_policy::{Demotion, Facts, Host, VersionedSlot};
   use crate::core::removal_cause::RemovalCause;
 
   /// A host for the replay: primitives only.
@@ -400,7 +428,7 @@ mod tests {
       None
     }
     fn release(&mut self, _: u32) {}
-    fn report_collected(&mut self, _: EntryId) {}
+    fn report_collected(&mut self, _: VersionedSlot) {}
     fn publish(&mut self, _: SlotIndex, _: Facts) {}
   }
 
@@ -519,16 +547,29 @@ mod tests {
   }
 
   #[test]
-  fn ops_round_trip_through_their_numbers() {
-    for (op, _) in Op::ALL {
-      assert_eq!(Op::from_number(op as i32), Some(op));
+  fn ops_and_their_flags_travel_in_one_number() {
+    for &op in CacheOp::ALL {
+      let flags = if takes_flags(op) { flag::KEEP_STALE | flag::UPDATE_AGE } else { 0 };
+      let word = op.number() as i32 | flags << OP_FLAGS_SHIFT;
+      assert_eq!(op_and_flags(word), Some((op, flags)), "{}", op.name());
     }
-    assert_eq!(Op::from_number(99), None);
-    let word = Op::Get as i32 | (flag::KEEP_STALE | flag::UPDATE_AGE) << OP_FLAGS_SHIFT;
-    assert_eq!(
-      Op::with_flags(word),
-      Some((Op::Get, flag::KEEP_STALE | flag::UPDATE_AGE))
+    assert_eq!(op_and_flags(CacheOp::ALL.len() as i32), None);
+    assert!(CacheOp::ALL.len() < 1 << OP_FLAGS_SHIFT);
+    let [.., (_, flags), _] = numbers();
+    let highest = flags.iter().map(|(_, bit)| *bit).max().unwrap();
+    assert!(
+      i64::from(highest) << OP_FLAGS_SHIFT <= i64::from(i32::MAX),
+      "every flag fits above the op in an Int32"
     );
-    assert!(Op::ALL.len() < 1 << OP_FLAGS_SHIFT);
   }
+
+  #[test]
+  fn an_op_that_takes_flags_declares_them_first() {
+    assert!(takes_flags(CacheOp::Get));
+    assert!(!takes_flags(CacheOp::Remove));
+    for &op in CacheOp::ALL {
+      assert!(op.args().iter().skip(1).all(|arg| *arg != "flags"), "{}", op.name());
+    }
+  }
+
 }
