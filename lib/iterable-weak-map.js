@@ -219,9 +219,7 @@ function receiverError(receiver, method, error) {
   return error instanceof TypeError ? incompatibleReceiver(`IterableWeakMap.prototype.${method}`, receiver) : error
 }
 
-const KEYS = 0
-const VALUES = 1
-const ENTRIES = 2
+const { KEYS, VALUES, ENTRIES } = require('./iteration-kinds.js')
 
 /**
  * Walks a map's live entries in insertion order, as a Map iterator walks its entries. It holds

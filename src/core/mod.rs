@@ -1,7 +1,10 @@
 //! Plain Rust state machines: no Node-API types, unit-tested with `cargo test`.
 
+pub mod cache_host;
 pub mod cache_policy;
 pub mod cache_protocol;
+pub mod cache_slots;
+pub mod cache_stats;
 pub mod event_queue;
 pub mod leak_report;
 pub mod leak_table;
