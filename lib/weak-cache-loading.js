@@ -10,6 +10,7 @@ const { IO, STATUS, FLAG, CAUSE, LOOKED } = require('./weak-cache-native.js')
 const { NO_REMOVALS } = require('./weak-cache-store.js')
 const { flagOption } = require('./weak-cache-options.js')
 const { CacheOps } = require('./weak-cache-ops.js')
+const { nameCache } = require('./weak-cache-channels.js')
 const { BackgroundFetch } = require('./weak-cache-fetch.js')
 
 const COLLECTED_ENTRY = Object.freeze({ value: undefined, stale: false })
@@ -78,7 +79,7 @@ class LoadingOps extends CacheOps {
       status.op = 'fetch'
       status.key = key
       if (forceRefresh) status.forceRefresh = true
-      status.cache = this.cache
+      nameCache(status, this.cache)
     }
     if (this.fetchMethod !== undefined && !forceRefresh) {
       // A fresh pinned value: a hit, answered before anything for a load is made.

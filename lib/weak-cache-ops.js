@@ -10,7 +10,7 @@ const { invalidType, makeError, invalidValue, warn } = require('./errors.js')
 const { IO, STATUS, FLAG, CAUSE, LOOKED, REASONS } = require('./weak-cache-native.js')
 const { NO_REMOVALS } = require('./weak-cache-store.js')
 const { BackgroundFetch } = require('./weak-cache-fetch.js')
-const { metrics } = require('./weak-cache-channels.js')
+const { metrics, deleteMessage } = require('./weak-cache-channels.js')
 const { callTtlOption, flagOption, isPositiveInteger } = require('./weak-cache-options.js')
 
 const { apply } = Reflect
@@ -133,7 +133,7 @@ class CacheOps {
         const value = pinned ?? weak
         const stored = this.store.forget(slot, false)
         this.store.logRead(allowStale ? LOOKED.staleHit : LOOKED.miss)
-        if (metrics.hasSubscribers) metrics.publish({ op: 'delete', delete: 'expire', key, cache: this.cache })
+        if (metrics.hasSubscribers) metrics.publish(deleteMessage('expire', key, this.cache))
         this.disposal.removed(value, this.store.index.size === 0 ? stored : key, 'expire')
         this.flush()
         if (status) status.get = 'stale'
@@ -353,7 +353,7 @@ class CacheOps {
 
   /** lru-cache's #delete: removes the key's entry for `cause` (publishing the removal first). */
   deleteFor(key, cause) {
-    if (metrics.hasSubscribers) metrics.publish({ op: 'delete', delete: REASONS[cause], key, cache: this.cache })
+    if (metrics.hasSubscribers) metrics.publish(deleteMessage(REASONS[cause], key, this.cache))
     const slot = this.store.index.get(key)
     let deleted = false
     if (slot !== undefined) {
@@ -424,7 +424,7 @@ class CacheOps {
       records.push(value, this.store.forget(slot, false), CAUSE.expire, fetch)
     }
     for (let i = 0; i < records.length; i += 4) {
-      if (metrics.hasSubscribers) metrics.publish({ op: 'delete', delete: 'expire', key: records[i + 1], cache: this.cache })
+      if (metrics.hasSubscribers) metrics.publish(deleteMessage('expire', records[i + 1], this.cache))
       this.report1(records[i], records[i + 1], CAUSE.expire, records[i + 3], 'deleted')
       this.flush()
     }

@@ -15,7 +15,7 @@ const { Object, Reflect, Symbol, WeakRef } = require('./primordials.js')
 const { incompatibleReceiver, invalidType, invalidValue, warn } = require('./errors.js')
 const { CAUSE, LOOKED, protocol } = require('./weak-cache-native.js')
 const { environment, resolutionOf } = require('./weak-cache-clock.js')
-const { metrics, tracing, anyoneListens } = require('./weak-cache-channels.js')
+const { metrics, tracing, anyoneListens, nameCache } = require('./weak-cache-channels.js')
 const { Disposal } = require('./weak-cache-disposal.js')
 const { SlotStore } = require('./weak-cache-store.js')
 const { CacheTime } = require('./weak-cache-time.js')
@@ -447,7 +447,7 @@ class WeakCache {
       status.op = 'memo'
       status.key = key
       if (options?.context) status.context = options.context
-      status.cache = this
+      nameCache(status, this)
     }
     const result = ops.memo(key, options, status)
     if (status) status.value = result
@@ -462,7 +462,7 @@ class WeakCache {
     if (status) {
       status.op = op
       status.key = key
-      status.cache = this
+      nameCache(status, this)
     }
     return status
   }

@@ -106,6 +106,8 @@ function normalize(value, self, seen = new Set()) {
   if (Array.isArray(value)) return value.map((item) => normalize(item, self, seen))
   const copy = {}
   for (const key of Object.keys(value).sort()) copy[key] = normalize(value[key], self, seen)
+  // A status names its cache (lru-cache 11.5), WeakCache's without enumerating it: compared as read.
+  if (Object.hasOwn(value, 'cache')) copy.cache = normalize(value.cache, self, seen)
   return copy
 }
 
