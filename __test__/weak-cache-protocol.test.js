@@ -79,13 +79,16 @@ test('every op crosses both sides on a real cache, each argument read where it i
       assert.ok(facts.length >= 3 * FACTS.stride)
     },
     insert() {
-      const fetching = native.insert(FLAG.strong, undefined, 0, 0, 3, values, tail())
+      assert.equal(native.insert(FLAG.strong, undefined, 0, 0, 3, values, tail()), undefined, 'the slot is in the reply')
+      const fetching = io[IO.slot]
       assert.equal(fetching, 0, 'a strong entry (a fetch in flight)')
       values[1] = { v: 1 }
-      assert.equal(native.insert(0, values[1], 50, 1000, 7, values, tail()), 1)
+      native.insert(0, values[1], 50, 1000, 7, values, tail())
+      assert.equal(io[IO.slot], 1)
       assert.deepEqual([facts[3 + FACTS.start], facts[3 + FACTS.ttl], facts[3 + FACTS.size]], [1000, 50, 7], 'ttl, start and size where declared')
       assert.equal(calculated[0], 10)
-      const c = native.insert(0, 'c', 0, 0, 1, values, tail())
+      native.insert(0, 'c', 0, 0, 1, values, tail())
+      const c = io[IO.slot]
       assert.deepEqual([io[IO.pushedCount], io[IO.pushed], io[IO.pushed + 1]], [1, fetching, CAUSE.evict], 'the strong entry was evicted, not demoted')
       assert.equal(c, fetching, "a full cache's new entry takes the slot its eviction freed, as in lru-cache")
       values[0] = { v: 0 }
@@ -121,7 +124,8 @@ test('every op crosses both sides on a real cache, each argument read where it i
     },
     pushed() {
       values[2] = { v: 2 }
-      assert.equal(native.insert(0, values[2], 0, 0, 1, values, tail()), 2) // demotes the least recent
+      native.insert(0, values[2], 0, 0, 1, values, tail()) // demotes the least recent
+      assert.equal(io[IO.slot], 2)
       assert.deepEqual(native.pushed(), [0, IO.demoted])
       values[0] = undefined
     },
@@ -143,7 +147,8 @@ test('every op crosses both sides on a real cache, each argument read where it i
       assert.equal(native.stats().deleted, 1, 'the cause where declared')
     },
     purge() {
-      const short = native.insert(0, 'short', 5, 2000, 1, values, tail())
+      native.insert(0, 'short', 5, 2000, 1, values, tail())
+      const short = io[IO.slot]
       assert.deepEqual(native.purge(2010).filter((_, i) => i % 2 === 0), [short], '`now` where declared')
     },
     pop() {
@@ -179,7 +184,7 @@ test('the native function refuses what no adapter sends: an unknown op, a slot t
 })
 
 test('the io layout fits its buffer: disjoint Int32 regions, then an aligned Float64 region', () => {
-  const int32End = Math.max(IO.status, IO.tail, IO.pushedCount, IO.pushed + 2 * IO.pushedCapacity, IO.readCount + 1, IO.reads + IO.readCapacity)
+  const int32End = Math.max(IO.status, IO.tail, IO.slot, IO.pushedCount, IO.pushed + 2 * IO.pushedCapacity, IO.readCount + 1, IO.reads + IO.readCapacity)
   assert.ok(IO.pushed + 2 * IO.pushedCapacity <= IO.readCount)
   assert.ok(IO.reads + IO.readCapacity <= IO.calculated * 2, 'the read log ends before the calculated size')
   assert.ok(int32End * 4 <= IO.calculated * 8)

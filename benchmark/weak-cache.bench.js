@@ -2,22 +2,30 @@
 // WeakCache against lru-cache@11 (what users would otherwise pick), weak-lru-cache (the same
 // idea in pure JS) and Map (the limit for a hit), side by side in one process. Run with
 // `npm run bench -- weak-cache` (needs --expose-gc, which the npm script passes).
+// EPHEMERON_BEFORE=<dir> adds the WeakCache of another checkout (built: its addon beside its
+// index.js) to every scenario, as 'WeakCache (before)': a change measured against what it changes,
+// in the same run.
 //
 // Each speed row is the median of interleaved rounds, with its ratio to the peer the WeakCache
-// targets compare against (lru-cache, or weak-lru-cache for weak hits). The event loop turns
-// between rounds, as between a server's requests: finalizers deferred to it (WeakCache's) run
-// there instead of piling up over every round. Memory and GC pauses are measured in a fresh
+// targets compare against (lru-cache, or weak-lru-cache for weak hits). A full GC and turns of the
+// event loop follow each implementation's run (weak-cache-harness.js), as between a server's
+// requests: the finalizers of weak references run there, paid by the implementation that made
+// them. Memory and GC pauses are measured in a fresh
 // process per config (weak-cache-memory.js), rounds interleaved, medians.
 
 const { spawnSync } = require('node:child_process')
 const { performance } = require('node:perf_hooks')
 const fs = require('node:fs')
 const path = require('node:path')
-const { compareWithTurns, median } = require('./harness.js')
+const { median } = require('./harness.js')
+const { compareSettled } = require('./weak-cache-harness.js')
 const { WeakCache } = require('../index.js')
 const { LRUCache } = require('lru-cache')
 const { WeakLRUCache, LRFUExpirer } = require('weak-lru-cache')
 const { configs: memoryConfigs } = require('./weak-cache-memory.js')
+const { weakRef } = require('./native.js')
+
+const before = process.env.EPHEMERON_BEFORE ? require(path.resolve(process.env.EPHEMERON_BEFORE)).WeakCache : undefined
 
 const gc = globalThis.gc
 if (typeof gc !== 'function') throw new Error('run with node --expose-gc')
@@ -29,6 +37,7 @@ console.log(`peers: ${versions.join(', ')}`)
 /** One adapter per implementation, so every scenario runs the same code for each. */
 const peers = {
   WeakCache: { create: (max) => new WeakCache({ max }), get: (c, k) => c.get(k), set: (c, k, v) => c.set(k, v) },
+  ...(before && { 'WeakCache (before)': { create: (max) => new before({ max }), get: (c, k) => c.get(k), set: (c, k, v) => c.set(k, v) } }),
   'lru-cache': { create: (max) => new LRUCache({ max }), get: (c, k) => c.get(k), set: (c, k, v) => c.set(k, v) },
   // weak-lru-cache keeps about `cacheSize` entries strongly (an LRFU of 4 generations of cacheSize/4).
   'weak-lru-cache': {
@@ -83,7 +92,7 @@ function getScenario(title, keys, max, order, baseline) {
     },
     run: ((loop) => (cache) => loop(cache, peer, keys, values, order, ops))(specialize(getLoop)),
   }))
-  return compareWithTurns(title, impls, { ops, rounds: 9, baseline })
+  return compareSettled(title, impls, { ops, rounds: 9, baseline })
 }
 
 /** Not a cache: a `Map` that indexes every key it is given (a get, then a set of a new key), as
@@ -96,10 +105,20 @@ const growingIndex = {
   },
 }
 
-function setScenario(title, loop) {
-  const keys = stringKeys(100_000)
+/** The floor of WeakCache's set with eviction: lru-cache's set plus one Node-API weak reference
+ * on the same value (`weakRef`, benchmark/native/: `napi_add_finalizer`, as WeakCache makes the
+ * handle of a demoted value), in the same raw kind of call. */
+const lruCacheWithWeakRef = {
+  create: (max) => new LRUCache({ max }),
+  set: (c, k, v) => {
+    c.set(k, v)
+    weakRef(v)
+  },
+}
+
+function setScenario(title, loop, keys = stringKeys(100_000), floor = false) {
   const ops = keys.length
-  const setPeers = { ...peers, 'Map index (get + set)': growingIndex }
+  const setPeers = { ...peers, ...(floor && { 'lru-cache + weak reference (floor)': lruCacheWithWeakRef }), 'Map index (get + set)': growingIndex }
   const impls = Object.entries(setPeers).map(([name, peer]) => ({
     name,
     setup: () => {
@@ -110,7 +129,7 @@ function setScenario(title, loop) {
     },
     run: ((copy) => (cache) => copy(cache, peer.set, keys))(specialize(loop)),
   }))
-  return compareWithTurns(title, impls, { ops, rounds: 9, baseline: 'lru-cache' })
+  return compareSettled(title, impls, { ops, rounds: 9, baseline: 'lru-cache' })
 }
 
 /** set with maxSize: steady-state eviction by size (fresh object values of sizes 1 to 4, about
@@ -121,6 +140,7 @@ function setMaxSizeScenario() {
   const options = { maxSize: 2500, sizeCalculation: (value) => (value.i % 4) + 1 }
   const sized = {
     WeakCache: { create: () => new WeakCache(options), set: (c, k, v) => c.set(k, v) },
+    ...(before && { 'WeakCache (before)': { create: () => new before(options), set: (c, k, v) => c.set(k, v) } }),
     'lru-cache': { create: () => new LRUCache(options), set: (c, k, v) => c.set(k, v) },
   }
   const impls = Object.entries(sized).map(([name, peer]) => ({
@@ -133,7 +153,7 @@ function setMaxSizeScenario() {
     },
     run: ((copy) => (cache) => copy(cache, peer.set, keys))(specialize(setObjectsLoop)),
   }))
-  return compareWithTurns('set with maxSize, steady-state eviction (100k keys, fresh object values, sizes 1-4)', impls, {
+  return compareSettled('set with maxSize, steady-state eviction (100k keys, fresh object values, sizes 1-4)', impls, {
     ops,
     rounds: 9,
     baseline: 'lru-cache',
@@ -161,6 +181,7 @@ async function fetchHitScenario(rounds = 9) {
   }
   const impls = {
     WeakCache: () => new WeakCache({ max: 10_000, fetchMethod }),
+    ...(before && { 'WeakCache (before)': () => new before({ max: 10_000, fetchMethod }) }),
     'lru-cache': () => new LRUCache({ max: 10_000, fetchMethod }),
   }
   const loops = Object.fromEntries(Object.keys(impls).map((name) => [name, specialize(fetchLoop)]))
@@ -225,14 +246,22 @@ const medians = (runs) => ({
 })
 const round2 = (n) => Math.round(n * 100) / 100
 
+/** WEAK_CACHE_BENCH=<regexp>: only the scenarios whose name matches (e.g. 'set|weak hits'). */
+const only = process.env.WEAK_CACHE_BENCH ? new RegExp(process.env.WEAK_CACHE_BENCH) : undefined
+const wanted = (name) => only === undefined || only.test(name)
+
 module.exports = async function weakCacheBench() {
   const tenThousand = Array.from({ length: 10_000 }, (_, i) => (i * 7919) % 10_000)
-  await getScenario('get, pinned hits (10k string keys)', stringKeys(10_000), 10_000, tenThousand, 'lru-cache')
-  await getScenario('get, pinned hits (10k number keys)', numberKeys(10_000), 10_000, tenThousand, 'lru-cache')
-  await getScenario('get, 90% weak hits (max 1k of 10k held keys)', stringKeys(10_000), 1000, tenThousand, 'weak-lru-cache')
-  await setScenario('set, steady-state eviction (max 1k, 100k keys, fresh object values)', setObjectsLoop)
-  await setScenario('set, steady-state eviction (max 1k, 100k keys, number values: no weak reference)', setNumbersLoop)
-  await setMaxSizeScenario()
-  await fetchHitScenario()
-  memoryScenario()
+  const scenarios = [
+    ['get, pinned hits (10k string keys)', (t) => getScenario(t, stringKeys(10_000), 10_000, tenThousand, 'lru-cache')],
+    ['get, pinned hits (10k number keys)', (t) => getScenario(t, numberKeys(10_000), 10_000, tenThousand, 'lru-cache')],
+    ['get, 90% weak hits (max 1k of 10k held keys)', (t) => getScenario(t, stringKeys(10_000), 1000, tenThousand, 'weak-lru-cache')],
+    ['set, steady-state eviction (max 1k, 100k string keys, fresh object values)', (t) => setScenario(t, setObjectsLoop, stringKeys(100_000), true)],
+    ['set, steady-state eviction (max 1k, 100k number keys, fresh object values)', (t) => setScenario(t, setObjectsLoop, numberKeys(100_000), true)],
+    ['set, steady-state eviction (max 1k, 100k keys, number values: no weak reference)', (t) => setScenario(t, setNumbersLoop)],
+    ['set with maxSize', () => setMaxSizeScenario()],
+    ['fetch, hits', () => fetchHitScenario()],
+    ['memory', () => memoryScenario()],
+  ]
+  for (const [name, run] of scenarios) if (wanted(name)) await run(name)
 }

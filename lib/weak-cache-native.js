@@ -26,7 +26,7 @@ function numberOf(group, name) {
 
 const group = (name, names) => Object.freeze(Object.fromEntries(names.map((n) => [n, numberOf(name, n)])))
 
-const IO = group('io', ['bytes', 'status', 'tail', 'pushedCount', 'pushed', 'pushedCapacity', 'readCount', 'reads', 'readCapacity', 'calculated', 'demoted', 'opFlagsShift'])
+const IO = group('io', ['bytes', 'status', 'tail', 'slot', 'pushedCount', 'pushed', 'pushedCapacity', 'readCount', 'reads', 'readCapacity', 'calculated', 'demoted', 'opFlagsShift'])
 const FACTS = group('facts', ['stride', 'start', 'ttl', 'size'])
 const STATUS = group('status', ['live', 'stale', 'expired', 'collected'])
 const FLAG = group('flag', ['changed', 'updateTtl', 'strong', 'updateAge', 'keepStale', 'allowStale', 'reverse', 'clock', 'trackSizes', 'weak'])

@@ -218,17 +218,25 @@ class CacheOps {
   /** #set's work for a new key in a cache that has no ttl in use, no sizes and no fetchMethod:
    * the common case, without the options that do not apply. */
   addPlain(key, value) {
-    const slot = this.store.native.insert(0, value, 0, 0, 0, this.store.values, this.store.values[this.store.io[IO.tail]])
-    if (slot >= this.store.keys.length) this.store.grow(slot)
+    const { store } = this
+    const { io } = store
+    store.native.insert(0, value, 0, 0, 0, store.values, store.values[io[IO.tail]])
+    const slot = io[IO.slot]
+    if (slot >= store.keys.length) store.grow(slot)
+    const { values } = store
     // A full cache pushed out its least recent entry first, maybe from this very slot (see the
     // protocol): that is applied before the new entry is stored, but in a pure weak map, where it
-    // is the new entry itself that is pushed out.
+    // is the new entry itself that is pushed out. The usual case: one entry demoted.
     let removals = NO_REMOVALS
-    if (this.store.max !== 0 && this.store.io[IO.pushedCount] !== 0) removals = this.store.applyPushed(NO_REMOVALS)
-    this.store.keys[slot] = key
-    this.store.values[slot] = value
-    this.store.index.set(key, slot)
-    if (this.store.max === 0) removals = this.store.applyPushed(NO_REMOVALS)
+    const pushed = io[IO.pushedCount]
+    if (store.max !== 0 && pushed !== 0) {
+      if (pushed === 1 && io[IO.pushed + 1] === IO.demoted) values[io[IO.pushed]] = undefined
+      else removals = store.applyPushed(NO_REMOVALS)
+    }
+    store.keys[slot] = key
+    values[slot] = value
+    store.index.set(key, slot)
+    if (store.max === 0) removals = store.applyPushed(NO_REMOVALS)
     if (removals !== NO_REMOVALS) this.report(removals)
     if (this.onInsert !== undefined) this.callOnInsert(value, key, 'add')
     if (this.hasDisposeAfter) this.flush()
@@ -302,7 +310,8 @@ class CacheOps {
     let removals = NO_REMOVALS
     if (added) {
       const strong = fetch === undefined ? 0 : FLAG.strong
-      slot = this.store.native.insert(strong, fetch === undefined ? value : undefined, ttl, start ?? 0, size, values, values[this.store.io[IO.tail]])
+      this.store.native.insert(strong, fetch === undefined ? value : undefined, ttl, start ?? 0, size, values, values[this.store.io[IO.tail]])
+      slot = this.store.io[IO.slot]
       if (slot >= this.store.keys.length) this.store.grow(slot)
       // The entry a full cache pushed out first may have had this slot (see #addPlain).
       if (this.store.max !== 0) removals = this.store.applyPushed(NO_REMOVALS)

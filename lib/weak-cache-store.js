@@ -6,7 +6,7 @@
 // After each call, JS applies the reply (`applyPushed`); hits JS answers alone go to the read log,
 // which the next call replays (`logRead`).
 
-const { ArrayBuffer, Float64Array, Int32Array, Map, Object } = require('./primordials.js')
+const { Array, ArrayBuffer, Float64Array, Int32Array, Map, Object } = require('./primordials.js')
 const { CacheNative, IO, FACTS, STATUS, FLAG } = require('./weak-cache-native.js')
 const { makeError } = require('./errors.js')
 
@@ -91,17 +91,16 @@ class SlotStore {
   }
 
   /** Makes room for `slot` in the arrays by slot: in doublings up to `max + 1` (so a full cache
-   * has no slack, as lru-cache, which allocates its arrays at `max`), by doubling beyond. They
-   * grow in place, and never hold a hole. */
+   * has no slack, as lru-cache, which allocates its arrays at `max`), by doubling beyond. */
   grow(slot) {
     const wanted = slot + 1
     let length = wanted > 8 ? wanted : 8
     if (length < 2 * this.keys.length) length = 2 * this.keys.length
     const max = this.max
     if (max !== null && wanted <= max + 1 && length > max + 1) length = max + 1
-    extend(this.keys, length)
-    extend(this.values, length)
-    if (this.fetches !== null) extend(this.fetches, length)
+    this.keys = grown(this.keys, length)
+    this.values = grown(this.values, length)
+    if (this.fetches !== null) this.fetches = grown(this.fetches, length)
   }
 
   /** An entry left: drops it from the index, the values, the fetches (and its timers); a
@@ -192,9 +191,13 @@ function brokenError(method) {
   )
 }
 
-/** Grows `array` to `length` with undefined elements, in place (no copy, and no hole). */
-function extend(array, length) {
-  while (array.length < length) array.push(undefined)
+/** A copy of `array` with room for exactly `length` elements, every new one undefined (never a
+ * hole): an array grown in place would keep up to half its length as spare capacity. */
+function grown(array, length) {
+  const copy = new Array(length)
+  for (let i = 0; i < array.length; i++) copy[i] = array[i]
+  for (let i = array.length; i < length; i++) copy[i] = undefined
+  return copy
 }
 
-module.exports = { SlotStore, NO_REMOVALS }
+module.exports = { SlotStore, NO_REMOVALS, brokenError }

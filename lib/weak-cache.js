@@ -17,7 +17,7 @@ const { CAUSE, LOOKED, protocol } = require('./weak-cache-native.js')
 const { environment, resolutionOf } = require('./weak-cache-clock.js')
 const { metrics, tracing, anyoneListens, nameCache } = require('./weak-cache-channels.js')
 const { Disposal } = require('./weak-cache-disposal.js')
-const { SlotStore } = require('./weak-cache-store.js')
+const { SlotStore, brokenError } = require('./weak-cache-store.js')
 const { CacheTime } = require('./weak-cache-time.js')
 const { LoadingOps } = require('./weak-cache-loading.js')
 const { KEYS, VALUES, ENTRIES } = require('./iteration-kinds.js')
@@ -83,7 +83,7 @@ class WeakCache {
       } catch {
         throw incompatibleReceiver(`WeakCache.prototype.${method}`, cache)
       }
-      ops.store.liveIndex(method)
+      if (ops.store.index === null) throw brokenError(method)
       return ops
     }
     deliverCollected = (cache, slots) => cache.#ops.deliverCollected(slots)

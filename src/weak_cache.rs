@@ -16,7 +16,7 @@ use crate::core::removal_cause::RemovalCause;
 use crate::error::{check, ErrorClass, JsError, JsResult};
 use crate::gc_notify::{batch_delivery, GcSink};
 use crate::native_protocol::{describe, NativeOp};
-use crate::raw::{args_and_data, guard, no_unwind, number, to_f64, undefined};
+use crate::raw::{args_and_data, guard, no_unwind, to_f64, undefined};
 use host::{FactsBuffer, Handle, NapiHost, SharedBuffer};
 use js_values::{int32, int_array, slot, slot_value_pairs, stats_object};
 use napi::bindgen_prelude::{Function, JsValue, Unknown};
@@ -120,9 +120,19 @@ impl CacheState {
     call: CacheCall<sys::napi_value>,
     flags: i32,
   ) -> JsResult<sys::napi_value> {
-    // Values made before the update, so that no Node-API call that could fail follows a change.
-    // SAFETY: the caller's contract, for both calls.
-    let undefined = unsafe { undefined(env) }?;
+    // The hot ops answer `undefined` with NULL (Node-API's undefined for a callback's result);
+    // the others make it before the update, so that no Node-API call that could fail follows a
+    // change.
+    let undefined = match call {
+      CacheCall::Insert { .. }
+      | CacheCall::Replace { .. }
+      | CacheCall::Get { .. }
+      | CacheCall::Peek { .. }
+      | CacheCall::Hold { .. }
+      | CacheCall::Remove { .. } => ptr::null_mut(),
+      // SAFETY: the caller's contract.
+      _ => unsafe { undefined(env) }?,
+    };
     match call {
       // Facts exist only once the clock started or in a cache that tracks sizes.
       CacheCall::Insert { .. } if self.clock.get() || self.track_sizes => {
@@ -156,10 +166,6 @@ impl CacheState {
       };
       let published_tail = io.published_tail();
       io.replay_reads(policy);
-      // Results are made after the update: Node-API calls that cannot fail. If one does, the
-      // panic breaks the fence: the cache changed and JS cannot be told how.
-      let made =
-        |result: JsResult<sys::napi_value>| result.expect("a Node-API call failed mid-update");
       let with_tail = |host: &mut NapiHost<'_>, values, tail_value| {
         host.values = values;
         host.tail = published_tail.map(|slot| (slot, tail_value));
@@ -180,8 +186,9 @@ impl CacheState {
             with_tail(&mut host, values, tail_value);
             host.inserting = value;
             let slot = policy.insert(entry, &mut host);
+            io.set_slot(slot);
             io.set_pushed(policy.pushed_out());
-            made(number(env, f64::from(slot)))
+            undefined
           }
           CacheCall::Replace {
             slot: at,

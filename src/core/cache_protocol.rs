@@ -51,7 +51,7 @@
 //!
 //! | op | flags | arguments | returns | reply |
 //! |---|---|---|---|---|
-//! | `insert` | strong | value, ttl, start, size, values, tail value | the new slot | pushed |
+//! | `insert` | strong | value, ttl, start, size, values, tail value | - | slot, pushed |
 //! | `replace` | changed, updateTtl, strong | slot, ttl, start, size, values, tail value | a weak entry's old value | status, pushed |
 //! | `get` | updateAge, keepStale | slot, now, fresh, values, tail value | a weak value | status, pushed |
 //! | `peek` | updateAge | slot, now, fresh | a weak value | status |
@@ -135,10 +135,13 @@ pub mod io {
   pub const STATUS: usize = 0;
   /// The least recent pinned slot after the last call (-1: none), the next to be pushed out.
   pub const TAIL: usize = 1;
+  /// The slot the last `insert` gave its entry (a reply, not a returned value: making a JS number
+  /// costs a call into V8).
+  pub const SLOT: usize = 2;
   /// How many entries the last `insert`, `replace`, `get` or `hold` pushed out of the pinned tier.
-  pub const PUSHED_COUNT: usize = 2;
+  pub const PUSHED_COUNT: usize = 3;
   /// `(slot, fate)` pairs of those entries, as many as fit.
-  pub const PUSHED: usize = 3;
+  pub const PUSHED: usize = 4;
   /// A `max` bound pushes out one entry per call; `maxSize` may push out more (then `pushed`).
   pub const PUSHED_CAPACITY: usize = 14;
   /// How many reads JS logged since the last call.
@@ -284,6 +287,7 @@ pub fn numbers() -> [(&'static str, Vec<(&'static str, i32)>); 5] {
     ("bytes", io::BYTES as i32),
     ("status", io::STATUS as i32),
     ("tail", io::TAIL as i32),
+    ("slot", io::SLOT as i32),
     ("pushedCount", io::PUSHED_COUNT as i32),
     ("pushed", io::PUSHED as i32),
     ("pushedCapacity", io::PUSHED_CAPACITY as i32),
@@ -396,6 +400,10 @@ impl<'a> Io<'a> {
 
   pub fn set_status(&mut self, status: i32) {
     self.ints[io::STATUS] = status;
+  }
+
+  pub fn set_slot(&mut self, slot: SlotIndex) {
+    self.ints[io::SLOT] = slot as i32;
   }
 
   /// Writes the entries the call pushed out of the pinned tier: their count, and as many as fit.
