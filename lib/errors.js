@@ -29,6 +29,7 @@ const CODES = Object.freeze({
   ERR_EPHEMERON_FETCH_UNDEFINED: { class: 'Error', meaning: 'the fetch of WeakCache.forceFetch() resolved to undefined' },
   ERR_EPHEMERON_BROKEN: { class: 'Error', meaning: 'a WeakCache was interrupted by an internal error (a caught Rust panic) and refuses every further call' },
   ERR_EPHEMERON_INTERNAL: { class: 'Error', meaning: 'a bug in ephemeron (please report it)' },
+  ERR_UNHANDLED_ERROR: { class: 'Error', meaning: "WeakEventEmitter.emit('error') found no listener and the value emitted is not an Error (as EventEmitter)" },
   ERR_EPHEMERON_DISPOSE_THREW: { class: 'warning', meaning: 'a WeakCache dispose, disposeAfter or onInsert callback threw (WeakCacheWarning)' },
   LRU_CACHE_UNBOUNDED: { class: 'warning', meaning: "a WeakCache is bounded only by ttl, without ttlAutopurge (UnboundedCacheWarning, lru-cache's code; once per process)" },
   ERR_EPHEMERON_ON_LEAK: { class: 'warning', meaning: 'a LeakRegistry onLeak callback threw (LeakRegistryWarning)' },

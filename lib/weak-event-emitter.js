@@ -1,0 +1,349 @@
+'use strict'
+// WeakEventEmitter: an event emitter whose listeners live exactly as long as their owners.
+//
+// Every subscription names an owner (an object). The owner's subscriptions are the value of an
+// IterableWeakMap under the owner, so they live in V8's ephemeron table: a listener that
+// references its owner keeps neither alive, and a live owner never loses a listener. That map is
+// the one GC mechanism: it is what finds the live owners, and what counts the collected ones.
+//
+// Emitting must not walk that map (one call into Rust per owner). Each event has a dispatch
+// list, a plain array of its subscriptions in subscription order, which an emit walks as
+// EventEmitter walks its listeners. The lists hold subscriptions, and so owners, strongly, so
+// the emitter must not: they sit in one Map (the dispatch) whose only holder is another
+// IterableWeakMap, as its only key. The next GC collects the dispatch, and with it every owner
+// nothing else holds; the first emit after that rebuilds the dispatch from the owners' map.
+// An owner is therefore never kept alive by the emitter, except during an emit that reaches it.
+//
+// Lists are append-only while they are in the dispatch: on() appends, off() only marks the
+// subscription removed (stamped with a clock), and an emit that meets removed subscriptions
+// replaces the list with a compacted copy. An emit walks the list as long as it was when it
+// started, and runs what was not removed before it started: the list as it was when the emit
+// began, as EventEmitter does.
+
+const { inspect } = require('node:util')
+const { IterableWeakMap, insertEntry, tableOf, OP_NEXT } = require('./iterable-weak-map.js')
+const { Error, Map, Object, Reflect, SafeWeakMap, Symbol } = require('./primordials.js')
+const { incompatibleReceiver, invalidType, makeError } = require('./errors.js')
+
+const { apply } = Reflect
+const { defineProperty, getPrototypeOf, setPrototypeOf } = Object
+const SymbolIterator = Symbol.iterator
+
+/** `Subscription.once` states. */
+const EVERY_TIME = 0
+const ONCE = 1
+const FIRED = 2
+
+/** One `on()` or `once()`: what an emit calls, and what `off()` and the GC remove. */
+class Subscription {
+  constructor(event, owner, listener, once, seq) {
+    this.event = event
+    this.owner = owner
+    this.listener = listener
+    this.once = once
+    this.seq = seq // subscription order, across owners
+    this.removed = 0 // the emitter's clock when off() (or a once() firing) removed it
+  }
+}
+
+const bySeq = (a, b) => a.seq - b.seq
+
+/** The dispatch is compacted when removed subscriptions outnumber the others and this many. */
+const COMPACT_AFTER = 64
+
+let ownersOf // (emitter, event, seen) => the live owners of `event` after `seen.cursor` (for the iterator)
+
+class WeakEventEmitter {
+  /** owner -> its live subscriptions, oldest first (empty once it unsubscribed from everything). */
+  #owners = new IterableWeakMap()
+  #ownersTable = tableOf(this.#owners)
+  /** Holds the dispatch (event -> Subscription[]) as its only key: weakly (see the top). */
+  #cell = new IterableWeakMap()
+  #cellTable = tableOf(this.#cell)
+  #seq = 0
+  /** Orders emits and removals: an emit skips what was removed before it started. */
+  #clock = 0
+  /** Owners with at least one subscription, as of the last rebuild and the changes since. */
+  #subscribedOwners = 0
+  /** Subscriptions on() made, minus those removed, as of the last rebuild and the changes since. */
+  #subscriptions = 0
+  /** Removed subscriptions the dispatch may still list (compacted when they outnumber the rest). */
+  #stale = 0
+  /** Owners the GC collected while they had subscriptions. */
+  #collected = 0
+
+  static {
+    ownersOf = (emitter, event, after) => emitter.#liveAfter(event, after)
+  }
+
+  on(event, owner, listener) {
+    this.#subscribe('on', event, owner, listener, EVERY_TIME)
+    return this
+  }
+
+  once(event, owner, listener) {
+    this.#subscribe('once', event, owner, listener, ONCE)
+    return this
+  }
+
+  off(event, owner, listener = undefined) {
+    checkEvent('off', event)
+    checkOwner('off', owner)
+    if (listener !== undefined) checkListener('off', listener)
+    const subscriptions = this.#owners.get(owner)
+    if (subscriptions === undefined) return this
+    // As EventEmitter: the most recent matching subscription goes (all of them without a listener).
+    for (let i = subscriptions.length - 1; i >= 0; i--) {
+      const subscription = subscriptions[i]
+      if (subscription.event === event && (listener === undefined || subscription.listener === listener)) {
+        this.#remove(subscriptions, i)
+        if (listener !== undefined) break
+      }
+    }
+    return this
+  }
+
+  emit(event, ...args) {
+    const dispatch = this.#dispatch()
+    const list = dispatch.get(event)
+    if (list !== undefined) {
+      const start = ++this.#clock
+      const length = list.length // what on() appends during this emit waits for the next one
+      let ran = false
+      let stale = 0
+      for (let i = 0; i < length; i++) {
+        const subscription = list[i]
+        const removed = subscription.removed
+        if (removed !== 0 && removed < start) {
+          stale++
+          continue
+        }
+        if (subscription.once !== EVERY_TIME) {
+          if (subscription.once === FIRED) continue
+          subscription.once = FIRED
+          if (removed === 0) this.#removeSubscription(subscription)
+        }
+        ran = true
+        apply(subscription.listener, this, args)
+      }
+      if (stale !== 0) compact(dispatch, event, list)
+      if (ran) return true
+    }
+    if (event === 'error') throw unhandledError(args)
+    return false
+  }
+
+  listenerCount(event) {
+    checkEvent('listenerCount', event)
+    const list = this.#dispatch().get(event)
+    let count = 0
+    if (list !== undefined) for (let i = 0; i < list.length; i++) if (list[i].removed === 0) count++
+    return count
+  }
+
+  eventNames() {
+    const names = []
+    for (const [event, list] of this.#dispatch()) {
+      for (let i = 0; i < list.length; i++) {
+        if (list[i].removed === 0) {
+          names.push(event)
+          break
+        }
+      }
+    }
+    return names
+  }
+
+  owners(event) {
+    checkEvent('owners', event)
+    return new OwnersIterator(this, event)
+  }
+
+  /** Owners the GC collected while they still had listeners (they never called off()). */
+  get collectedOwners() {
+    this.#dispatch() // a GC since the last rebuild is counted by the next one
+    return this.#collected
+  }
+
+  #subscribe(method, event, owner, listener, once) {
+    checkEvent(method, event)
+    checkOwner(method, owner)
+    checkListener(method, listener)
+    let subscriptions = this.#owners.get(owner)
+    if (subscriptions === undefined) {
+      subscriptions = []
+      insertEntry(this.#owners, owner, subscriptions)
+    }
+    const subscription = new Subscription(event, owner, listener, once, ++this.#seq)
+    if (subscriptions.push(subscription) === 1) this.#subscribedOwners++
+    this.#subscriptions++
+    // A dispatch the GC already collected is rebuilt from the owners by the next emit.
+    const dispatch = this.#liveDispatch()
+    if (dispatch !== undefined) {
+      const list = dispatch.get(event)
+      if (list === undefined) dispatch.set(event, [subscription])
+      else list.push(subscription)
+    }
+  }
+
+  /**
+   * Removes `subscriptions[index]` from its owner's subscriptions. The dispatch keeps listing it
+   * (marked removed) until an emit or a compaction drops it: off() never needs the dispatch.
+   */
+  #remove(subscriptions, index) {
+    subscriptions[index].removed = ++this.#clock
+    if (index === subscriptions.length - 1) subscriptions.pop()
+    else subscriptions.splice(index, 1)
+    if (subscriptions.length === 0) this.#subscribedOwners--
+    this.#subscriptions--
+    if (++this.#stale > COMPACT_AFTER && this.#stale > this.#subscriptions) this.#compactAll()
+  }
+
+  #compactAll() {
+    this.#stale = 0
+    const dispatch = this.#liveDispatch()
+    if (dispatch !== undefined) for (const [event, list] of dispatch) compact(dispatch, event, list)
+  }
+
+  #removeSubscription(subscription) {
+    const subscriptions = this.#owners.get(subscription.owner)
+    this.#remove(subscriptions, subscriptions.lastIndexOf(subscription))
+  }
+
+  /** The dispatch if the GC has not collected it, else undefined. */
+  #liveDispatch() {
+    const entry = this.#cellTable(OP_NEXT, 0)
+    return entry === undefined ? undefined : entry.key
+  }
+
+  /** The dispatch, rebuilt from the owners' subscriptions if the GC collected it. */
+  #dispatch() {
+    const entry = this.#cellTable(OP_NEXT, 0)
+    if (entry !== undefined) return entry.key
+    const all = []
+    let subscribedOwners = 0
+    const table = this.#ownersTable
+    for (let owner = table(OP_NEXT, 0); owner !== undefined; owner = table(OP_NEXT, owner.id)) {
+      const subscriptions = this.#owners.get(owner.key)
+      if (subscriptions.length !== 0) subscribedOwners++
+      for (let i = 0; i < subscriptions.length; i++) all.push(subscriptions[i])
+    }
+    // While a dispatch lives it holds every subscribed owner: those missing now were collected
+    // with the last one, or since (owners that subscribed while there was none).
+    this.#collected += this.#subscribedOwners - subscribedOwners
+    this.#subscribedOwners = subscribedOwners
+    this.#subscriptions = all.length
+    this.#stale = 0
+    all.sort(bySeq)
+    const dispatch = new Map()
+    for (let i = 0; i < all.length; i++) {
+      const subscription = all[i]
+      const list = dispatch.get(subscription.event)
+      if (list === undefined) dispatch.set(subscription.event, [subscription])
+      else list.push(subscription)
+    }
+    insertEntry(this.#cell, dispatch, undefined)
+    return dispatch
+  }
+
+  /** The first live subscription of `event` after subscription number `after` whose owner is not in `seen`. */
+  #liveAfter(event, after) {
+    const list = this.#dispatch().get(event)
+    if (list === undefined) return undefined
+    // Lists are in subscription order: find the first one after the cursor.
+    let low = 0
+    let high = list.length
+    while (low < high) {
+      const middle = (low + high) >>> 1
+      if (list[middle].seq <= after) low = middle + 1
+      else high = middle
+    }
+    for (let i = low; i < list.length; i++) if (list[i].removed === 0) return list[i]
+    return undefined
+  }
+}
+
+/** Replaces `list` (if it is still the event's list) with a copy that keeps what was not removed. */
+function compact(dispatch, event, list) {
+  if (dispatch.get(event) !== list) return
+  const kept = []
+  for (let i = 0; i < list.length; i++) if (list[i].removed === 0) kept.push(list[i])
+  if (kept.length === 0) dispatch.delete(event)
+  else dispatch.set(event, kept)
+}
+
+/**
+ * The live owners of an event, each once, in the order of their first subscription to it. It
+ * holds the emitter and the number of the last subscription it passed, never an owner it has
+ * not yielded: an abandoned iterator keeps no owner alive. Owners that subscribe later are
+ * visited; owners that leave (off or GC) before they are reached are not.
+ */
+class OwnersIterator {
+  #emitter
+  #event
+  #after = 0
+  #seen = new SafeWeakMap()
+
+  constructor(emitter, event) {
+    this.#emitter = emitter
+    this.#event = event
+  }
+
+  next() {
+    if (this === null || typeof this !== 'object' || !(#seen in this)) {
+      throw incompatibleReceiver('WeakEventEmitter owners iterator next', this)
+    }
+    const emitter = this.#emitter
+    while (emitter !== undefined) {
+      const subscription = ownersOf(emitter, this.#event, this.#after)
+      if (subscription === undefined) break
+      this.#after = subscription.seq
+      if (!this.#seen.has(subscription.owner)) {
+        this.#seen.set(subscription.owner, true)
+        return { value: subscription.owner, done: false }
+      }
+    }
+    this.#emitter = undefined
+    return { value: undefined, done: true }
+  }
+}
+
+const IteratorPrototype = getPrototypeOf(getPrototypeOf([][SymbolIterator]()))
+setPrototypeOf(OwnersIterator.prototype, IteratorPrototype)
+defineProperty(OwnersIterator.prototype, Symbol.toStringTag, { value: 'WeakEventEmitter Owners Iterator', configurable: true })
+defineProperty(WeakEventEmitter.prototype, Symbol.toStringTag, { value: 'WeakEventEmitter', configurable: true })
+
+function checkEvent(method, event) {
+  if (typeof event !== 'string' && typeof event !== 'symbol') {
+    throw invalidType(`WeakEventEmitter.prototype.${method}: event`, 'a string or a symbol', event)
+  }
+}
+
+function checkOwner(method, owner) {
+  if (owner === null || (typeof owner !== 'object' && typeof owner !== 'function')) {
+    throw invalidType(`WeakEventEmitter.prototype.${method}: owner`, 'an object or a function', owner)
+  }
+}
+
+function checkListener(method, listener) {
+  if (typeof listener !== 'function') {
+    throw invalidType(`WeakEventEmitter.prototype.${method}: listener`, 'a function', listener)
+  }
+}
+
+/** What EventEmitter throws for an 'error' nobody listens to: the error itself, or ERR_UNHANDLED_ERROR. */
+function unhandledError(args) {
+  const error = args.length > 0 ? args[0] : undefined
+  if (error instanceof Error) return error
+  let shown
+  try {
+    shown = inspect(error)
+  } catch {
+    shown = error
+  }
+  const unhandled = makeError('ERR_UNHANDLED_ERROR', `Unhandled error. (${shown})`)
+  unhandled.context = error
+  return unhandled
+}
+
+module.exports = { WeakEventEmitter }
