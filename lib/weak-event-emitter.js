@@ -21,7 +21,7 @@
 // began, as EventEmitter does.
 
 const { inspect } = require('node:util')
-const { IterableWeakMap, insertEntry, tableOf, OP_NEXT } = require('./iterable-weak-map.js')
+const { IterableWeakMap, deleteEntry, insertEntry, tableOf, OP_NEXT } = require('./iterable-weak-map.js')
 const { Error, Map, Object, Reflect, SafeWeakMap, Symbol } = require('./primordials.js')
 const { incompatibleReceiver, invalidType, makeError } = require('./errors.js')
 
@@ -50,11 +50,17 @@ const bySeq = (a, b) => a.seq - b.seq
 
 /** The dispatch is compacted when removed subscriptions outnumber the others and this many. */
 const COMPACT_AFTER = 64
+/** Idle owners (no subscriptions) kept registered at least, however few owners are subscribed. */
+const IDLE_MIN = 64
 
 let ownersOf // (emitter, event, seen) => the live owners of `event` after `seen.cursor` (for the iterator)
 
 class WeakEventEmitter {
-  /** owner -> its live subscriptions, oldest first (empty once it unsubscribed from everything). */
+  /**
+   * owner -> its live subscriptions, oldest first. An owner that unsubscribed from everything
+   * stays (with none) while there are few such idle owners, so that subscribing again is cheap;
+   * beyond that it leaves.
+   */
   #owners = new IterableWeakMap()
   #ownersTable = tableOf(this.#owners)
   /** Holds the dispatch (event -> Subscription[]) as its only key: weakly (see the top). */
@@ -65,6 +71,8 @@ class WeakEventEmitter {
   #clock = 0
   /** Owners with at least one subscription, as of the last rebuild and the changes since. */
   #subscribedOwners = 0
+  /** Owners in #owners without subscriptions (idle), as of the last rebuild and the changes since. */
+  #idleOwners = 0
   /** Subscriptions on() made, minus those removed, as of the last rebuild and the changes since. */
   #subscriptions = 0
   /** Removed subscriptions the dispatch may still list (compacted when they outnumber the rest). */
@@ -173,6 +181,8 @@ class WeakEventEmitter {
     if (subscriptions === undefined) {
       subscriptions = []
       insertEntry(this.#owners, owner, subscriptions)
+    } else if (subscriptions.length === 0) {
+      this.#idleOwners--
     }
     const subscription = new Subscription(event, owner, listener, once, ++this.#seq)
     if (subscriptions.push(subscription) === 1) this.#subscribedOwners++
@@ -191,10 +201,16 @@ class WeakEventEmitter {
    * (marked removed) until an emit or a compaction drops it: off() never needs the dispatch.
    */
   #remove(subscriptions, index) {
-    subscriptions[index].removed = ++this.#clock
+    const subscription = subscriptions[index]
+    subscription.removed = ++this.#clock
     if (index === subscriptions.length - 1) subscriptions.pop()
     else subscriptions.splice(index, 1)
-    if (subscriptions.length === 0) this.#subscribedOwners--
+    if (subscriptions.length === 0) {
+      this.#subscribedOwners--
+      // Registering an owner costs a weak reference: keep as many idle owners as subscribed ones.
+      if (this.#idleOwners < IDLE_MIN || this.#idleOwners < this.#subscribedOwners) this.#idleOwners++
+      else deleteEntry(this.#owners, subscription.owner)
+    }
     this.#subscriptions--
     if (++this.#stale > COMPACT_AFTER && this.#stale > this.#subscriptions) this.#compactAll()
   }
@@ -222,12 +238,15 @@ class WeakEventEmitter {
     if (entry !== undefined) return entry.key
     const all = []
     let subscribedOwners = 0
+    let idleOwners = 0
     const table = this.#ownersTable
     for (let owner = table(OP_NEXT, 0); owner !== undefined; owner = table(OP_NEXT, owner.id)) {
       const subscriptions = this.#owners.get(owner.key)
-      if (subscriptions.length !== 0) subscribedOwners++
+      if (subscriptions.length === 0) idleOwners++
+      else subscribedOwners++
       for (let i = 0; i < subscriptions.length; i++) all.push(subscriptions[i])
     }
+    this.#idleOwners = idleOwners
     // While a dispatch lives it holds every subscribed owner: those missing now were collected
     // with the last one, or since (owners that subscribed while there was none).
     this.#collected += this.#subscribedOwners - subscribedOwners
