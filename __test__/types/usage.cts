@@ -69,3 +69,27 @@ new LeakRegistry({ stacks: 'some' })
 leaks.close()
 
 void [released, leakStats, opened, inventory, LeakRegistry.processStats().live]
+
+// WeakEventEmitter
+const { WeakEventEmitter } = ephemeron
+const feed = new WeakEventEmitter<{ price: [symbol: string, price: number]; closed: [] }>({ onCollect: (count) => void count.toFixed() })
+class Widget {
+  price = 0
+  constructor() {
+    feed.on('price', this, (symbol, price) => void (this.price = price + symbol.length)).once('closed', this, () => void feed.off('price', this))
+  }
+}
+const widget = new Widget()
+const ran: boolean = feed.emit('price', 'ACME', 12.5)
+const counts: number = feed.listenerCount('price') + feed.collectedOwners
+const names: Array<'price' | 'closed'> = feed.eventNames()
+const owners: object[] = [...feed.owners('price')]
+const untyped = new WeakEventEmitter()
+untyped.on('anything', widget, (...args: any[]) => void args).emit(Symbol('event'), 1, 'two')
+// @ts-expect-error wrong argument types for 'price'
+feed.emit('price', 12.5, 'ACME')
+// @ts-expect-error an event that is not in the map
+feed.on('volume', widget, () => {})
+// @ts-expect-error owners must be objects
+feed.on('price', 'widget', () => {})
+void [ran, counts, names, owners]
