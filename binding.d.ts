@@ -10,7 +10,31 @@
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
 /**
+ * One op of a native function's protocol: JS calls it as a method named `name`, which calls
+ * `native(number, ...args)` with the arguments in this order.
+ */
+export interface NativeOp {
+  name: string
+  number: number
+  args: Array<string>
+}
+
+/**
  * The version of the compiled addon. `index.js` compares it with package.json, so a binary left
  * over from another version is reported instead of misbehaving.
  */
 export declare function nativeVersion(): string
+
+/**
+ * `weakTableCreate() -> table`: a new table, as a native function `table(op, ...args)` (see
+ * core/weak_table_protocol.rs). Its calls are raw Node-API callbacks (see raw.rs): they are the
+ * hot path of `set` of a new key, `size`, each iteration step and every 32nd `delete`.
+ *
+ * The function's own data pointer is the table, so a call needs no handle to look up or
+ * validate (a type-tag check costs ~40 ns per call) and no foreign value can be mistaken for a
+ * table. The table is freed by the function's finalizer.
+ */
+export declare function weakTableCreate(): (op: number, ...args: unknown[]) => unknown
+
+/** The ops of a table function, for lib/iterable-weak-map.js to build its adapter from at load. */
+export declare function weakTableProtocol(): Array<NativeOp>

@@ -836,3 +836,5 @@ function __napiStampBindingTarget(exportsObject, target) {
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
 module.exports.nativeVersion = nativeBinding.nativeVersion
+module.exports.weakTableCreate = nativeBinding.weakTableCreate
+module.exports.weakTableProtocol = nativeBinding.weakTableProtocol

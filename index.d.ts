@@ -550,7 +550,9 @@ export interface LeakRegistryOptions {
   /**
    * Called on the event loop (never inside GC or your synchronous code) with each report,
    * in batches. If it throws (anything at all), that becomes a `LeakRegistryWarning` process
-   * warning (code `ERR_EPHEMERON_ON_LEAK`) and later reports still arrive.
+   * warning (code `ERR_EPHEMERON_ON_LEAK`) and later reports still arrive. Every report is also
+   * published on the `diagnostics_channel` `'ephemeron:leak'` while it has subscribers (the same
+   * object); with neither `onLeak` nor a subscriber, no report object is made at all.
    */
   onLeak?: (report: LeakReport) => void
   /**
@@ -590,6 +592,17 @@ export interface LeakRegistryOptions {
   suspectAfter?: number
   /** Access records (`touch()`) kept per resource: the first and the most recent. 0 turns `touch()` off. @default 4 */
   maxTouches?: number
+  /**
+   * Says which request, job or tenant tracked a resource: called at `track()` (and `openFile()`,
+   * `trackFileHandle()`) in the caller's async context, typically `() => als.getStore()` with an
+   * `AsyncLocalStorage`. Its value is copied at once as JSON (later changes do not show, and it
+   * keeps nothing alive) and becomes `context` in every report of that resource, its log line and
+   * `open()`. If it throws or returns what JSON cannot represent (a BigInt, a cycle), that
+   * resource has no context and the registry emits one `LeakRegistryWarning`
+   * (`ERR_EPHEMERON_CONTEXT`; once per registry); `track()` never fails because of it. Returning
+   * `undefined` means no context. Without this option nothing is called.
+   */
+  context?: () => unknown
 }
 
 /** What `track(resource, info)` records: `type`, `id` and `label` are lifted into reports; all of it must be JSON-serializable. */
@@ -623,7 +636,13 @@ export interface LeakTouch {
   hint?: string
 }
 
-/** One report (also the JSON of a log line). */
+/**
+ * One report: what `onLeak` receives, what is published on the `diagnostics_channel`
+ * `'ephemeron:leak'`, and the JSON of a log line, with the same fields in the same order. The
+ * shape is stable: fields are only ever added. Optional fields are absent (not undefined) when
+ * they do not apply. Treat it as read-only: `onLeak` and the channel's subscribers get the same
+ * object.
+ */
 export interface LeakReport {
   kind: LeakReportKind
   type: string
@@ -633,6 +652,8 @@ export interface LeakReport {
   label: string | null
   /** A snapshot (taken at `track`) of the `info` object, or null. */
   info: LeakInfo | null
+  /** The value the registry's `context()` returned at `track` (JSON data), when there was one. */
+  context?: unknown
   /** `file:line` of the code that called `track` (the first user frame among the caller and its
    * caller, never Node's or ephemeron's own; `'<unknown>'` if neither is user code). */
   site: string
@@ -667,6 +688,8 @@ export interface OpenResource {
   ageMs: number
   /** Whether a `'suspected'` report was made for it. */
   suspected: boolean
+  /** The value the registry's `context()` returned at `track`, when there was one. */
+  context?: unknown
 }
 
 /** Tracking counts: `live` is tracked and neither released nor reported yet. */

@@ -34,6 +34,7 @@ const CODES = Object.freeze({
   LRU_CACHE_UNBOUNDED: { class: 'warning', meaning: "a WeakCache is bounded only by ttl, without ttlAutopurge (UnboundedCacheWarning, lru-cache's code; once per process)" },
   ERR_EPHEMERON_ON_LEAK: { class: 'warning', meaning: 'a LeakRegistry onLeak callback threw (LeakRegistryWarning)' },
   ERR_EPHEMERON_LOG_WRITE: { class: 'warning', meaning: 'the LeakRegistry log could not write lines; they were counted as dropped (LeakRegistryWarning)' },
+  ERR_EPHEMERON_CONTEXT: { class: 'warning', meaning: 'a LeakRegistry context() function threw or returned what JSON cannot represent; those resources have no context (LeakRegistryWarning, once per registry)' },
 })
 
 const ERROR_CLASSES = { TypeError, RangeError, Error }

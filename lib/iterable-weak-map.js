@@ -11,7 +11,8 @@
 // Every built-in comes from primordials.js (captured at load): a polyfill that installs this
 // class as `globalThis.WeakMap` must not make it build itself out of itself.
 
-const { weakTableCreate } = require('./native.js')
+const { weakTableCreate, weakTableProtocol } = require('./native.js')
+const { adapterClass } = require('./native-protocol.js')
 const { Float64Array, Object, Reflect, SafeWeakMap, Symbol, TypeError } = require('./primordials.js')
 const { assertWeakKey } = require('./weak-keys.js')
 const { describe, incompatibleReceiver, makeError } = require('./errors.js')
@@ -21,16 +22,11 @@ const { defineProperty, getOwnPropertyDescriptor, getPrototypeOf, setPrototypeOf
 const SymbolIterator = Symbol.iterator
 const SymbolToStringTag = Symbol.toStringTag
 
-// The protocol of a native table (src/iterable_weak_map.rs): `weakTableCreate()` makes a table
-// function `table(op, arg)`. A map's first delete shares a Float64Array `[count, id, id, ...]`
-// with its table (OP_SHARE_REMOVED); later deletes append there instead of crossing into Rust,
-// and every call removes them first.
-const OP_ADD = 0 // arg: the new entry; returns its id
-const OP_DRAIN = 1 // only the removals every call does first (when `removed` is full)
-const OP_SIZE = 2
-const OP_NEXT = 3 // arg: an entry id; returns the first live entry after it, or undefined
-const OP_CLEAR = 4
-const OP_SHARE_REMOVED = 5 // arg: the map's Float64Array of removed ids
+// A map's native table, with a method per op of its protocol (src/core/weak_table_protocol.rs,
+// which says what each does). A map's first delete shares a Float64Array `[count, id, id, ...]`
+// with its table (`shareRemoved`); later deletes append there instead of crossing into Rust, and
+// every call removes them first.
+const WeakTable = adapterClass('IterableWeakMap table', weakTableProtocol())
 const REMOVED_CAPACITY = 32 // deletes per crossing into Rust
 
 const IteratorPrototype = getPrototypeOf(getPrototypeOf([][SymbolIterator]()))
@@ -42,7 +38,7 @@ let hasKey // (map, key) => boolean
 let insertEntry // (map, key, value): appends an entry; the caller checked that the key is new and can be held weakly
 let deleteEntry // (map, key) => boolean
 let clearEntries // (map)
-let tableOf // map => its native table function (the same one for the map's whole life)
+let tableOf // map => its native table (the same one for the map's whole life)
 let valuesOf // map => its key -> value WeakMap (replaced by clear())
 
 /**
@@ -63,7 +59,7 @@ class PrivateStateOf {
 class IterableWeakMapState extends PrivateStateOf {
   #values = new SafeWeakMap() // key -> value: get and has read only this
   #entries = new SafeWeakMap() // key -> entry { key, id }, the object the table watches
-  #table = weakTableCreate()
+  #table = new WeakTable(weakTableCreate())
   #removed = null // made by the first delete: most maps never delete, and it costs ~1.5 µs
 
   static {
@@ -76,7 +72,7 @@ class IterableWeakMapState extends PrivateStateOf {
     hasKey = (map, key) => map.#values.has(key)
     insertEntry = (map, key, value) => {
       const entry = { key, id: 0 }
-      entry.id = map.#table(OP_ADD, entry)
+      entry.id = map.#table.add(entry)
       map.#entries.set(key, entry)
       map.#values.set(key, value)
     }
@@ -87,7 +83,7 @@ class IterableWeakMapState extends PrivateStateOf {
       if (removed === null) {
         // Shared before anything changes, so that a failure leaves the map as it was.
         removed = new Float64Array(1 + REMOVED_CAPACITY)
-        map.#table(OP_SHARE_REMOVED, removed)
+        map.#table.shareRemoved(removed)
         map.#removed = removed
       }
       map.#entries.delete(key)
@@ -95,13 +91,13 @@ class IterableWeakMapState extends PrivateStateOf {
       const count = removed[0] + 1
       removed[count] = entry.id
       removed[0] = count
-      if (count === REMOVED_CAPACITY) map.#table(OP_DRAIN)
+      if (count === REMOVED_CAPACITY) map.#table.drain()
       return true
     }
     clearEntries = (map) => {
       map.#values = new SafeWeakMap()
       map.#entries = new SafeWeakMap()
-      map.#table(OP_CLEAR)
+      map.#table.clear()
     }
     tableOf = (map) => map.#table
     valuesOf = (map) => map.#values
@@ -145,7 +141,7 @@ class IterableWeakMapState extends PrivateStateOf {
   }
 
   get size() {
-    return brandCheck(this, 'size').#table(OP_SIZE)
+    return brandCheck(this, 'size').#table.size()
   }
 
   getOrInsert(key, value) {
@@ -177,7 +173,7 @@ class IterableWeakMapState extends PrivateStateOf {
       throw makeError('ERR_INVALID_ARG_TYPE', `IterableWeakMap.prototype.forEach: callback ${describe(callbackfn)} is not a function`)
     }
     const table = this.#table
-    for (let entry = table(OP_NEXT, 0); entry !== undefined; entry = table(OP_NEXT, entry.id)) {
+    for (let entry = table.next(0); entry !== undefined; entry = table.next(entry.id)) {
       apply(callbackfn, thisArg, [this.#values.get(entry.key), entry.key, this])
     }
   }
@@ -251,7 +247,7 @@ class IterableWeakMapIterator {
       throw incompatibleReceiver('IterableWeakMap Iterator.prototype.next', this)
     }
     if (map === undefined) return { value: undefined, done: true }
-    const entry = tableOf(map)(OP_NEXT, this.#after)
+    const entry = tableOf(map).next(this.#after)
     if (entry === undefined) {
       this.#map = undefined // exhausted for good, as a Map iterator
       return { value: undefined, done: true }
@@ -329,8 +325,6 @@ module.exports = {
   deleteEntry,
   clearEntries,
   tableOf,
-  OP_NEXT,
-  OP_SIZE,
   KEYS,
   ENTRIES,
 }

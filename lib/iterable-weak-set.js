@@ -15,8 +15,6 @@ const {
   deleteEntry,
   clearEntries,
   tableOf,
-  OP_NEXT,
-  OP_SIZE,
   KEYS,
   ENTRIES,
 } = require('./iterable-weak-map.js')
@@ -70,7 +68,7 @@ class IterableWeakSetState extends PrivateStateOf {
   }
 
   get size() {
-    return tableOf(membersOf(this, 'size'))(OP_SIZE)
+    return tableOf(membersOf(this, 'size')).size()
   }
 
   forEach(callbackfn, thisArg = undefined) {
@@ -79,7 +77,7 @@ class IterableWeakSetState extends PrivateStateOf {
       throw makeError('ERR_INVALID_ARG_TYPE', `IterableWeakSet.prototype.forEach: callback ${describe(callbackfn)} is not a function`)
     }
     const table = tableOf(members)
-    for (let entry = table(OP_NEXT, 0); entry !== undefined; entry = table(OP_NEXT, entry.id)) {
+    for (let entry = table.next(0); entry !== undefined; entry = table.next(entry.id)) {
       apply(callbackfn, thisArg, [entry.key, entry.key, this])
     }
   }

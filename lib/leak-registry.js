@@ -15,6 +15,7 @@
 // collected once it tracks nothing, and its native side freed. Strings go to Rust as JSON text (JSON.stringify), so a
 // lone surrogate or a deep `info` reaches the report exactly as `track()` accepted it.
 
+const diagnostics = require('node:diagnostics_channel')
 const fsp = require('node:fs/promises')
 const fs = require('node:fs')
 const { isMainThread, threadId } = require('node:worker_threads')
@@ -63,7 +64,9 @@ const KINDS = ['leaked', 'suspected', 'released']
 const LEAKED = 0
 /** Numbers and JSON values per report in a batch (src/core/leak_report.rs BATCH_NUMBERS/VALUES). */
 const BATCH_NUMBERS = 7
-const BATCH_VALUES = 5
+const BATCH_VALUES = 6
+/** Every report of every registry is published here while anyone subscribes (README: "Errors and warnings" lists the channels). */
+const leakChannel = diagnostics.channel('ephemeron:leak')
 /** leakRelease results. */
 const RELEASED_WITH_REPORT = 2
 
@@ -84,6 +87,8 @@ class LeakRegistry {
   #stacks // index into STACKS
   #untilSample // tracks until the next sampled stack ('sample' mode)
   #onLeak
+  #context // options.context, or undefined
+  #contextFailed = false // the one warning about a failing context() was given
   #name
   #suspectAfter
   #maxTouches
@@ -127,8 +132,10 @@ class LeakRegistry {
       name,
       suspectAfter = 0,
       maxTouches = DEFAULT_MAX_TOUCHES,
+      context,
     } = options
     if (onLeak !== undefined && typeof onLeak !== 'function') throw invalidType('LeakRegistry: options.onLeak', 'a function', onLeak)
+    if (context !== undefined && typeof context !== 'function') throw invalidType('LeakRegistry: options.context', 'a function', context)
     if (log !== undefined && log !== false && (typeof log !== 'string' || log === '')) {
       throw invalidType('LeakRegistry: options.log', "'stderr', a file path or false", log)
     }
@@ -146,12 +153,13 @@ class LeakRegistry {
     // Without onLeak, reports go to stderr unless the log is turned off explicitly.
     const destination = log === false ? undefined : (log ?? (onLeak === undefined ? 'stderr' : undefined))
     this.#onLeak = onLeak
+    this.#context = context
     this.#name = name
     this.#logs = destination !== undefined
     this.#maxTouches = maxTouches
     this.#reportOnExit = reportOnExit
     const nameJson = name === undefined ? undefined : stringify(name)
-    this.#handle = leakCreate(this, wakeFor(this.#self), threadId, nameJson, destination, sampleRate, onLeak !== undefined, maxTouches)
+    this.#handle = leakCreate(this, wakeFor(this.#self), threadId, nameJson, destination, sampleRate, maxTouches)
     this.#stacks = stackMode
     this.#untilSample = leakSampleGap(this.#handle)
     this.#sites = new SiteCache(internSite, this.#handle)
@@ -169,7 +177,7 @@ class LeakRegistry {
     }
     if (this.#isTrackedId(this.#ids.get(resource))) return resource
     const typeId = this.#typeId(resource, info)
-    const identity = identityOf(info)
+    const identity = identityOf(info, this.#contextJson())
     const suspectAfter = info?.suspectAfter === undefined ? this.#suspectAfter : checkSuspectAfter(info.suspectAfter, 'LeakRegistry.track: info.suspectAfter')
     const full = this.#wantsStack()
     const frames = full ? captureFrames(LeakRegistry.prototype.track) : captureSite(LeakRegistry.prototype.track)
@@ -239,11 +247,12 @@ class LeakRegistry {
    */
   async openFile(path, flags = undefined, mode = undefined) {
     handleOf(this, 'openFile')
+    const context = this.#contextJson() // in the caller's async context, before the first await
     const full = this.#wantsStack()
     const frames = full ? captureFrames(LeakRegistry.prototype.openFile) : captureSite(LeakRegistry.prototype.openFile)
     const guarded = guardFileHandle(await fsp.open(path, flags, mode))
     // A registry closed while the file was opening no longer tracks anything.
-    if (!this.#closed) this.#trackFileHandle(guarded, path, frames, full)
+    if (!this.#closed) this.#trackFileHandle(guarded, path, frames, full, context)
     return guarded
   }
 
@@ -262,7 +271,7 @@ class LeakRegistry {
     const guarded = realHandleOf(fileHandle) === undefined ? guardFileHandle(fileHandle) : fileHandle
     const full = this.#wantsStack()
     const frames = full ? captureFrames(LeakRegistry.prototype.trackFileHandle) : captureSite(LeakRegistry.prototype.trackFileHandle)
-    this.#trackFileHandle(guarded, path, frames, full)
+    this.#trackFileHandle(guarded, path, frames, full, this.#contextJson())
     return guarded
   }
 
@@ -285,9 +294,9 @@ class LeakRegistry {
     // before it is flushed, and onLeak gets them on the next turn of the event loop.
     this.#closed = true
     if (this.#timer !== undefined) clearTimeout(this.#timer)
-    const delivered = leakClose(this.#handle)
+    const delivered = leakClose(this.#handle, this.#wantsReports())
     this.#checkLog()
-    if (delivered !== undefined && typeof delivered !== 'number') setImmediate(callOnLeak, this.#onLeak, this.#reportsOf(delivered))
+    if (delivered !== undefined && typeof delivered !== 'number') setImmediate(publish, this.#onLeak, this.#reportsOf(delivered))
   }
 
   /** Whether `close()` was called. */
@@ -319,7 +328,7 @@ class LeakRegistry {
     if (this.#closed) return
     let delivered // undefined: no report; a number: that many, for the log only; else a batch for onLeak
     try {
-      delivered = leakDeliver(this.#handle)
+      delivered = leakDeliver(this.#handle, this.#wantsReports())
     } catch (error) {
       // Not expected; but an exception here would reach the event loop as an uncaught one.
       warn('LeakRegistryWarning', 'ERR_EPHEMERON_INTERNAL', 'LeakRegistry could not deliver reports', error)
@@ -327,7 +336,33 @@ class LeakRegistry {
     }
     if (delivered === undefined) return
     if (this.#logs) this.#armTimer(now() + LOG_CHECK_MS)
-    if (typeof delivered !== 'number') callOnLeak(this.#onLeak, this.#reportsOf(delivered))
+    if (typeof delivered !== 'number') publish(this.#onLeak, this.#reportsOf(delivered))
+  }
+
+  /** Whether report objects are wanted: by `onLeak`, or by a subscriber of the channel. */
+  #wantsReports() {
+    return this.#onLeak !== undefined || leakChannel.hasSubscribers
+  }
+
+  /**
+   * The value of `options.context()` as JSON text, called now (in the caller's async context),
+   * or undefined without one. A context() that throws or returns what JSON cannot represent
+   * gives no context, and one warning per registry; `track()` never fails because of it.
+   */
+  #contextJson() {
+    const context = this.#context
+    if (context === undefined) return undefined
+    let json
+    try {
+      json = stringify(context())
+    } catch (error) {
+      if (!this.#contextFailed) {
+        this.#contextFailed = true
+        warnCallbackThrew('LeakRegistryWarning', 'ERR_EPHEMERON_CONTEXT', 'LeakRegistry context() failed; reports of resources tracked while it fails have no context (this warning is given once per registry)', error)
+      }
+      return undefined
+    }
+    return json
   }
 
   /**
@@ -343,8 +378,10 @@ class LeakRegistry {
     const name = this.#name
     for (let i = 0, n = 0, v = 0; i < count; i++, n += BATCH_NUMBERS, v += BATCH_VALUES) {
       const kind = numbers[n]
-      const report = { kind: KINDS[kind], type: this.#typeNames[numbers[n + 1]], id: values[v], label: values[v + 1], info: values[v + 2], site: this.#sites.textOf(numbers[n + 2]) }
-      if (values[v + 3] !== null) report.stack = values[v + 3]
+      const report = { kind: KINDS[kind], type: this.#typeNames[numbers[n + 1]], id: values[v], label: values[v + 1], info: values[v + 2] }
+      if (values[v + 3] !== null) report.context = values[v + 3]
+      report.site = this.#sites.textOf(numbers[n + 2])
+      if (values[v + 4] !== null) report.stack = values[v + 4]
       const trackedAt = numbers[n + 3]
       const at = numbers[n + 4]
       report.trackedAt = trackedAt
@@ -354,8 +391,8 @@ class LeakRegistry {
       report.pid = process.pid
       report.threadId = threadId
       if (name !== undefined) report.registry = name
-      if (values[v + 4] !== null) {
-        report.touches = values[v + 4].map((touch) => this.#touchOf(touch))
+      if (values[v + 5] !== null) {
+        report.touches = values[v + 5].map((touch) => this.#touchOf(touch))
         report.touchesDropped = numbers[n + 6]
       }
       reports[i] = report
@@ -415,19 +452,19 @@ class LeakRegistry {
   /** At process exit: collections not delivered yet go to the log; the inventory to stderr. */
   #atExit() {
     if (this.#closed) return
-    leakDeliver(this.#handle)
+    leakDeliver(this.#handle, false)
     if (this.#reportOnExit) {
       const text = leakExitInventory(this.#handle)
       if (text !== '') writeToStderrNow(text)
     }
   }
 
-  #trackFileHandle(guarded, path, frames, full) {
+  #trackFileHandle(guarded, path, frames, full, context) {
     if (this.#isTrackedId(this.#ids.get(guarded))) return
     const fd = realHandleOf(guarded).fd
     // Built by hand: cheaper than JSON.stringify of an info object, once per opened file.
     const where = path === undefined ? 'null' : stringify(String(path))
-    const identity = `{"type":"FileHandle","id":${fd},"label":${where},"fd":${fd},"path":${where}}\n${fd}\n${where}`
+    const identity = `{"type":"FileHandle","id":${fd},"label":${where},"fd":${fd},"path":${where}}\n${fd}\n${where}\n${context ?? ''}`
     const id = this.#record(this.#handle, guarded, this.#typeIdOf(FILE_HANDLE_TYPE), identity, frames, full, this.#suspectAfter)
     // Released when its user closes it (not when the guard closes a collected one: that is the
     // leak). The callback is kept by the real handle, so it names the record, not the handle.
@@ -540,23 +577,30 @@ function writeToStderrNow(text) {
   else fs.writeSync(2, text)
 }
 
-/** Calls `onLeak` with each report; one that throws becomes a warning and the rest still arrive. */
-function callOnLeak(onLeak, reports) {
+/**
+ * Gives each report to `onLeak` (one that throws becomes a warning and the rest still arrive) and
+ * publishes it on the 'ephemeron:leak' channel while anyone subscribes: the same object to both.
+ */
+function publish(onLeak, reports) {
   for (const report of reports) {
-    try {
-      onLeak(report)
-    } catch (error) {
-      warnCallbackThrew('LeakRegistryWarning', 'ERR_EPHEMERON_ON_LEAK', `LeakRegistry onLeak threw for a '${report.kind}' report`, error)
+    if (onLeak !== undefined) {
+      try {
+        onLeak(report)
+      } catch (error) {
+        warnCallbackThrew('LeakRegistryWarning', 'ERR_EPHEMERON_ON_LEAK', `LeakRegistry onLeak threw for a '${report.kind}' report`, error)
+      }
     }
+    if (leakChannel.hasSubscribers) leakChannel.publish(report)
   }
 }
 
 /**
- * `info` as JSON texts (`info\nid\nlabel`), taken now: later changes to it do not show, and it
- * cannot keep anything alive. JSON.stringify escapes line breaks, so '\n' separates safely.
+ * `info` and the context as JSON texts (`info\nid\nlabel\ncontext`), taken now: later changes
+ * to them do not show, and they cannot keep anything alive. JSON.stringify escapes line breaks,
+ * so '\n' separates safely.
  */
-function identityOf(info) {
-  if (info === undefined) return undefined
+function identityOf(info, context) {
+  if (info === undefined) return context === undefined ? undefined : `\n\n\n${context}`
   if (info === null || typeof info !== 'object') throw invalidType('LeakRegistry.track: info', 'an object', info)
   let json
   try {
@@ -564,7 +608,7 @@ function identityOf(info) {
   } catch (cause) {
     throw makeError('ERR_INVALID_ARG_VALUE', `LeakRegistry.track: info must be JSON-serializable: ${describeCause(cause)}`, cause)
   }
-  return `${json}\n${jsonOrEmpty(info.id)}\n${jsonOrEmpty(info.label)}`
+  return `${json}\n${jsonOrEmpty(info.id)}\n${jsonOrEmpty(info.label)}${context === undefined ? '' : `\n${context}`}`
 }
 
 function jsonOrEmpty(value) {

@@ -7,33 +7,21 @@
 //! entries are objects even when keys are symbols). It gives the order, `size`, `clear()` and
 //! iteration that a WeakMap lacks. get/has/set-of-an-existing-key never come here.
 //!
-//! The protocol, one raw Node-API function per table (see raw.rs and `create`):
-//! - `weakTableCreate()` makes a table function; `table(op, arg)` runs an operation.
-//! - Deleted entries reach the table through a `Float64Array` the JS side shares with it, given
-//!   with `OP_SHARE_REMOVED` on a map's first delete (maps that never delete never pay for it):
-//!   `removed[0]` is a count, `removed[1..=count]` ids of entries deleted since the last call. A
-//!   delete appends there without crossing into Rust (a crossing costs about as much as the
-//!   removal itself); JS calls `OP_DRAIN` when the array is full.
-//! - Every call first removes the ids in `removed` (and resets the count) and deletes the
-//!   references of entries the GC finalized, then does `op`. So no operation ever sees an entry
-//!   that was deleted or collected.
+//! The protocol (what each call does, and the shared array of deleted ids) is declared in
+//! core/weak_table_protocol.rs; `weakTableProtocol()` describes it to JS at load.
 
 use crate::core::ordered_table::{EntryId, OrderedTable};
+use crate::core::weak_table_protocol::{TableCall, TableOp};
 use crate::error::{check, JsError, JsResult};
 use crate::gc_notify::{watch, GcSink};
-use crate::raw::{args_and_data, define_function, guard, no_unwind, number, to_f64, undefined};
-use napi::sys;
+use crate::native_protocol::{describe, op_of, NativeOp};
+use crate::raw::{args_and_data, guard, no_unwind, number, to_f64, undefined};
+use napi::bindgen_prelude::Unknown;
+use napi::{sys, Env};
+use napi_derive::napi;
 use std::cell::{OnceCell, RefCell};
 use std::ffi::c_void;
 use std::ptr;
-
-/// What a call to a table function does: `table(op, arg)`.
-const OP_ADD: i32 = 0; // arg: the new entry object; returns its id
-const OP_DRAIN: i32 = 1; // nothing but the removals every call applies first
-const OP_SIZE: i32 = 2; // returns the number of entries whose collection was not finalized yet
-const OP_NEXT: i32 = 3; // arg: a cursor id; returns the next live entry, or undefined at the end
-const OP_CLEAR: i32 = 4;
-const OP_SHARE_REMOVED: i32 = 5; // arg: the Float64Array of deleted ids (once per table)
 
 /// The ids JS deleted since the last call, in the `Float64Array` it shares with this table.
 struct RemovedIds {
@@ -116,46 +104,57 @@ unsafe extern "C" fn finalize_table(env: sys::napi_env, data: *mut c_void, _hint
   });
 }
 
-/// `weakTableCreate() -> table`: a new table, as a native function `table(op, arg)`.
+/// The ops of a table function, for lib/iterable-weak-map.js to build its adapter from at load.
+#[napi]
+pub fn weak_table_protocol() -> Vec<NativeOp> {
+  describe(TableOp::describe())
+}
+
+/// `weakTableCreate() -> table`: a new table, as a native function `table(op, ...args)` (see
+/// core/weak_table_protocol.rs). Its calls are raw Node-API callbacks (see raw.rs): they are the
+/// hot path of `set` of a new key, `size`, each iteration step and every 32nd `delete`.
 ///
 /// The function's own data pointer is the table, so a call needs no handle to look up or
 /// validate (a type-tag check costs ~40 ns per call) and no foreign value can be mistaken for a
 /// table. The table is freed by the function's finalizer.
-unsafe extern "C" fn create(env: sys::napi_env, _info: sys::napi_callback_info) -> sys::napi_value {
-  // SAFETY: Node calls natives on the JS thread with a valid env; every raw call below uses it
-  // with valid out pointers and checks its status, and `guard` keeps errors and panics in.
-  unsafe {
-    guard(env, || {
-      let table = Box::into_raw(Box::new(WeakKeyTable {
-        entries: RefCell::new(OrderedTable::new()),
-        collected: GcSink::new(),
-        removed: OnceCell::new(),
-      }));
-      let mut function = ptr::null_mut();
-      let created = sys::napi_create_function(
+#[napi(ts_return_type = "(op: number, ...args: unknown[]) => unknown")]
+pub fn weak_table_create(env: &Env) -> napi::Result<Unknown<'_>> {
+  let env = env.raw();
+  let table = Box::into_raw(Box::new(WeakKeyTable {
+    entries: RefCell::new(OrderedTable::new()),
+    collected: GcSink::new(),
+    removed: OnceCell::new(),
+  }));
+  let mut function = ptr::null_mut();
+  // SAFETY: a valid env on the JS thread (napi-rs calls us there); the name is NUL-terminated;
+  // the out pointer is a local; `table` stays valid until `finalize_table` frees it.
+  let owned = unsafe {
+    sys::napi_create_function(
+      env,
+      c"weakTable".as_ptr(),
+      -1,
+      Some(call),
+      table.cast(),
+      &mut function,
+    ) == sys::Status::napi_ok
+      && sys::napi_add_finalizer(
         env,
-        c"weakTable".as_ptr(),
-        -1,
-        Some(call),
+        function,
         table.cast(),
-        &mut function,
-      );
-      let owned = created == sys::Status::napi_ok
-        && sys::napi_add_finalizer(
-          env,
-          function,
-          table.cast(),
-          Some(finalize_table),
-          ptr::null_mut(),
-          ptr::null_mut(),
-        ) == sys::Status::napi_ok;
-      if !owned {
-        drop(Box::from_raw(table));
-        return Err(JsError::internal("could not create a weak-key table"));
-      }
-      Ok(function)
-    })
+        Some(finalize_table),
+        ptr::null_mut(),
+        ptr::null_mut(),
+      ) == sys::Status::napi_ok
+  };
+  if !owned {
+    // SAFETY: the finalizer was not added, so nothing else owns the Box.
+    drop(unsafe { Box::from_raw(table) });
+    return Err(napi::Error::from_reason(
+      "could not create a weak-key table",
+    ));
   }
+  // SAFETY: `function` is a live value of this env, made above.
+  Ok(unsafe { Unknown::from_raw_unchecked(env, function) })
 }
 
 /// Checks that `array` is a `Float64Array` of at least two elements and holds it strongly.
@@ -213,43 +212,36 @@ unsafe extern "C" fn call(env: sys::napi_env, info: sys::napi_callback_info) -> 
   // uses those handles with valid out pointers and checks its status.
   unsafe {
     guard(env, || {
-      let (argv, data) = args_and_data::<2>(env, info)?;
-      // SAFETY: data is the table given to napi_create_function in `create`; it lives until this
-      // function is finalized, and the function is alive while it is being called.
+      let (argv, data) = args_and_data::<{ 1 + TableOp::MAX_ARGS }>(env, info)?;
+      // SAFETY: data is the table given to napi_create_function in `weak_table_create`; it lives
+      // until this function is finalized, and the function is alive while it is being called.
       let table = &*(data as *const WeakKeyTable);
-      let mut op = -1;
-      check(
-        sys::napi_get_value_int32(env, argv[0], &mut op),
-        "napi_get_value_int32",
-      )?;
+      let op = op_of(env, argv[0], TableOp::from_number, "IterableWeakMap table")?;
       table.sync(env);
-      match op {
-        OP_ADD => {
+      match TableCall::decode(op, &argv[1..]) {
+        TableCall::Add { entry } => {
           let id = table.entries.borrow_mut().next_id();
-          let reference = watch(env, argv[1], id, &table.collected)?;
+          let reference = watch(env, entry, id, &table.collected)?;
           table.entries.borrow_mut().insert(id, reference);
           number(env, id as f64)
         }
-        OP_DRAIN => undefined(env),
-        OP_SIZE => number(env, table.entries.borrow().len() as f64),
-        OP_NEXT => next_entry(env, table, to_f64(env, argv[1])? as EntryId),
-        OP_CLEAR => {
+        TableCall::Drain {} => undefined(env),
+        TableCall::Size {} => number(env, table.entries.borrow().len() as f64),
+        TableCall::Next { cursor } => next_entry(env, table, to_f64(env, cursor)? as EntryId),
+        TableCall::Clear {} => {
           table.clear(env);
           undefined(env)
         }
-        OP_SHARE_REMOVED => {
+        TableCall::ShareRemoved { removed } => {
           if table.removed.get().is_some() {
             return Err(JsError::internal(
               "the removed-ids array was already shared",
             ));
           }
-          let removed = removed_ids(env, argv[1])?;
+          let removed = removed_ids(env, removed)?;
           let _ = table.removed.set(removed);
           undefined(env)
         }
-        _ => Err(JsError::internal(format!(
-          "unknown weak-key table operation {op}"
-        ))),
       }
     })
   }
@@ -282,13 +274,4 @@ unsafe fn next_entry(
   }
   // SAFETY: the caller's env.
   unsafe { undefined(env) }
-}
-
-/// Registers the natives on the addon's exports.
-///
-/// # Safety
-/// Called once per environment from module initialisation with valid `env` and `exports`.
-pub unsafe fn register(env: sys::napi_env, exports: sys::napi_value) -> JsResult<()> {
-  // SAFETY: the caller's contract (module initialisation handles).
-  unsafe { define_function(env, exports, c"weakTableCreate", create) }
 }

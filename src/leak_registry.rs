@@ -51,8 +51,6 @@ struct Registry {
   /// Suspected and released reports made since the last delivery.
   pending: RefCell<Vec<Report>>,
   log: Option<LeakLog>,
-  /// Whether the JS side wants the reports (it has an `onLeak`).
-  wants_reports: bool,
   /// Touch records kept per resource.
   max_touches: usize,
   origin: Arc<Origin>,
@@ -111,8 +109,9 @@ impl Registry {
 
   /// The reports made since the last call (leaks collected, resources suspected or released
   /// after suspicion): written to the log as JSON lines, and returned, with how many there were,
-  /// as a batch for `onLeak` (None when there are none or nobody wants them).
-  fn deliver(&self) -> (usize, Option<ReportBatch>) {
+  /// as a batch for `onLeak` and the diagnostics channel (None when there are none or when
+  /// `want_batch` says nobody wants them).
+  fn deliver(&self, want_batch: bool) -> (usize, Option<ReportBatch>) {
     if self.closed.get() {
       return (0, None);
     }
@@ -137,7 +136,7 @@ impl Registry {
       return (0, None);
     }
     let count = reports.len();
-    let batch = self.wants_reports.then(|| ReportBatch::of(&reports));
+    let batch = want_batch.then(|| ReportBatch::of(&reports));
     if let Some(log) = &self.log {
       // The full lines are formatted on the writer thread.
       let origin = self.origin.clone();
@@ -230,6 +229,18 @@ unsafe extern "C" fn finalize_registry(_env: sys::napi_env, data: *mut c_void, _
 
 /// # Safety
 /// `env` and `value` must be valid for the running callback.
+unsafe fn to_bool(env: sys::napi_env, value: sys::napi_value) -> JsResult<bool> {
+  let mut flag = false;
+  check(
+    // SAFETY: the caller's contract; `flag` is a valid out pointer.
+    unsafe { sys::napi_get_value_bool(env, value, &mut flag) },
+    "napi_get_value_bool",
+  )?;
+  Ok(flag)
+}
+
+/// # Safety
+/// `env` and `value` must be valid for the running callback.
 unsafe fn registry<'a>(env: sys::napi_env, value: sys::napi_value) -> JsResult<&'a Registry> {
   // SAFETY: Externals tagged REGISTRY_TAG carry a Registry that lives until the External is
   // finalized (and it is reachable here, so it is not).
@@ -249,10 +260,10 @@ unsafe fn open_registry<'a>(env: sys::napi_env, value: sys::napi_value) -> JsRes
   Ok(registry)
 }
 
-/// `info`, `id` and `label` as JSON texts, joined by newlines (which JSON text never contains
-/// raw); an empty `id` or `label` is absent.
+/// `info`, `id`, `label` and `context` as JSON texts, joined by newlines (which JSON text never
+/// contains raw); an empty `id`, `label` or `context` is absent, an empty `info` is null.
 fn identity(joined: String) -> Identity {
-  let mut parts = joined.splitn(3, '\n');
+  let mut parts = joined.splitn(4, '\n');
   let mut next = || {
     parts
       .next()
@@ -264,10 +275,11 @@ fn identity(joined: String) -> Identity {
     info,
     id: next(),
     label: next(),
+    context: next(),
   }
 }
 
-/// `leakCreate(owner, wake, threadId, nameJson?, log?, sampleRate, wantsReports, maxTouches) -> handle`.
+/// `leakCreate(owner, wake, threadId, nameJson?, log?, sampleRate, maxTouches) -> handle`.
 /// `owner` is the JS registry (held while it tracks something); `wake()` is called on the event
 /// loop when collections were queued; it calls `leakDeliver`.
 unsafe extern "C" fn create(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
@@ -275,13 +287,7 @@ unsafe extern "C" fn create(env: sys::napi_env, info: sys::napi_callback_info) -
   // below uses those handles and checks its status.
   unsafe {
     guard(env, || {
-      let [owner, wake, thread_id, name, log, sample_rate, wants_reports, max_touches] =
-        args::<8>(env, info)?;
-      let mut wants = false;
-      check(
-        sys::napi_get_value_bool(env, wants_reports, &mut wants),
-        "napi_get_value_bool",
-      )?;
+      let [owner, wake, thread_id, name, log, sample_rate, max_touches] = args::<7>(env, info)?;
       let log = match optional_string(env, log)? {
         Some(destination) => {
           Some(LeakLog::open(&destination).map_err(|error| log_error(&destination, error))?)
@@ -306,7 +312,6 @@ unsafe extern "C" fn create(env: sys::napi_env, info: sys::napi_callback_info) -
         collected: GcSink::new(),
         pending: RefCell::new(Vec::new()),
         log,
-        wants_reports: wants,
         max_touches: to_f64(env, max_touches)? as usize,
         origin: Arc::new(origin),
         closed: Cell::new(false),
@@ -410,15 +415,15 @@ unsafe fn delivered_value(
   }
 }
 
-/// `leakDeliver(handle) -> undefined | number | [ArrayBuffer, string]`: the reports made since
-/// the last call (see `delivered_value`; the log gets the full lines either way).
+/// `leakDeliver(handle, wantBatch) -> undefined | number | [ArrayBuffer, string]`: the reports
+/// made since the last call (see `delivered_value`; the log gets the full lines either way).
 unsafe extern "C" fn deliver(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
   // SAFETY: Node calls this on the JS thread with a valid env and callback info; every raw call
   // below uses those handles and checks its status.
   unsafe {
     guard(env, || {
-      let [handle] = args::<1>(env, info)?;
-      let delivered = registry(env, handle)?.deliver();
+      let [handle, want_batch] = args::<2>(env, info)?;
+      let delivered = registry(env, handle)?.deliver(to_bool(env, want_batch)?);
       delivered_value(env, delivered)
     })
   }
@@ -685,7 +690,7 @@ unsafe extern "C" fn exit_inventory_text(
   }
 }
 
-/// `leakClose(handle) -> undefined | number | batch`: reports the collections that already happened
+/// `leakClose(handle, wantBatch) -> undefined | number | batch`: reports the collections that already happened
 /// (their lines go to the log and they are returned for onLeak, as `leakDeliver`), then stops
 /// watching and flushes the log. Idempotent.
 unsafe extern "C" fn close(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
@@ -693,13 +698,13 @@ unsafe extern "C" fn close(env: sys::napi_env, info: sys::napi_callback_info) ->
   // below uses those handles and checks its status.
   unsafe {
     guard(env, || {
-      let [handle] = args::<1>(env, info)?;
+      let [handle, want_batch] = args::<2>(env, info)?;
       let registry = registry(env, handle)?;
       if registry.closed.get() {
         return undefined(env);
       }
       registry.queue_cleared();
-      let delivered = registry.deliver();
+      let delivered = registry.deliver(to_bool(env, want_batch)?);
       registry.close();
       delivered_value(env, delivered)
     })

@@ -6,9 +6,13 @@
 pub mod core;
 mod error;
 mod gc_notify;
+// napi-derive registers #[napi] items only outside `cargo test`, where they look unused.
+#[cfg_attr(test, allow(dead_code))]
 mod iterable_weak_map;
 mod leak_log;
 mod leak_registry;
+#[cfg_attr(test, allow(dead_code))]
+mod native_protocol;
 mod raw;
 mod weak_cache;
 
@@ -20,8 +24,7 @@ use napi_derive::napi;
 pub fn register_natives(exports: Object, env: Env) -> napi::Result<()> {
   // SAFETY: napi-rs calls this once per environment with valid handles.
   unsafe {
-    iterable_weak_map::register(env.raw(), exports.raw())
-      .and_then(|()| weak_cache::register(env.raw(), exports.raw()))
+    weak_cache::register(env.raw(), exports.raw())
       .and_then(|()| leak_registry::register(env.raw(), exports.raw()))
   }
   .map_err(|e| napi::Error::from_reason(e.message))

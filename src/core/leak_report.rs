@@ -178,9 +178,11 @@ impl Report {
       .raw("kind", self.kind.json())
       .raw("type", &self.type_json)
       .id_and_label(self.seq, identity);
-    report
-      .raw("info", identity.map_or("null", |i| &i.info))
-      .raw("site", &self.site);
+    report.raw("info", identity.map_or("null", |i| &i.info));
+    if let Some(context) = identity.and_then(|i| i.context.as_deref()) {
+      report.raw("context", context);
+    }
+    report.raw("site", &self.site);
     if let Some(stack) = &self.stack {
       report.raw("stack", stack);
     }
@@ -220,15 +222,15 @@ impl Report {
 
 /// Numbers per report in a `ReportBatch`: kind, typeId, siteId, trackedAt, at, count, touchesDropped.
 pub const BATCH_NUMBERS: usize = 7;
-/// JSON values per report in a `ReportBatch`: id, label, info, stack, touches.
-pub const BATCH_VALUES: usize = 5;
+/// JSON values per report in a `ReportBatch`: id, label, info, context, stack, touches.
+pub const BATCH_VALUES: usize = 6;
 
 /// Reports as JS reads them on the event loop (lib/leak-registry.js builds the report objects,
 /// with the fields of `write_json_line` in its order, and a spec checks they equal the log's
 /// lines). Parsing full lines cost more than everything else in delivering a leak storm, so the
 /// numbers travel as numbers, types and sites by id (JS knows their names), and only the JSON
-/// values (`id`, `label`, `info`, `stack`, `touches` as `[[siteId, at, hint], ...]`, each `null`
-/// when absent) as JSON text: one flat array, `BATCH_VALUES` per report.
+/// values (`id`, `label`, `info`, `context`, `stack`, `touches` as `[[siteId, at, hint], ...]`,
+/// each `null` when absent) as JSON text: one flat array, `BATCH_VALUES` per report.
 #[derive(Debug, Default, PartialEq)]
 pub struct ReportBatch {
   /// `BATCH_NUMBERS` per report.
@@ -278,6 +280,8 @@ impl ReportBatch {
     out.push(',');
     out.push_str(identity.map_or("null", |i| &i.info));
     out.push(',');
+    out.push_str(identity.and_then(|i| i.context.as_deref()).unwrap_or("null"));
+    out.push(',');
     out.push_str(report.stack.as_deref().unwrap_or("null"));
     out.push(',');
     match &report.touches {
@@ -311,7 +315,8 @@ impl Report {
   }
 }
 
-/// The inventory as a JSON array of `{ type, id, label, site, trackedAt, ageMs, suspected }`.
+/// The inventory as a JSON array of `{ type, id, label, site, trackedAt, ageMs, suspected,
+/// context? }`.
 pub fn open_json(open: &[OpenResource<'_>], now: f64) -> String {
   json_text(|json| {
     json.push('[');
@@ -328,6 +333,9 @@ pub fn open_json(open: &[OpenResource<'_>], now: f64) -> String {
         .millis("trackedAt", resource.tracked_at.round())
         .millis("ageMs", (now - resource.tracked_at).max(0.0).round());
       item.flag("suspected", resource.suspected);
+      if let Some(context) = resource.identity.and_then(|i| i.context.as_deref()) {
+        item.raw("context", context);
+      }
       item.close();
     }
     json.push(']');
@@ -415,7 +423,13 @@ pub fn exit_inventory(open: &[OpenResource<'_>], now: f64, origin: &Origin) -> S
       } else {
         ""
       };
-      let _ = writeln!(text, "      {id}{label}{mark}");
+      // Context is JSON text: JSON escapes line breaks, so it cannot forge a line either.
+      let context = resource
+        .identity
+        .and_then(|i| i.context.as_deref())
+        .map(|context| format!(" {context}"))
+        .unwrap_or_default();
+      let _ = writeln!(text, "      {id}{label}{mark}{context}");
     }
     if resources.len() > INVENTORY_PER_SITE {
       let _ = writeln!(
@@ -500,6 +514,7 @@ mod tests {
       info: r#"{"type":"FileHandle","id":5,"label":"a \"quoted\"\npath","fd":5}"#.into(),
       id: Some("5".into()),
       label: Some(r#""a \"quoted\"\npath""#.into()),
+      context: Some(r#"{"request":"r-1","route":"/export"}"#.into()),
     }
   }
 
@@ -513,6 +528,7 @@ mod tests {
     assert_eq!(parsed["id"], 5, "id comes from info");
     assert_eq!(parsed["label"], "a \"quoted\"\npath");
     assert_eq!(parsed["info"]["fd"], 5);
+    assert_eq!(parsed["context"]["route"], "/export", "context as given");
     assert_eq!(parsed["site"], "/app/server.js:12");
     assert_eq!(parsed["stack"], "    at open (/app/server.js:12:5)");
     assert_eq!(
@@ -551,6 +567,7 @@ mod tests {
       info: info.clone().into(),
       id: None,
       label: None,
+      context: None,
     }))
     .to_json_line(&origin());
     assert!(line.contains(&format!(r#""info":{info}"#)), "{line}");
@@ -623,11 +640,12 @@ mod tests {
       "id and label from info"
     );
     assert_eq!(values[2]["fd"], 5);
-    assert_eq!(values[3], "    at open (/app/server.js:12:5)");
-    assert_eq!(values[4], Value::Null, "no touches");
+    assert_eq!(values[3]["request"], "r-1", "context");
+    assert_eq!(values[4], "    at open (/app/server.js:12:5)");
+    assert_eq!(values[5], Value::Null, "no touches");
     assert_eq!(
-      values[5..].to_vec(),
-      [7.into(), Value::Null, Value::Null, Value::Null, Value::Null],
+      values[6..].to_vec(),
+      [7.into(), Value::Null, Value::Null, Value::Null, Value::Null, Value::Null],
       "the sequence as id; nulls"
     );
     assert_eq!(
@@ -652,6 +670,7 @@ mod tests {
       "no stack captured, no stack field"
     );
     assert!(parsed.get("registry").is_none());
+    assert!(parsed.get("context").is_none(), "no context, no field");
   }
 
   fn open_resource<'a>(
@@ -691,7 +710,10 @@ mod tests {
       lines[1],
       "  2 x FileHandle from /b.js:2 (oldest 10 s, 1 suspected)"
     );
-    assert_eq!(lines[2], r#"      5 "a \"quoted\"\npath""#);
+    assert_eq!(
+      lines[2],
+      r#"      5 "a \"quoted\"\npath" {"request":"r-1","route":"/export"}"#
+    );
     assert_eq!(lines[3], "      3 (suspected)");
     assert_eq!(lines[4], "  1 x Socket from /a.js:1 (oldest 11 s)");
     assert_eq!(lines[5], "      1");
@@ -771,6 +793,7 @@ mod tests {
       info: r#"{"id":"conn-1"}"#.into(),
       id: Some(r#""conn-1""#.into()),
       label: None,
+      context: Some(r#""tenant-7""#.into()),
     };
     let mut resource = open_resource(9, r#""T""#, r#""/a.js:1""#, 500.0, Some(&identity));
     resource.suspected = true;
@@ -779,5 +802,6 @@ mod tests {
     assert_eq!(parsed[0]["ageMs"], 1000);
     assert_eq!(parsed[0]["site"], "/a.js:1");
     assert_eq!(parsed[0]["suspected"], true);
+    assert_eq!(parsed[0]["context"], "tenant-7");
   }
 }

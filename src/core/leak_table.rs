@@ -73,13 +73,15 @@ impl<T: Default> Interner<T> {
   }
 }
 
-/// What `track` was told about a resource, as JSON texts: the whole `info` snapshot and the
-/// `id` and `label` lifted out of it (None when absent).
+/// What `track` was told about a resource, as JSON texts: the whole `info` snapshot, the `id`
+/// and `label` lifted out of it (None when absent), and the value of the registry's `context`
+/// function at `track` (None without one).
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Identity {
   pub info: Box<str>,
   pub id: Option<Box<str>>,
   pub label: Option<Box<str>>,
+  pub context: Option<Box<str>>,
 }
 
 struct Record<H> {
@@ -463,6 +465,7 @@ mod tests {
       info: r#"{"fd":3}"#.into(),
       id: Some("3".into()),
       label: None,
+      context: Some(r#"{"request":"r-1"}"#.into()),
     };
     let id = t
       .track(

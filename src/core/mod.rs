@@ -8,6 +8,8 @@ pub mod leak_table;
 pub mod ordered_table;
 pub mod panic_fence;
 pub mod process_totals;
+pub mod protocol;
 pub mod removal_cause;
 pub mod sampler;
 pub mod touch_log;
+pub mod weak_table_protocol;
