@@ -21,7 +21,7 @@
 // began, as EventEmitter does.
 
 const { inspect } = require('node:util')
-const { IterableWeakMap, deleteEntry, insertEntry, tableOf, OP_NEXT } = require('./iterable-weak-map.js')
+const { IterableWeakMap, deleteEntry, insertEntry, tableOf } = require('./iterable-weak-map.js')
 const { Error, Map, Object, Reflect, SafeWeakMap, Symbol } = require('./primordials.js')
 const { incompatibleReceiver, invalidType, makeError } = require('./errors.js')
 
@@ -228,19 +228,19 @@ class WeakEventEmitter {
 
   /** The dispatch if the GC has not collected it, else undefined. */
   #liveDispatch() {
-    const entry = this.#cellTable(OP_NEXT, 0)
+    const entry = this.#cellTable.next(0)
     return entry === undefined ? undefined : entry.key
   }
 
   /** The dispatch, rebuilt from the owners' subscriptions if the GC collected it. */
   #dispatch() {
-    const entry = this.#cellTable(OP_NEXT, 0)
+    const entry = this.#cellTable.next(0)
     if (entry !== undefined) return entry.key
     const all = []
     let subscribedOwners = 0
     let idleOwners = 0
     const table = this.#ownersTable
-    for (let owner = table(OP_NEXT, 0); owner !== undefined; owner = table(OP_NEXT, owner.id)) {
+    for (let owner = table.next(0); owner !== undefined; owner = table.next(owner.id)) {
       const subscriptions = this.#owners.get(owner.key)
       if (subscriptions.length === 0) idleOwners++
       else subscribedOwners++
