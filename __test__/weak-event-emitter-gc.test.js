@@ -6,7 +6,8 @@
 const { test } = require('node:test')
 const assert = require('node:assert/strict')
 const { WeakEventEmitter } = require('..')
-const { collectGarbage, finalizationWatcher } = require('./helpers/gc.js')
+const { collectGarbage, finalizationWatcher, immediate } = require('./helpers/gc.js')
+const { captureWarnings } = require('./helpers/warnings.js')
 
 const MB = 1024 * 1024
 
@@ -186,4 +187,77 @@ test('a dropped emitter is collected with its subscriptions, even while its owne
   await collectGarbage()
   assert.deepEqual([...watcher.collected], ['emitter'])
   assert.equal(owners.length, 5)
+})
+
+/** Owners subscribed to 'a' and 'b': `forget` of them never unsubscribe, `tidy` unsubscribe from both. */
+function subscribeForgetfulAndTidy(emitter, forget, tidy) {
+  for (let i = 0; i < forget + tidy; i++) {
+    const owner = { i }
+    emitter.on('a', owner, () => owner).on('b', owner, () => owner)
+    if (i >= forget) emitter.off('a', owner).off('b', owner)
+  }
+}
+
+test('onCollect: owners collected while subscribed, batched on the event loop, never inside gc()', async () => {
+  const reports = []
+  const emitter = new WeakEventEmitter({ onCollect: (count) => reports.push(count) })
+  const held = subscribeHeld(emitter, 2, [], 'a')
+  subscribeForgetfulAndTidy(emitter, 7, 5)
+  globalThis.gc()
+  assert.deepEqual(reports, [], 'not inside gc() or synchronous code')
+  await collectGarbage()
+  assert.equal(reports.reduce((a, b) => a + b, 0), 7, 'the 7 that never called off(), not the 5 that did')
+  assert.ok(reports.length <= 2, `in batches (${reports.length} calls)`)
+  assert.equal(emitter.collectedOwners, 7)
+  // Later collections are reported as they come, each owner once.
+  subscribeForgetfulAndTidy(emitter, 3, 3)
+  await collectGarbage()
+  assert.equal(reports.reduce((a, b) => a + b, 0), 10)
+  assert.equal(emitter.collectedOwners, 10)
+  assert.equal(emitter.listenerCount('a'), 2, 'the held owners are still subscribed')
+  assert.equal(held.length, 2)
+})
+
+test('onCollect that throws: a warning with code ERR_EPHEMERON_ON_COLLECT; later reports still arrive', async () => {
+  const reports = []
+  const emitter = new WeakEventEmitter({
+    onCollect: (count) => {
+      reports.push(count)
+      if (reports.length === 1) throw new TypeError('gauge is not a function')
+    },
+  })
+  const warnings = await captureWarnings(async () => {
+    subscribeForgetfulAndTidy(emitter, 4, 0)
+    await collectGarbage()
+    subscribeForgetfulAndTidy(emitter, 2, 0)
+    await collectGarbage()
+    await immediate()
+  })
+  assert.deepEqual(reports, [4, 2])
+  assert.deepEqual(
+    warnings.map((w) => [w.type, w.code]),
+    [['WeakEventEmitterWarning', 'ERR_EPHEMERON_ON_COLLECT']],
+  )
+  assert.match(warnings[0].message, /WeakEventEmitter onCollect threw: TypeError: gauge is not a function/)
+})
+
+test('an emitter whose onCollect and listeners reference it is collected when dropped', async () => {
+  const watcher = finalizationWatcher()
+  const owners = [{}, {}]
+  ;(() => {
+    const emitter = new WeakEventEmitter({ onCollect: () => emitter.listenerCount('x') })
+    watcher.watch(emitter, 'emitter')
+    for (const owner of owners) emitter.on('x', owner, () => emitter)
+    emitter.emit('x')
+  })()
+  await collectGarbage()
+  assert.deepEqual([...watcher.collected], ['emitter'])
+})
+
+test('bad options are TypeErrors with code ERR_INVALID_ARG_TYPE', () => {
+  for (const options of [null, 1, 'x']) {
+    assert.throws(() => new WeakEventEmitter(options), { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE', message: /WeakEventEmitter: options must be an object/ })
+  }
+  assert.throws(() => new WeakEventEmitter({ onCollect: 'log' }), { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE', message: /options.onCollect must be a function/ })
+  assert.equal(new WeakEventEmitter({}).collectedOwners, 0)
 })

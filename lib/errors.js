@@ -32,6 +32,7 @@ const CODES = Object.freeze({
   ERR_UNHANDLED_ERROR: { class: 'Error', meaning: "WeakEventEmitter.emit('error') found no listener and the value emitted is not an Error (as EventEmitter)" },
   ERR_EPHEMERON_DISPOSE_THREW: { class: 'warning', meaning: 'a WeakCache dispose, disposeAfter or onInsert callback threw (WeakCacheWarning)' },
   LRU_CACHE_UNBOUNDED: { class: 'warning', meaning: "a WeakCache is bounded only by ttl, without ttlAutopurge (UnboundedCacheWarning, lru-cache's code; once per process)" },
+  ERR_EPHEMERON_ON_COLLECT: { class: 'warning', meaning: 'an onCollect callback threw (IterableWeakMapWarning, IterableWeakSetWarning or WeakEventEmitterWarning)' },
   ERR_EPHEMERON_ON_LEAK: { class: 'warning', meaning: 'a LeakRegistry onLeak callback threw (LeakRegistryWarning)' },
   ERR_EPHEMERON_LOG_WRITE: { class: 'warning', meaning: 'the LeakRegistry log could not write lines; they were counted as dropped (LeakRegistryWarning)' },
   ERR_EPHEMERON_CONTEXT: { class: 'warning', meaning: 'a LeakRegistry context() function threw or returned what JSON cannot represent; those resources have no context (LeakRegistryWarning, once per registry)' },

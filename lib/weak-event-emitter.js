@@ -21,9 +21,9 @@
 // began, as EventEmitter does.
 
 const { inspect } = require('node:util')
-const { IterableWeakMap, deleteEntry, insertEntry, tableOf } = require('./iterable-weak-map.js')
+const { IterableWeakMap, deleteEntry, insertEntry, onCollectOption, tableOf, valuesOf, watchCollections } = require('./iterable-weak-map.js')
 const { Error, Map, Object, Reflect, SafeWeakMap, Symbol } = require('./primordials.js')
-const { incompatibleReceiver, invalidType, makeError } = require('./errors.js')
+const { incompatibleReceiver, invalidType, makeError, warnCallbackThrew } = require('./errors.js')
 
 const { apply } = Reflect
 const { defineProperty, getPrototypeOf, setPrototypeOf } = Object
@@ -63,6 +63,8 @@ class WeakEventEmitter {
    */
   #owners = new IterableWeakMap()
   #ownersTable = tableOf(this.#owners)
+  /** The map's own `owner -> subscriptions` WeakMap, read directly on the hot paths (#owners is never cleared, so it stays the same). */
+  #subscriptionsOf = valuesOf(this.#owners)
   /** Holds the dispatch (event -> Subscription[]) as its only key: weakly (see the top). */
   #cell = new IterableWeakMap()
   #cellTable = tableOf(this.#cell)
@@ -79,9 +81,22 @@ class WeakEventEmitter {
   #stale = 0
   /** Owners the GC collected while they had subscriptions. */
   #collected = 0
+  #onCollect = undefined
+  /** What onCollect was told of so far. */
+  #reported = 0
 
   static {
     ownersOf = (emitter, event, after) => emitter.#liveAfter(event, after)
+  }
+
+  constructor(options = undefined) {
+    const onCollect = onCollectOption('WeakEventEmitter', options)
+    if (onCollect !== undefined) {
+      this.#onCollect = onCollect
+      // The owners' map wakes us on the event loop after the GC collected owners (any: idle ones
+      // too); the rebuild that #dispatch() does then tells which of them were still subscribed.
+      watchCollections(this.#owners, () => this.#deliverCollected())
+    }
   }
 
   on(event, owner, listener) {
@@ -98,7 +113,7 @@ class WeakEventEmitter {
     checkEvent('off', event)
     checkOwner('off', owner)
     if (listener !== undefined) checkListener('off', listener)
-    const subscriptions = this.#owners.get(owner)
+    const subscriptions = this.#subscriptionsOf.get(owner)
     if (subscriptions === undefined) return this
     // As EventEmitter: the most recent matching subscription goes (all of them without a listener).
     for (let i = subscriptions.length - 1; i >= 0; i--) {
@@ -173,11 +188,23 @@ class WeakEventEmitter {
     return this.#collected
   }
 
+  #deliverCollected() {
+    this.#dispatch()
+    const count = this.#collected - this.#reported
+    if (count <= 0) return
+    this.#reported = this.#collected
+    try {
+      apply(this.#onCollect, undefined, [count])
+    } catch (thrown) {
+      warnCallbackThrew('WeakEventEmitterWarning', 'ERR_EPHEMERON_ON_COLLECT', 'WeakEventEmitter onCollect threw', thrown)
+    }
+  }
+
   #subscribe(method, event, owner, listener, once) {
     checkEvent(method, event)
     checkOwner(method, owner)
     checkListener(method, listener)
-    let subscriptions = this.#owners.get(owner)
+    let subscriptions = this.#subscriptionsOf.get(owner)
     if (subscriptions === undefined) {
       subscriptions = []
       insertEntry(this.#owners, owner, subscriptions)
@@ -222,7 +249,7 @@ class WeakEventEmitter {
   }
 
   #removeSubscription(subscription) {
-    const subscriptions = this.#owners.get(subscription.owner)
+    const subscriptions = this.#subscriptionsOf.get(subscription.owner)
     this.#remove(subscriptions, subscriptions.lastIndexOf(subscription))
   }
 
@@ -241,7 +268,7 @@ class WeakEventEmitter {
     let idleOwners = 0
     const table = this.#ownersTable
     for (let owner = table.next(0); owner !== undefined; owner = table.next(owner.id)) {
-      const subscriptions = this.#owners.get(owner.key)
+      const subscriptions = this.#subscriptionsOf.get(owner.key)
       if (subscriptions.length === 0) idleOwners++
       else subscribedOwners++
       for (let i = 0; i < subscriptions.length; i++) all.push(subscriptions[i])
