@@ -41,7 +41,7 @@ let deleteEntry // (map, key) => boolean
 let clearEntries // (map)
 let tableOf // map => its native table (the same one for the map's whole life)
 let valuesOf // map => its key -> value WeakMap (replaced by clear())
-let watchCollections // (map, onCollect): calls onCollect(count) on the event loop after collections
+let watchCollections // (map, onCollect, className?): calls onCollect(count) on the event loop after collections
 let deliverCollected // map => calls its onCollect with the entries collected since the last call
 
 /**
@@ -65,6 +65,7 @@ class IterableWeakMapState extends PrivateStateOf {
   #table = new WeakTable(weakTableCreate())
   #removed = null // made by the first delete: most maps never delete, and it costs ~1.5 µs
   #onCollect = undefined
+  #onCollectOf = 'IterableWeakMap' // the class whose option it is, for the warning if it throws
   #collectedReported = 0 // what onCollect was told of so far (the table counts the total)
 
   static {
@@ -106,8 +107,9 @@ class IterableWeakMapState extends PrivateStateOf {
     }
     tableOf = (map) => map.#table
     valuesOf = (map) => map.#values
-    watchCollections = (map, onCollect) => {
+    watchCollections = (map, onCollect, className = 'IterableWeakMap') => {
       map.#onCollect = onCollect
+      map.#onCollectOf = className
       // The wake-up holds the map only weakly: the threadsafe function behind it is a GC root.
       map.#table.watchCollected(collectedHandler(new WeakRef(map)))
     }
@@ -119,7 +121,8 @@ class IterableWeakMapState extends PrivateStateOf {
       try {
         apply(map.#onCollect, undefined, [count])
       } catch (thrown) {
-        warnCallbackThrew('IterableWeakMapWarning', 'ERR_EPHEMERON_ON_COLLECT', 'IterableWeakMap onCollect threw', thrown)
+        const className = map.#onCollectOf
+        warnCallbackThrew(`${className}Warning`, 'ERR_EPHEMERON_ON_COLLECT', `${className} onCollect threw`, thrown)
       }
     }
   }

@@ -98,7 +98,7 @@ function IterableWeakSet(iterable = undefined, options = undefined) {
   if (new.target === undefined) throw constructCallRequired('IterableWeakSet')
   const onCollect = onCollectOption('IterableWeakSet', options)
   new IterableWeakSetState(this)
-  if (onCollect !== undefined) watchCollections(membersOf(this, 'constructor'), onCollect)
+  if (onCollect !== undefined) watchCollections(membersOf(this, 'constructor'), onCollect, 'IterableWeakSet')
   if (iterable === undefined || iterable === null) return
   const adder = this.add
   if (typeof adder !== 'function') {
