@@ -68,6 +68,8 @@ class WeakEventEmitter {
   /** Holds the dispatch (event -> Subscription[]) as its only key: weakly (see the top). */
   #cell = new IterableWeakMap()
   #cellTable = tableOf(this.#cell)
+  /** False once a look found the dispatch collected, until a rebuild: on() then need not look. */
+  #dispatchMayLive = false
   #seq = 0
   /** Orders emits and removals: an emit skips what was removed before it started. */
   #clock = 0
@@ -255,14 +257,17 @@ class WeakEventEmitter {
 
   /** The dispatch if the GC has not collected it, else undefined. */
   #liveDispatch() {
+    if (!this.#dispatchMayLive) return undefined
     const entry = this.#cellTable.next(0)
-    return entry === undefined ? undefined : entry.key
+    if (entry !== undefined) return entry.key
+    this.#dispatchMayLive = false
+    return undefined
   }
 
   /** The dispatch, rebuilt from the owners' subscriptions if the GC collected it. */
   #dispatch() {
-    const entry = this.#cellTable.next(0)
-    if (entry !== undefined) return entry.key
+    const live = this.#liveDispatch()
+    if (live !== undefined) return live
     const all = []
     let subscribedOwners = 0
     let idleOwners = 0
@@ -289,6 +294,7 @@ class WeakEventEmitter {
       else list.push(subscription)
     }
     insertEntry(this.#cell, dispatch, undefined)
+    this.#dispatchMayLive = true
     return dispatch
   }
 
