@@ -4,6 +4,16 @@
 /** What can be a weak key: an object, a function, or a symbol that was not made by `Symbol.for`. */
 export type WeakKey = object | symbol
 
+/** Options of `IterableWeakMap` and `IterableWeakSet`. */
+export interface IterableWeakOptions {
+  /**
+   * Called on the event loop, in batches (one call per collection that took keys), with the
+   * number of entries removed because the GC collected their key. Entries you deleted or cleared
+   * do not count. A callback that throws becomes a process warning (code `ERR_EPHEMERON_ON_COLLECT`).
+   */
+  onCollect?: (count: number) => void
+}
+
 /**
  * A `WeakMap` you can iterate, count and clear.
  *
@@ -29,10 +39,12 @@ export type WeakKey = object | symbol
 export declare class IterableWeakMap<K extends WeakKey = WeakKey, V = any> {
   /**
    * @param iterable entries to add, through `this.set`.
+   * @param options `onCollect`: see {@link IterableWeakOptions}.
    * @throws {TypeError} `ERR_INVALID_ARG_TYPE` if `iterable` is not iterable, an item is not an
-   *   entry object, or a key cannot be held weakly; `ERR_CONSTRUCT_CALL_REQUIRED` without `new`.
+   *   entry object, a key cannot be held weakly, or an option has the wrong type;
+   *   `ERR_CONSTRUCT_CALL_REQUIRED` without `new`.
    */
-  constructor(iterable?: Iterable<readonly [K, V]> | null)
+  constructor(iterable?: Iterable<readonly [K, V]> | null, options?: IterableWeakOptions)
   /** The value stored under `key`, or `undefined`. */
   get(key: K): V | undefined
   /** Stores `value` under `key` and returns the map. A present key keeps its iteration position.
@@ -75,10 +87,11 @@ export declare class IterableWeakMap<K extends WeakKey = WeakKey, V = any> {
 export declare class IterableWeakSet<T extends WeakKey = WeakKey> {
   /**
    * @param iterable values to add, through `this.add`.
-   * @throws {TypeError} `ERR_INVALID_ARG_TYPE` if `iterable` is not iterable or a value cannot be
-   *   held weakly; `ERR_CONSTRUCT_CALL_REQUIRED` without `new`.
+   * @param options `onCollect`: see {@link IterableWeakOptions}.
+   * @throws {TypeError} `ERR_INVALID_ARG_TYPE` if `iterable` is not iterable, a value cannot be
+   *   held weakly, or an option has the wrong type; `ERR_CONSTRUCT_CALL_REQUIRED` without `new`.
    */
-  constructor(iterable?: Iterable<T> | null)
+  constructor(iterable?: Iterable<T> | null, options?: IterableWeakOptions)
   /** Adds `value` and returns the set.
    * @throws {TypeError} `ERR_INVALID_ARG_TYPE` if `value` is not an object, a function or a
    *   non-registered symbol. */

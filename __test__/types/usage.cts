@@ -20,7 +20,10 @@ meta.forEach((value, key, map) => void [value.openedAt, key.id, map.size])
 const computed: { openedAt: number } = meta.getOrInsertComputed({ id: 2 }, (key) => ({ openedAt: key.id }))
 const symbols = new IterableWeakMap<symbol, string>().set(Symbol('s'), 'ok')
 
-const members = new IterableWeakSet<Socket>([socket])
+const members = new IterableWeakSet<Socket>([socket], { onCollect: (count: number) => void count })
+const counted = new IterableWeakMap<Socket, number>(null, { onCollect: (count) => void count.toFixed() })
+// @ts-expect-error onCollect takes a number
+new IterableWeakMap(null, { onCollect: (count: string) => void count })
 const has: boolean = members.add({ id: 3 }).has(socket)
 const all: Socket[] = [...members.values()]
 
@@ -29,7 +32,7 @@ new IterableWeakMap<number, string>()
 // @ts-expect-error wrong value type
 meta.set(socket, 'not metadata')
 
-void [openedAt, size, computed, symbols, has, all]
+void [openedAt, size, computed, symbols, has, all, counted]
 
 // WeakCache
 const { WeakCache } = ephemeron
