@@ -289,8 +289,8 @@ unsafe fn watch_collected(
     return Err(JsError::internal("the table already has a wake function"));
   }
   let mut kind = sys::ValueType::napi_undefined;
-  // SAFETY: the caller's contract (valid env and value); the out pointer is a local.
   check(
+    // SAFETY: the caller's contract (valid env and value); the out pointer is a local.
     unsafe { sys::napi_typeof(env, wake, &mut kind) },
     "napi_typeof",
   )?;
