@@ -53,7 +53,7 @@ const COMPACT_AFTER = 64
 /** Idle owners (no subscriptions) kept registered at least, however few owners are subscribed. */
 const IDLE_MIN = 64
 
-let ownersOf // (emitter, event, seen) => the live owners of `event` after `seen.cursor` (for the iterator)
+let ownersOf // (emitter, event, after) => the first live subscription to `event` after subscription number `after` (for the iterator)
 
 class WeakEventEmitter {
   /**
@@ -63,7 +63,7 @@ class WeakEventEmitter {
    */
   #owners = new IterableWeakMap()
   #ownersTable = tableOf(this.#owners)
-  /** The map's own `owner -> subscriptions` WeakMap, read directly on the hot paths (#owners is never cleared, so it stays the same). */
+  /** The map's own `owner -> subscriptions` WeakMap, read directly on the hot paths (it stays the same: #owners is never cleared). */
   #subscriptionsOf = valuesOf(this.#owners)
   /** Holds the dispatch (event -> Subscription[]) as its only key: weakly (see the top). */
   #cell = new IterableWeakMap()
@@ -298,7 +298,7 @@ class WeakEventEmitter {
     return dispatch
   }
 
-  /** The first live subscription of `event` after subscription number `after` whose owner is not in `seen`. */
+  /** The first live subscription to `event` after subscription number `after`, or undefined. */
   #liveAfter(event, after) {
     const list = this.#dispatch().get(event)
     if (list === undefined) return undefined
