@@ -4,6 +4,16 @@
 /** What can be a weak key: an object, a function, or a symbol that was not made by `Symbol.for`. */
 export type WeakKey = object | symbol
 
+/** Options of `IterableWeakMap` and `IterableWeakSet`. */
+export interface IterableWeakOptions {
+  /**
+   * Called on the event loop, in batches (one call per collection that took keys), with the
+   * number of entries removed because the GC collected their key. Entries you deleted or cleared
+   * do not count. A callback that throws becomes a process warning (code `ERR_EPHEMERON_ON_COLLECT`).
+   */
+  onCollect?: (count: number) => void
+}
+
 /**
  * A `WeakMap` you can iterate, count and clear.
  *
@@ -29,10 +39,12 @@ export type WeakKey = object | symbol
 export declare class IterableWeakMap<K extends WeakKey = WeakKey, V = any> {
   /**
    * @param iterable entries to add, through `this.set`.
+   * @param options `onCollect`: see {@link IterableWeakOptions}.
    * @throws {TypeError} `ERR_INVALID_ARG_TYPE` if `iterable` is not iterable, an item is not an
-   *   entry object, or a key cannot be held weakly; `ERR_CONSTRUCT_CALL_REQUIRED` without `new`.
+   *   entry object, a key cannot be held weakly, or an option has the wrong type;
+   *   `ERR_CONSTRUCT_CALL_REQUIRED` without `new`.
    */
-  constructor(iterable?: Iterable<readonly [K, V]> | null)
+  constructor(iterable?: Iterable<readonly [K, V]> | null, options?: IterableWeakOptions)
   /** The value stored under `key`, or `undefined`. */
   get(key: K): V | undefined
   /** Stores `value` under `key` and returns the map. A present key keeps its iteration position.
@@ -75,10 +87,11 @@ export declare class IterableWeakMap<K extends WeakKey = WeakKey, V = any> {
 export declare class IterableWeakSet<T extends WeakKey = WeakKey> {
   /**
    * @param iterable values to add, through `this.add`.
-   * @throws {TypeError} `ERR_INVALID_ARG_TYPE` if `iterable` is not iterable or a value cannot be
-   *   held weakly; `ERR_CONSTRUCT_CALL_REQUIRED` without `new`.
+   * @param options `onCollect`: see {@link IterableWeakOptions}.
+   * @throws {TypeError} `ERR_INVALID_ARG_TYPE` if `iterable` is not iterable, a value cannot be
+   *   held weakly, or an option has the wrong type; `ERR_CONSTRUCT_CALL_REQUIRED` without `new`.
    */
-  constructor(iterable?: Iterable<T> | null)
+  constructor(iterable?: Iterable<T> | null, options?: IterableWeakOptions)
   /** Adds `value` and returns the set.
    * @throws {TypeError} `ERR_INVALID_ARG_TYPE` if `value` is not an object, a function or a
    *   non-registered symbol. */
@@ -807,4 +820,107 @@ export declare class LeakRegistry {
   /** Whether `close()` was called. */
   readonly closed: boolean
   readonly [Symbol.toStringTag]: 'LeakRegistry'
+}
+
+/** Events and their argument lists, as for Node's `EventEmitter<T>`: `{ price: [symbol: string, price: number] }`. */
+export type WeakEventMap = Record<string | symbol, any[]>
+
+/** What `listener` is, for an event of `Events`. */
+export type WeakEventListener<Events extends WeakEventMap, E extends keyof Events, This> = (this: This, ...args: Events[E]) => void
+
+/** Options of a WeakEventEmitter. */
+export interface WeakEventEmitterOptions {
+  /**
+   * The leak signal: called on the event loop, in batches, with the number of owners the GC
+   * collected while they still had listeners (they never called `off()` for them). With
+   * EventEmitter those subscribers would have leaked. A callback that throws is reported as a
+   * process warning (code `ERR_EPHEMERON_ON_COLLECT`).
+   */
+  onCollect?: (count: number) => void
+}
+
+/**
+ * An event emitter whose listeners live exactly as long as their owners.
+ *
+ * Every subscription names an owner, an object (a widget, a connection, a request): the listener
+ * stays subscribed while the owner is alive and goes with it, so a subscriber that forgets
+ * `off()` does not leak (with `EventEmitter` it would, and `MaxListenersExceededWarning` is the
+ * familiar symptom). Listeners are held through the owner, as the value of an ephemeron:
+ * a listener that references its owner keeps neither alive, and an anonymous listener (an arrow
+ * function, a bound method) lives as long as its owner, never less.
+ *
+ * Otherwise it behaves as `EventEmitter`: listeners run synchronously in subscription order
+ * (across owners), with the emitter as `this`; an emit uses the listeners as they were when it
+ * started (listeners added during it run from the next emit, listeners removed during it still
+ * run in it); a listener that throws stops the emit and the error propagates; `'error'` with no
+ * listener throws the error (or an `Error` with code `ERR_UNHANDLED_ERROR` for a value that is
+ * not an Error). A collected owner's listeners never run again; an emit keeps the owners of the
+ * listeners it walks alive until it returns.
+ *
+ * Errors carry a `code`: `ERR_INVALID_ARG_TYPE` (an event that is not a string or a symbol, an
+ * owner that is not an object or a function, a listener that is not a function, bad options).
+ *
+ * @example
+ * const feed = new WeakEventEmitter<{ price: [symbol: string, price: number] }>()
+ * class Widget {
+ *   constructor(symbol: string) {
+ *     // No off() needed: the subscription goes when the widget is collected.
+ *     feed.on('price', this, (s, price) => { if (s === symbol) this.render(price) })
+ *   }
+ *   render(price: number) {}
+ * }
+ */
+export declare class WeakEventEmitter<Events extends WeakEventMap = WeakEventMap> {
+  /** @throws {TypeError} `ERR_INVALID_ARG_TYPE` if `options` is not an object or `onCollect` not a function. */
+  constructor(options?: WeakEventEmitterOptions)
+  /**
+   * Subscribes `listener` to `event` for as long as `owner` lives (or until `off()`), and returns
+   * the emitter. The same listener may be subscribed several times; each runs.
+   * @throws {TypeError} `ERR_INVALID_ARG_TYPE` if `event` is not a string or a symbol, `owner` is
+   *   not an object or a function, or `listener` is not a function.
+   */
+  on<E extends keyof Events & (string | symbol)>(event: E, owner: object, listener: WeakEventListener<Events, E, this>): this
+  /** As `on()`, but the listener is removed before its first call. */
+  once<E extends keyof Events & (string | symbol)>(event: E, owner: object, listener: WeakEventListener<Events, E, this>): this
+  /**
+   * Unsubscribes: with `listener`, the owner's most recent subscription of that listener to
+   * `event`; without it, all of the owner's listeners for `event`. Returns the emitter. Other
+   * owners and other events are untouched; nothing subscribed is a no-op.
+   * @throws {TypeError} `ERR_INVALID_ARG_TYPE` if `event` is not a string or a symbol, `owner` is
+   *   not an object or a function, or `listener` is given and is not a function.
+   */
+  off<E extends keyof Events & (string | symbol)>(event: E, owner: object, listener?: WeakEventListener<Events, E, this>): this
+  /**
+   * Calls the listeners of live owners for `event`, in subscription order, with `args`; returns
+   * whether a listener ran.
+   * @throws whatever a listener throws; for `'error'` with no listener, the error itself, or an
+   *   `Error` with code `ERR_UNHANDLED_ERROR` (and the value as `context`) if it is not an Error.
+   */
+  emit<E extends keyof Events & (string | symbol)>(event: E, ...args: Events[E]): boolean
+  /**
+   * How many listeners of live owners `event` has.
+   * @throws {TypeError} `ERR_INVALID_ARG_TYPE` if `event` is not a string or a symbol.
+   */
+  listenerCount(event: keyof Events & (string | symbol)): number
+  /** The events that have listeners of live owners. */
+  eventNames(): Array<keyof Events & (string | symbol)>
+  /**
+   * The live owners of `event`'s listeners, each once, in the order of their first subscription.
+   * The iterator holds no owner it has not yielded yet; owners that subscribe later are visited,
+   * owners that unsubscribe or are collected first are not.
+   * @throws {TypeError} `ERR_INVALID_ARG_TYPE` if `event` is not a string or a symbol.
+   */
+  owners(event: keyof Events & (string | symbol)): WeakEventOwnersIterator
+  /**
+   * The leak signal as a count: owners the GC collected while they still had listeners (they
+   * never called `off()` for them), since the emitter was made. Owners collected after
+   * unsubscribing from everything do not count.
+   */
+  readonly collectedOwners: number
+  readonly [Symbol.toStringTag]: 'WeakEventEmitter'
+}
+
+/** The iterator `WeakEventEmitter.prototype.owners()` returns. */
+export interface WeakEventOwnersIterator extends IterableIterator<object> {
+  readonly [Symbol.toStringTag]: 'WeakEventEmitter Owners Iterator'
 }

@@ -5,5 +5,6 @@ const { IterableWeakMap } = require('./lib/iterable-weak-map.js')
 const { IterableWeakSet } = require('./lib/iterable-weak-set.js')
 const { WeakCache } = require('./lib/weak-cache.js')
 const { LeakRegistry } = require('./lib/leak-registry.js')
+const { WeakEventEmitter } = require('./lib/weak-event-emitter.js')
 
-module.exports = { IterableWeakMap, IterableWeakSet, WeakCache, LeakRegistry }
+module.exports = { IterableWeakMap, IterableWeakSet, WeakCache, LeakRegistry, WeakEventEmitter }

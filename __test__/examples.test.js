@@ -74,6 +74,22 @@ test('examples/opentelemetry-service.js: reports with their request as OpenTelem
   ])
 })
 
+test('examples/price-feed.js: forgotten widgets are collected and counted, live ones keep updating', () => {
+  const out = run(['--expose-gc', 'examples/price-feed.js'])
+  assert.match(out, /after a GC: 3 'price' listeners; collectedOwners = 50\n/)
+  assert.match(out, /dashboard still live: ACME 101, GLOBEX 111, INITECH 121/)
+  const batches = [...out.matchAll(/leak signal: (\d+) widget\(s\) collected without off\(\)/g)].map((match) => Number(match[1]))
+  assert.ok(batches.length >= 1)
+  assert.equal(batches.reduce((a, b) => a + b, 0), 50, 'each forgotten widget signalled once')
+  assert.match(out, /leak signal total: 50\n/)
+})
+
+test('examples/price-feed.js without --expose-gc runs and says what the flag would show', () => {
+  const out = run(['examples/price-feed.js'])
+  assert.match(out, /after 10 sessions: \d+ 'price' listeners/)
+  assert.match(out, /run with --expose-gc to see the forgotten popups collected now/)
+})
+
 test('npm run demo: a short run ends with the table and a report, written where --out says', () => {
   const outDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ephemeron-demo-out-'))
   const out = run(['demo/index.js', '--seconds', '3', '--out', outDir], 120_000)

@@ -5,7 +5,8 @@
 const { test } = require('node:test')
 const assert = require('node:assert/strict')
 const { IterableWeakMap, IterableWeakSet } = require('..')
-const { collectGarbage, finalizationWatcher } = require('./helpers/gc.js')
+const { collectGarbage, finalizationWatcher, immediate } = require('./helpers/gc.js')
+const { captureWarnings } = require('./helpers/warnings.js')
 
 const MB = 1024 * 1024
 
@@ -215,4 +216,72 @@ test('regression: an iterator still yields every live key in order while keys ar
   const expected = [...Array.from({ length: 10 }, (_, i) => i), ...held.map((key) => key.i).filter((i) => i >= 10)]
   assert.deepEqual(seen, expected, 'the first ten, then exactly the held keys after them, in order')
   assert.equal(map.size, held.length)
+})
+
+test('onCollect: the number of collected keys, batched on the event loop; deleted and cleared keys do not count', async () => {
+  const reports = []
+  const map = new IterableWeakMap(undefined, { onCollect: (count) => reports.push(count) })
+  const held = { held: true }
+  map.set(held, 'held')
+  ;(() => {
+    const deleted = []
+    for (let i = 0; i < 50; i++) {
+      const key = { i }
+      map.set(key, i)
+      if (i % 5 === 0) deleted.push(key)
+    }
+    for (const key of deleted) map.delete(key) // 10 deleted: explicit, not collected
+  })()
+  globalThis.gc()
+  assert.deepEqual(reports, [], 'never inside gc() or synchronous code')
+  await collectGarbage()
+  assert.equal(reports.reduce((a, b) => a + b, 0), 40, 'the 40 dropped keys, not the 10 deleted ones')
+  assert.ok(reports.length <= 2, `in batches (${reports.length} calls)`)
+  assert.equal(map.size, 1)
+
+  reports.length = 0
+  ;(() => {
+    for (let i = 0; i < 20; i++) map.set({ i }, i)
+  })()
+  map.clear() // before any collection: nothing to report
+  await collectGarbage()
+  assert.deepEqual(reports, [])
+  assert.equal(held.held, true)
+})
+
+test('onCollect on IterableWeakSet, and a map whose callback references it is still collected', async () => {
+  const reports = []
+  const set = new IterableWeakSet(undefined, { onCollect: (count) => reports.push(count) })
+  const watcher = finalizationWatcher()
+  ;(() => {
+    for (let i = 0; i < 30; i++) set.add({ i })
+    const selfReferencing = new IterableWeakMap(undefined, { onCollect: () => selfReferencing.size })
+    selfReferencing.set(set, 1)
+    watcher.watch(selfReferencing, 'map')
+  })()
+  await collectGarbage()
+  assert.equal(reports.reduce((a, b) => a + b, 0), 30)
+  assert.deepEqual([...watcher.collected], ['map'], 'the wake-up holds its map weakly')
+})
+
+test('onCollect that throws: a warning with code ERR_EPHEMERON_ON_COLLECT, and later batches still arrive', async () => {
+  const reports = []
+  const map = new IterableWeakMap(undefined, {
+    onCollect: (count) => {
+      reports.push(count)
+      if (reports.length === 1) throw new Error('metrics backend down')
+    },
+  })
+  const warnings = await captureWarnings(async () => {
+    addDroppedKeys(map, 10)
+    await collectGarbage()
+    addDroppedKeys(map, 5)
+    await collectGarbage()
+    await immediate()
+  })
+  assert.deepEqual(reports, [10, 5])
+  assert.equal(warnings.length, 1)
+  assert.equal(warnings[0].type, 'IterableWeakMapWarning')
+  assert.equal(warnings[0].code, 'ERR_EPHEMERON_ON_COLLECT')
+  assert.match(warnings[0].message, /onCollect threw: Error: metrics backend down/)
 })

@@ -86,6 +86,14 @@ test('IterableWeakMap table: the description, and every op across both sides', (
       assert.equal(table.drain(), undefined)
       assert.equal(table.size(), 1, 'drain applied the pending removal')
     },
+    collected() {
+      assert.equal(table.collected(), 0, 'deleted entries are not collected ones')
+    },
+    watchCollected() {
+      assert.equal(table.watchCollected(() => {}), undefined)
+      assert.throws(() => table.watchCollected(() => {}), { code: 'ERR_EPHEMERON_INTERNAL' }, 'watched once')
+      assert.throws(() => new Table(binding.weakTableCreate()).watchCollected(42), { code: 'ERR_EPHEMERON_INVALID_HANDLE' })
+    },
     clear() {
       table.clear()
       assert.equal(table.size(), 0)

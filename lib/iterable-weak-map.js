@@ -13,14 +13,15 @@
 
 const { weakTableCreate, weakTableProtocol } = require('./native.js')
 const { adapterClass } = require('./native-protocol.js')
-const { Float64Array, Object, Reflect, SafeWeakMap, Symbol, TypeError } = require('./primordials.js')
+const { Float64Array, Object, Reflect, SafeWeakMap, Symbol, TypeError, WeakRef } = require('./primordials.js')
 const { assertWeakKey } = require('./weak-keys.js')
-const { describe, incompatibleReceiver, makeError } = require('./errors.js')
+const { describe, incompatibleReceiver, invalidType, makeError, warn, warnCallbackThrew } = require('./errors.js')
 
 const { apply, ownKeys } = Reflect
 const { defineProperty, getOwnPropertyDescriptor, getPrototypeOf, setPrototypeOf } = Object
 const SymbolIterator = Symbol.iterator
 const SymbolToStringTag = Symbol.toStringTag
+const weakRefDeref = WeakRef.prototype.deref
 
 // A map's native table, with a method per op of its protocol (src/core/weak_table_protocol.rs,
 // which says what each does). A map's first delete shares a Float64Array `[count, id, id, ...]`
@@ -40,6 +41,8 @@ let deleteEntry // (map, key) => boolean
 let clearEntries // (map)
 let tableOf // map => its native table (the same one for the map's whole life)
 let valuesOf // map => its key -> value WeakMap (replaced by clear())
+let watchCollections // (map, onCollect, className?): calls onCollect(count) on the event loop after collections
+let deliverCollected // map => calls its onCollect with the entries collected since the last call
 
 /**
  * The base of the state classes: its constructor returns its argument, so `new State(target)`
@@ -61,6 +64,9 @@ class IterableWeakMapState extends PrivateStateOf {
   #entries = new SafeWeakMap() // key -> entry { key, id }, the object the table watches
   #table = new WeakTable(weakTableCreate())
   #removed = null // made by the first delete: most maps never delete, and it costs ~1.5 µs
+  #onCollect = undefined
+  #onCollectOf = 'IterableWeakMap' // the class whose option it is, for the warning if it throws
+  #collectedReported = 0 // what onCollect was told of so far (the table counts the total)
 
   static {
     brandCheck = (map, method) => {
@@ -101,6 +107,24 @@ class IterableWeakMapState extends PrivateStateOf {
     }
     tableOf = (map) => map.#table
     valuesOf = (map) => map.#values
+    watchCollections = (map, onCollect, className = 'IterableWeakMap') => {
+      map.#onCollect = onCollect
+      map.#onCollectOf = className
+      // The wake-up holds the map only weakly: the threadsafe function behind it is a GC root.
+      map.#table.watchCollected(collectedHandler(new WeakRef(map)))
+    }
+    deliverCollected = (map) => {
+      const total = map.#table.collected()
+      const count = total - map.#collectedReported
+      if (count <= 0) return
+      map.#collectedReported = total
+      try {
+        apply(map.#onCollect, undefined, [count])
+      } catch (thrown) {
+        const className = map.#onCollectOf
+        warnCallbackThrew(`${className}Warning`, 'ERR_EPHEMERON_ON_COLLECT', `${className} onCollect threw`, thrown)
+      }
+    }
   }
 
   // get and has are the hot path: the private-field read is the brand check (a foreign receiver
@@ -195,9 +219,11 @@ class IterableWeakMapState extends PrivateStateOf {
  * `new IterableWeakMap(iterable?)`. A function rather than a class, so that a call without `new`
  * throws our TypeError with its code (ERR_CONSTRUCT_CALL_REQUIRED) instead of V8's.
  */
-function IterableWeakMap(iterable = undefined) {
+function IterableWeakMap(iterable = undefined, options = undefined) {
   if (new.target === undefined) throw constructCallRequired('IterableWeakMap')
+  const onCollect = onCollectOption('IterableWeakMap', options)
   new IterableWeakMapState(this)
+  if (onCollect !== undefined) watchCollections(this, onCollect)
   if (iterable === undefined || iterable === null) return
   const adder = this.set
   if (typeof adder !== 'function') {
@@ -209,6 +235,27 @@ function IterableWeakMap(iterable = undefined) {
     }
     apply(adder, this, [entry[0], entry[1]])
   })
+}
+
+/** The `onCollect` of `options` (undefined if none), checked. */
+function onCollectOption(name, options) {
+  if (options === undefined) return undefined
+  if (options === null || typeof options !== 'object') throw invalidType(`${name}: options`, 'an object', options)
+  const { onCollect } = options
+  if (onCollect !== undefined && typeof onCollect !== 'function') throw invalidType(`${name}: options.onCollect`, 'a function', onCollect)
+  return onCollect
+}
+
+/** The function a table wakes after collections. It never throws: it runs as a threadsafe call. */
+function collectedHandler(mapRef) {
+  return () => {
+    try {
+      const map = apply(weakRefDeref, mapRef, [])
+      if (map !== undefined) deliverCollected(map)
+    } catch (error) {
+      warn('IterableWeakMapWarning', 'ERR_EPHEMERON_INTERNAL', 'IterableWeakMap could not deliver collections', error)
+    }
+  }
 }
 
 function constructCallRequired(name) {
@@ -323,6 +370,9 @@ module.exports = {
   deleteEntry,
   clearEntries,
   tableOf,
+  valuesOf,
+  onCollectOption,
+  watchCollections,
   KEYS,
   ENTRIES,
 }

@@ -15,6 +15,8 @@ const {
   deleteEntry,
   clearEntries,
   tableOf,
+  onCollectOption,
+  watchCollections,
   KEYS,
   ENTRIES,
 } = require('./iterable-weak-map.js')
@@ -92,9 +94,11 @@ class IterableWeakSetState extends PrivateStateOf {
 }
 
 /** `new IterableWeakSet(iterable?)`; a call without `new` throws ERR_CONSTRUCT_CALL_REQUIRED. */
-function IterableWeakSet(iterable = undefined) {
+function IterableWeakSet(iterable = undefined, options = undefined) {
   if (new.target === undefined) throw constructCallRequired('IterableWeakSet')
+  const onCollect = onCollectOption('IterableWeakSet', options)
   new IterableWeakSetState(this)
+  if (onCollect !== undefined) watchCollections(membersOf(this, 'constructor'), onCollect, 'IterableWeakSet')
   if (iterable === undefined || iterable === null) return
   const adder = this.add
   if (typeof adder !== 'function') {

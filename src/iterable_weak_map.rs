@@ -13,13 +13,14 @@
 use crate::core::ordered_table::{EntryId, OrderedTable};
 use crate::core::weak_table_protocol::{TableCall, TableOp};
 use crate::error::{check, JsError, JsResult};
-use crate::gc_notify::{watch, GcSink};
+use crate::gc_notify::{batch_delivery, watch, GcSink};
 use crate::native_protocol::{describe, op_of, NativeOp};
 use crate::raw::{args_and_data, guard, no_unwind, number, to_f64, undefined};
-use napi::bindgen_prelude::Unknown;
+use napi::bindgen_prelude::{FromNapiValue, Function, Unknown};
+use napi::threadsafe_function::UnknownReturnValue;
 use napi::{sys, Env};
 use napi_derive::napi;
-use std::cell::{OnceCell, RefCell};
+use std::cell::{Cell, OnceCell, RefCell};
 use std::ffi::c_void;
 use std::ptr;
 
@@ -38,8 +39,12 @@ struct WeakKeyTable {
   entries: RefCell<OrderedTable<sys::napi_ref>>,
   /// Where the finalizers report collected entries. Outlives every reference (see gc_notify).
   collected: GcSink,
+  /// Entries removed because their key was collected (their finalizer ran), since creation.
+  collected_count: Cell<u64>,
   /// Set by the map's first delete.
   removed: OnceCell<RemovedIds>,
+  /// Set by `watchCollected`: the sink then wakes JS, and teardown must silence it first.
+  watched: Cell<bool>,
 }
 
 impl WeakKeyTable {
@@ -64,9 +69,13 @@ impl WeakKeyTable {
     let ids = self.collected.drain();
     if !ids.is_empty() {
       let mut entries = self.entries.borrow_mut();
+      let mut count = self.collected_count.get();
       for id in ids {
-        delete_entry(env, &mut entries, id);
+        if delete_entry(env, &mut entries, id) {
+          count += 1;
+        }
       }
+      self.collected_count.set(count);
     }
   }
 
@@ -81,13 +90,19 @@ impl WeakKeyTable {
   }
 }
 
-/// Removes entry `id` and deletes its reference. An id that is not there (removed by delete,
-/// clear or an earlier event) is ignored: ids are never reused, so nothing else can match.
-fn delete_entry(env: sys::napi_env, entries: &mut OrderedTable<sys::napi_ref>, id: EntryId) {
-  if let Some(reference) = entries.remove(id) {
-    // SAFETY: the reference came from `watch` and leaves the table here, so it is deleted once.
-    unsafe { sys::napi_delete_reference(env, reference) };
-  }
+/// Removes entry `id` and deletes its reference; false if it is not there (removed by delete,
+/// clear or an earlier event): ids are never reused, so nothing else can match.
+fn delete_entry(
+  env: sys::napi_env,
+  entries: &mut OrderedTable<sys::napi_ref>,
+  id: EntryId,
+) -> bool {
+  let Some(reference) = entries.remove(id) else {
+    return false;
+  };
+  // SAFETY: the reference came from `watch` and leaves the table here, so it is deleted once.
+  unsafe { sys::napi_delete_reference(env, reference) };
+  true
 }
 
 unsafe extern "C" fn finalize_table(env: sys::napi_env, data: *mut c_void, _hint: *mut c_void) {
@@ -97,6 +112,10 @@ unsafe extern "C" fn finalize_table(env: sys::napi_env, data: *mut c_void, _hint
     // Deleting every reference first cancels their finalizers, so none can reach the sink after
     // the Box is freed (also at teardown, where Node finalizes everything in an unspecified order).
     table.clear(env);
+    if table.watched.get() {
+      // SAFETY: the hook was added with this sink, which has not moved (it is in the Box).
+      unsafe { table.collected.unwatch_teardown(env) };
+    }
     if let Some(removed) = table.removed.get() {
       // SAFETY: the table's own strong reference, deleted once, here.
       unsafe { sys::napi_delete_reference(env, removed.array) };
@@ -123,7 +142,9 @@ pub fn weak_table_create(env: &Env) -> napi::Result<Unknown<'_>> {
   let table = Box::into_raw(Box::new(WeakKeyTable {
     entries: RefCell::new(OrderedTable::new()),
     collected: GcSink::new(),
+    collected_count: Cell::new(0),
     removed: OnceCell::new(),
+    watched: Cell::new(false),
   }));
   let mut function = ptr::null_mut();
   // SAFETY: a valid env on the JS thread (napi-rs calls us there); the name is NUL-terminated;
@@ -242,9 +263,53 @@ unsafe extern "C" fn call(env: sys::napi_env, info: sys::napi_callback_info) -> 
           let _ = table.removed.set(removed);
           undefined(env)
         }
+        TableCall::Collected {} => number(env, table.collected_count.get() as f64),
+        TableCall::WatchCollected { wake } => {
+          watch_collected(env, table, wake)?;
+          undefined(env)
+        }
       }
     })
   }
+}
+
+/// Makes the table's finalizers wake `wake` (a JS function) on the event loop, once per batch.
+/// The wake-up carries nothing: JS reads `collected` (which applies the batch) when it runs, so a
+/// late one after the table is gone touches nothing native. Teardown finalizers (exit, worker
+/// termination) wake nobody.
+///
+/// # Safety
+/// `env` and `wake` must be valid for the running callback; `table` is the function's table.
+unsafe fn watch_collected(
+  env: sys::napi_env,
+  table: &WeakKeyTable,
+  wake: sys::napi_value,
+) -> JsResult<()> {
+  if table.watched.get() {
+    return Err(JsError::internal("the table already has a wake function"));
+  }
+  let mut kind = sys::ValueType::napi_undefined;
+  check(
+    // SAFETY: the caller's contract (valid env and value); the out pointer is a local.
+    unsafe { sys::napi_typeof(env, wake, &mut kind) },
+    "napi_typeof",
+  )?;
+  if kind != sys::ValueType::napi_function {
+    return Err(JsError::type_error(
+      "ERR_EPHEMERON_INVALID_HANDLE",
+      "watchCollected: wake must be a function",
+    ));
+  }
+  // SAFETY: as above; `wake` is a function.
+  let wake = unsafe { Function::<Vec<u32>, UnknownReturnValue>::from_napi_value(env, wake) }
+    .map_err(|e| JsError::internal(format!("watchCollected: {e}")))?;
+  let waker = batch_delivery(&wake, |_env| Vec::new())
+    .map_err(|e| JsError::internal(format!("cannot create the threadsafe function: {e}")))?;
+  // SAFETY: the sink lives in the table's Box, which never moves; finalize_table removes the hook.
+  unsafe { table.collected.watch_teardown(env)? };
+  table.collected.set_waker(waker);
+  table.watched.set(true);
+  Ok(())
 }
 
 /// The first live entry after entry id `cursor`, in insertion order, or `undefined`. Entries

@@ -20,7 +20,10 @@ meta.forEach((value, key, map) => void [value.openedAt, key.id, map.size])
 const computed: { openedAt: number } = meta.getOrInsertComputed({ id: 2 }, (key) => ({ openedAt: key.id }))
 const symbols = new IterableWeakMap<symbol, string>().set(Symbol('s'), 'ok')
 
-const members = new IterableWeakSet<Socket>([socket])
+const members = new IterableWeakSet<Socket>([socket], { onCollect: (count: number) => void count })
+const counted = new IterableWeakMap<Socket, number>(null, { onCollect: (count) => void count.toFixed() })
+// @ts-expect-error onCollect takes a number
+new IterableWeakMap(null, { onCollect: (count: string) => void count })
 const has: boolean = members.add({ id: 3 }).has(socket)
 const all: Socket[] = [...members.values()]
 
@@ -29,7 +32,7 @@ new IterableWeakMap<number, string>()
 // @ts-expect-error wrong value type
 meta.set(socket, 'not metadata')
 
-void [openedAt, size, computed, symbols, has, all]
+void [openedAt, size, computed, symbols, has, all, counted]
 
 // WeakCache
 const { WeakCache } = ephemeron
@@ -69,3 +72,27 @@ new LeakRegistry({ stacks: 'some' })
 leaks.close()
 
 void [released, leakStats, opened, inventory, LeakRegistry.processStats().live]
+
+// WeakEventEmitter
+const { WeakEventEmitter } = ephemeron
+const feed = new WeakEventEmitter<{ price: [symbol: string, price: number]; closed: [] }>({ onCollect: (count) => void count.toFixed() })
+class Widget {
+  price = 0
+  constructor() {
+    feed.on('price', this, (symbol, price) => void (this.price = price + symbol.length)).once('closed', this, () => void feed.off('price', this))
+  }
+}
+const widget = new Widget()
+const ran: boolean = feed.emit('price', 'ACME', 12.5)
+const counts: number = feed.listenerCount('price') + feed.collectedOwners
+const names: Array<'price' | 'closed'> = feed.eventNames()
+const owners: object[] = [...feed.owners('price')]
+const untyped = new WeakEventEmitter()
+untyped.on('anything', widget, (...args: any[]) => void args).emit(Symbol('event'), 1, 'two')
+// @ts-expect-error wrong argument types for 'price'
+feed.emit('price', 12.5, 'ACME')
+// @ts-expect-error an event that is not in the map
+feed.on('volume', widget, () => {})
+// @ts-expect-error owners must be objects
+feed.on('price', 'widget', () => {})
+void [ran, counts, names, owners]

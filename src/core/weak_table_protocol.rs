@@ -16,6 +16,12 @@
 //! Every call first removes the ids in the shared array (and resets its count) and deletes the
 //! references of entries the GC finalized, then does its op. So no op ever sees an entry that
 //! was deleted or collected.
+//!
+//! Collections: the table counts the entries it removed because the GC collected their key
+//! (`collected`). A map with an `onCollect` callback gives the table a `wake` function
+//! (`watchCollected`): after a collection, once per batch of finalizers, the table calls it on
+//! the event loop (a weak threadsafe function, gc_notify.rs) with no arguments it needs; JS then
+//! reads `collected` and reports the difference.
 
 crate::native_ops! {
   /// The calls of a table function: `table(op, ...args)`.
@@ -32,5 +38,9 @@ crate::native_ops! {
     Clear(),
     /// Shares `removed`, the map's `Float64Array` of deleted ids (once per table).
     ShareRemoved(removed),
+    /// The number of entries removed because the GC collected their key, since the table was made.
+    Collected(),
+    /// Calls `wake` on the event loop after the GC collected keys (once per table).
+    WatchCollected(wake),
   }
 }
