@@ -146,17 +146,22 @@ export type WeakCacheDisposeReason = 'evict' | 'set' | 'delete' | 'expire' | 'co
 export type WeakCacheInsertReason = 'add' | 'update' | 'replace'
 
 /**
- * Options of `new WeakCache(options)`: lru-cache 11's, plus `weak`. At least one of `max`,
- * `maxSize` or `ttl` is required. An unknown option is an error. Every option lru-cache lets its
- * users change later is also a writable property of the cache (`cache.ttl = 500`).
+ * Options of `new WeakCache(options)`: lru-cache 11.5's, plus `weak`, read as lru-cache reads
+ * them (options from JSON or the environment work: a `null` or falsy value is the default, flags
+ * are read as truthy or not). At least one of `max`, `maxSize` or `ttl` is required, except for
+ * `max: 0` alone (a pure weak-value map). An unknown option name is ignored with a process warning
+ * (`WeakCacheWarning`, code `ERR_EPHEMERON_UNKNOWN_OPTION`), once per name. Every option
+ * lru-cache lets its users change later is also a writable property of the cache
+ * (`cache.ttl = 500`).
  */
 export interface WeakCacheOptions<K = any, V = any, FC = unknown> {
-  /** The most entries kept strongly pinned (an integer from 0 to 2^31 - 2). Left out: no count
-   * limit (`maxSize` or `ttl` bounds the cache). `0` with the weak tier pins nothing: a pure
-   * weak-value map (lru-cache rejects `max: 0` alone). */
+  /** The most entries kept strongly pinned (an integer from 0 to 2^31 - 2; above: a `RangeError`).
+   * Left out, or `0` with `maxSize` or `ttl`: no count limit (they bound the cache). `0` alone pins
+   * nothing: a pure weak-value map (lru-cache rejects `max: 0` alone). */
   max?: number
-  /** Default time to live in milliseconds, a positive integer; `0` (the default): no ttl. An
-   * entry is stale once it is older than its ttl (at exactly its ttl it is still fresh). */
+  /** Default time to live in milliseconds, a positive integer (any finite one); `0` or any falsy
+   * value (the default): no ttl. An entry is stale once it is older than its ttl (at exactly its
+   * ttl it is still fresh). */
   ttl?: number
   /** Staleness is judged against a clock reading at most this many milliseconds old (a
    * non-negative integer; anything else means 1, as in lru-cache). @default 1 */
@@ -174,9 +179,11 @@ export interface WeakCacheOptions<K = any, V = any, FC = unknown> {
   noDeleteOnStaleGet?: boolean
   /** Called when an entry leaves the cache, once the cache is consistent (it may use the cache);
    * see {@link WeakCacheDisposeReason}. Whatever it throws is reported with `process.emitWarning`
-   * (code `ERR_EPHEMERON_DISPOSE_THREW`), and later calls still arrive. */
+   * (code `ERR_EPHEMERON_DISPOSE_THREW`), and later calls still arrive. A truthy value that is not
+   * a function is a `TypeError` (lru-cache ignores it), as for `disposeAfter` and `onInsert`. */
   dispose?: (value: V | undefined, key: K, reason: WeakCacheDisposeReason) => void
-  /** Like `dispose`, but called once the operation that removed the entry has finished. */
+  /** Like `dispose`, but called once the operation that removed the entry has finished (a `set`
+   * with `noDisposeOnSet` included: before it returns). */
   disposeAfter?: (value: V | undefined, key: K, reason: WeakCacheDisposeReason) => void
   /** Called when `set` stores a value (not for a fetch's placeholder). */
   onInsert?: (value: V, key: K, reason: WeakCacheInsertReason) => void
@@ -190,6 +197,10 @@ export interface WeakCacheOptions<K = any, V = any, FC = unknown> {
   /** The largest size of one entry (a positive integer); larger ones are not stored.
    * @default maxSize */
   maxEntrySize?: number
+  /** The size a fetch in flight counts for in `maxSize` while it has no stale value (with one, it
+   * counts as that value's size), unless `fetch` is given a `size` (a non-negative integer;
+   * lru-cache 11.5). @default 1 */
+  backgroundFetchSize?: number
   /** Computes an entry's size, a positive integer; needs `maxSize` or `maxEntrySize`. */
   sizeCalculation?: (value: V, key: K) => number
   /** Loads a value for `fetch(key)`: `fetchMethod(key, staleValue, { signal, options, context })`. */
@@ -278,6 +289,9 @@ export interface WeakCacheStatus<K = any, V = any> {
   returnedStale?: true
   /** `fetch` was traced on the `'lru-cache'` tracing channel. */
   trace?: boolean
+  /** The cache the status is about (lru-cache 11.5); not enumerable, so a status compared or
+   * logged as JSON shows what the operation did. */
+  cache?: WeakCache<K, V>
 }
 
 /** Options of `get` and `find`: the cache's, for this call. */
@@ -310,10 +324,12 @@ export interface WeakCacheHasOptions<K = any, V = any> {
 
 /** Options of `set`. */
 export interface WeakCacheSetOptions<K = any, V = any> {
-  /** Time to live of this entry in milliseconds (`0`: none); defaults to the cache's `ttl`. */
+  /** Time to live of this entry in milliseconds, a positive number (`0` or any falsy value: none;
+   * anything else is a `TypeError`); defaults to the cache's `ttl`. */
   ttl?: number
-  /** When its ttl started, on the cache's clock (default: now). */
-  start?: number
+  /** When its ttl started, on the cache's clock (default: now; `null` is 0: it never goes stale,
+   * as in lru-cache). */
+  start?: number | null
   /** Its size (instead of `sizeCalculation`). */
   size?: number
   /** See {@link WeakCacheOptions.sizeCalculation}. */

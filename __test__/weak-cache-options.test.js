@@ -257,6 +257,12 @@ test('per-call options are read as lru-cache reads them: a primitive is no optio
     assert.throws(() => c.set('k', 1, null), TypeError)
     assert.throws(() => c.get('k', { status: 'not an object' }), TypeError)
   }
+  // A start of null is lru-cache's 0: an entry that never goes stale.
+  const clock = fakeClock()
+  const timed = [new WeakCache({ max: 5, ttl: 10, perf: clock }), new LRUCache({ max: 5, ttl: 10, perf: clock })]
+  for (const c of timed) c.set('k', 1, { start: null })
+  clock.t += 100
+  assert.deepEqual(timed.map((c) => [c.get('k'), c.getRemainingTTL('k')]), [[1, Infinity], [1, Infinity]])
   assert.equal(await cache.fetch('f', 7), 'f')
   const warnings = await ownWarnings(() => cache.set('k', 2, { noDisposeOnSet: 'yes', noUpdateTTL: 1 }))
   assert.deepEqual(warnings, [])

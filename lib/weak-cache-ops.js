@@ -256,7 +256,8 @@ class CacheOps {
     let size = 0
     if (setOptions !== undefined) {
       if (setOptions.ttl !== undefined) ttl = callTtlOption(setOptions.ttl, 'set options.ttl')
-      start = setOptions.start
+      // null reads as 0 (never stale), as lru-cache's Float64Array of starts stores it.
+      start = setOptions.start === null ? 0 : setOptions.start
       if (start !== undefined && typeof start !== 'number') {
         throw invalidType('WeakCache.prototype.set: options.start', 'a time of the cache clock (a number)', start)
       }

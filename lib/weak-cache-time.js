@@ -61,13 +61,16 @@ class CacheTime {
    * would take it. */
   nowFor(slot) {
     if (!this.timed) return 0
-    return this.#store.facts[slot * STRIDE + TTL] === 0 ? 0 : this.now()
+    // No ttl, or a start of 0 (or NaN): never stale, and lru-cache reads no clock for it.
+    const facts = this.#store.facts
+    return facts[slot * STRIDE + TTL] === 0 || !facts[slot * STRIDE + START] ? 0 : this.now()
   }
 
-  /** Whether any entry has a ttl (purgeStale reads the clock only then, as lru-cache). */
+  /** Whether any entry can go stale: a ttl and a start (purgeStale reads the clock only then, as
+   * lru-cache). */
   anyTtl() {
     const facts = this.#store.facts
-    for (const slot of this.#store.index.values()) if (facts[slot * STRIDE + TTL] !== 0) return true
+    for (const slot of this.#store.index.values()) if (facts[slot * STRIDE + TTL] !== 0 && facts[slot * STRIDE + START]) return true
     return false
   }
 

@@ -12,6 +12,11 @@ const { WeakCache } = require('..')
 const { runSequence, formatDivergence } = require('../__test__/helpers/weak-cache-differential.js')
 
 async function main() {
+  // The sequences pass options lru-cache ignores (WeakCache warns once per name) and make caches
+  // bounded only by a ttl (both warn): counted, not printed.
+  const warnings = new Map()
+  process.removeAllListeners('warning')
+  process.on('warning', (warning) => warnings.set(warning.code ?? warning.name, (warnings.get(warning.code ?? warning.name) ?? 0) + 1))
   const { values } = parseArgs({ options: { sequences: { type: 'string', default: '1000' }, steps: { type: 'string', default: '400' }, seed: { type: 'string' }, first: { type: 'string', default: '1' } } })
   const steps = Number(values.steps)
   const seeds = values.seed !== undefined ? [Number(values.seed)] : Array.from({ length: Number(values.sequences) }, (_, i) => Number(values.first) + i)
@@ -24,7 +29,7 @@ async function main() {
       return
     }
   }
-  console.log(`lru-differential: ${seeds.length} sequences of ${steps} steps agree with lru-cache (${((Date.now() - started) / 1000).toFixed(1)} s, Node ${process.version})`)
+  console.log(`lru-differential: ${seeds.length} sequences of ${steps} steps agree with lru-cache (${((Date.now() - started) / 1000).toFixed(1)} s, Node ${process.version}; process warnings: ${JSON.stringify(Object.fromEntries(warnings))})`)
 }
 
 main().catch((error) => {

@@ -6,7 +6,9 @@
 // is alive (one that does not exit fails the run) and samples RSS, the V8 heap, open file
 // descriptors and threads after a full GC. It passes when memory plateaus after warm-up (the last
 // third of the run grows less than a bound over the first third after warm-up) and descriptors
-// and threads do not grow. Exit code 0 = pass.
+// and threads do not grow. Then, in a process of its own, the long run of WeakCache's differential
+// fuzz against lru-cache (scripts/lru-differential.js; `--lru-sequences N`, default 1000 of 400
+// steps), which must agree on every sequence. Exit code 0 = pass.
 
 const fs = require('node:fs')
 const os = require('node:os')
@@ -230,7 +232,18 @@ async function main() {
     console.log(`${ok ? 'ok  ' : 'FAIL'} ${what}: ${format(mean(first.map((s) => s[field])))} after warm-up, grew ${format(grew)} by the end (bound ${format(bound)})`)
   }
   fs.rmSync(dir, { recursive: true, force: true })
+  failed = !lruDifferential() || failed
   process.exitCode = failed ? 1 : process.exitCode
+}
+
+/** WeakCache against lru-cache, random operation sequences (after the samples: its memory is its own). */
+function lruDifferential() {
+  const sequencesArg = process.argv.indexOf('--lru-sequences')
+  const sequences = sequencesArg > 0 ? process.argv[sequencesArg + 1] : '1000'
+  const result = spawnSync(process.execPath, [path.join(__dirname, 'lru-differential.js'), '--sequences', sequences], { stdio: 'inherit' })
+  const ok = result.status === 0
+  if (!ok) console.log('FAIL: WeakCache diverged from lru-cache (above)')
+  return ok
 }
 
 if (isMainThread) {

@@ -256,7 +256,7 @@ async function runSequence(seed, { steps = 400, WeakCache, LRUCache, diagnostics
           if (chance(0.1)) options.noDisposeOnSet = chance(0.5)
           if (chance(0.1)) options.noUpdateTTL = chance(0.5)
           if (chance(0.1) && config.options.maxSize) options.size = 1 + Math.floor(rng() * 6)
-          if (chance(0.05)) options.start = time.t - pick([0, 5, 50])
+          if (chance(0.05)) options.start = chance(0.2) ? pick([null, 0]) : time.t - pick([0, 5, 50])
           describe = `set ${keyText(key)} ${show(normalize(value, NONE))} ${JSON.stringify(options)}`
           act = (side) => side.cache.set(key, value, withStatus(options, side)) === side.cache
           break

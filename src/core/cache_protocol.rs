@@ -19,12 +19,15 @@
 //!   strong references are to the `io` and `facts` ArrayBuffers, which hold numbers and cannot
 //!   point back at the cache, so nothing in Rust keeps a cache alive.
 //! - **Shared memory**, made by JS (`io`, [`io::BYTES`] bytes) or by Rust (`facts`):
-//!   - the *read log*: pinned hits (their slot) and misses (-1) that JS recorded without a call.
+//!   - the *read log*: pinned hits JS answered without a call (their slot), and the outcome of
+//!     lookups for the statistics (negative codes, [`looked`]: JS knows what a `get`, `fetch` or
+//!     `memo` amounted to, a hit, a weak hit, a stale hit or a miss, which no single call sees).
 //!     Every call replays it first ([`Io::replay_reads`]), so the policy's order is exact when it
 //!     matters; JS calls `sync` when it is full. Only reads that change nothing but the order are
 //!     logged (a read that restarts an age is a `get` call).
-//!   - the *reply* of the last call: a status ([`status`]), the entries it pushed out of the
-//!     pinned tier, each a slot and a fate ([`DEMOTED`] or a
+//!   - the *reply* of the last call: a status ([`status`]), the slot an `insert` gave its entry
+//!     (a number in memory rather than a returned one, which would cost a call into V8), the
+//!     entries it pushed out of the pinned tier, each a slot and a fate ([`DEMOTED`] or a
 //!     [`RemovalCause`](super::removal_cause::RemovalCause) number), the total size of the pinned
 //!     entries (`calculatedSize`), and the *tail*: the least recent pinned slot, the next one to
 //!     be pushed out. JS reads the reply right after the call, before any user code can make
@@ -95,7 +98,7 @@
 //!   values, values[tail])` (changed, and updateTtl unless `noUpdateTTL`): a weak entry is pinned
 //!   again in its slot and its old value comes back, a collected one answers collected and the key
 //!   is set as a new one. A new key: `insert(value, ttl, start, size, values, values[tail])`,
-//!   record the slot, refresh the `facts` view if the slot is beyond it (Rust grows the buffer
+//!   read the slot from the reply, refresh the `facts` view if the slot is beyond it (Rust grows the buffer
 //!   before such an insert). Then apply the pushed entries, and user code: `'set'` for the
 //!   replaced value, then `'evict'`s, then `onInsert`, then `disposeAfter`. An entry larger than
 //!   `maxEntrySize` is never sent: the key's entry is deleted (`'set'`).
