@@ -552,11 +552,13 @@ export declare class WeakCache<K = any, V = any, FC = unknown> {
   find(fn: (value: V, key: K, cache: this) => unknown, options?: WeakCacheGetOptions<K, V>): V | undefined
   /** `fetchMethod`'s value for `key`: a fresh value at once; otherwise it loads it (concurrent
    * fetches of a key share one call), stores it and resolves to it. Without a `fetchMethod`,
-   * `get` in a promise. */
+   * `get` in a promise. In `stats()`, one hit (a fresh value, a load in flight joined, or a stale
+   * value, also counted in `staleHits`) or one miss (it loads); its result is one of the `sets`. */
   fetch(key: K, options?: WeakCacheFetchOptions<K, V, FC>): Promise<V | undefined>
   /** `fetch`, but rejects (`ERR_EPHEMERON_FETCH_UNDEFINED`) instead of resolving to `undefined`. */
   forceFetch(key: K, options?: WeakCacheFetchOptions<K, V, FC>): Promise<V>
-  /** `get(key)`, or else `memoMethod`'s value, stored and returned.
+  /** `get(key)`, or else `memoMethod`'s value, stored and returned. In `stats()`, counted as
+   * its `get` (a hit or a miss); a computed value is one of the `sets`.
    * @throws {Error} `ERR_EPHEMERON_NO_MEMO_METHOD` without a `memoMethod`. */
   memo(key: K, options?: WeakCacheMemoOptions<K, V, FC>): V
   /** Hit, miss and removal counters and the size of each tier. */

@@ -226,11 +226,14 @@ class CacheOps {
     const { values } = store
     // A full cache pushed out its least recent entry first, maybe from this very slot (see the
     // protocol): that is applied before the new entry is stored, but in a pure weak map, where it
-    // is the new entry itself that is pushed out. The usual case: one entry demoted.
+    // is the new entry itself that is pushed out. The usual cases: one entry demoted, or one
+    // evicted that no one is told of.
     let removals = NO_REMOVALS
     const pushed = io[IO.pushedCount]
     if (store.max !== 0 && pushed !== 0) {
-      if (pushed === 1 && io[IO.pushed + 1] === IO.demoted) values[io[IO.pushed]] = undefined
+      if (pushed !== 1) removals = store.applyPushed(NO_REMOVALS)
+      else if (io[IO.pushed + 1] === IO.demoted) values[io[IO.pushed]] = undefined
+      else if (!store.reportsRemovals) store.forget(io[IO.pushed], false)
       else removals = store.applyPushed(NO_REMOVALS)
     }
     store.keys[slot] = key
