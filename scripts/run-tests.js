@@ -22,5 +22,7 @@ if (files.length === 0) {
   console.error('run-tests: no __test__/**/*.test.js files found')
   process.exit(1)
 }
-const result = spawnSync(process.execPath, ['--expose-gc', '--test', '--test-concurrency=1', ...files], { stdio: 'inherit' })
+// The spec reporter: one line per test and the failures in full, on a terminal or not (TAP is the
+// default without a terminal, four lines per test).
+const result = spawnSync(process.execPath, ['--expose-gc', '--test', '--test-concurrency=1', '--test-reporter=spec', ...files], { stdio: 'inherit' })
 process.exit(result.status ?? 1)
