@@ -835,4 +835,8 @@ function __napiStampBindingTarget(exportsObject, target) {
 // linked import resolves to `undefined`.
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
+module.exports.NativeLeakRegistry = nativeBinding.NativeLeakRegistry
+module.exports.leakFlushLogs = nativeBinding.leakFlushLogs
+module.exports.leakProcessTotals = nativeBinding.leakProcessTotals
+module.exports.leakProtocol = nativeBinding.leakProtocol
 module.exports.nativeVersion = nativeBinding.nativeVersion

@@ -8,7 +8,7 @@ mod error;
 mod gc_notify;
 mod iterable_weak_map;
 mod leak_log;
-mod leak_registry;
+pub mod leak_registry;
 mod raw;
 mod weak_cache;
 
@@ -22,7 +22,6 @@ pub fn register_natives(exports: Object, env: Env) -> napi::Result<()> {
   unsafe {
     iterable_weak_map::register(env.raw(), exports.raw())
       .and_then(|()| weak_cache::register(env.raw(), exports.raw()))
-      .and_then(|()| leak_registry::register(env.raw(), exports.raw()))
   }
   .map_err(|e| napi::Error::from_reason(e.message))
 }

@@ -3,11 +3,14 @@
 pub mod cache_policy;
 pub mod cache_protocol;
 pub mod event_queue;
+pub mod leak_events;
+pub mod leak_model;
 pub mod leak_report;
 pub mod leak_table;
+pub mod leak_texts;
 pub mod ordered_table;
 pub mod panic_fence;
 pub mod process_totals;
 pub mod removal_cause;
-pub mod sampler;
+pub mod site_sampler;
 pub mod touch_log;

@@ -182,4 +182,4 @@ async function main() {
 
 const round2 = (n) => Math.round(n * 100) / 100
 
-main()
+module.exports = main
