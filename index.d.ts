@@ -571,24 +571,24 @@ export interface LeakRegistryOptions {
    */
   log?: 'stderr' | (string & {}) | false
   /**
-   * Call sites (`report.site`). A site costs a V8 stack capture (1 to 3 µs), several times the
-   * rest of a `track()`. `'auto'`: every resource's site while the registry tracks fewer than
-   * about 1,000 resources per second; above that rate, the site of a random 1 in 14 of the rest
-   * (each standing for 14 in the counts), so a site that leaks 100 times is named with
-   * probability 0.9994 (93 times: 0.999); reports of the others have `site: '<not sampled>'`.
-   * `'all'`: every site at any rate.
+   * Call sites (`report.site`). A site costs a V8 stack capture (1 to 3 µs, more inside a busy
+   * server), several times the rest of a `track()`. `'auto'`: every resource's site while the
+   * registry tracks fewer than about 1,000 resources per second; above that rate, the site of a
+   * random 1 in 14 (each standing for 14 in the counts), so a site that leaks 100 times is named
+   * with probability 0.9994 (93 times: 0.999); reports of the others have
+   * `site: '<not sampled>'`. `'all'`: every site at any rate.
    * @default 'auto'
    */
   sites?: LeakSites
   /**
    * Full allocation stacks (`report.stack`), each about one eager `new Error().stack`.
-   * `'sample'`: a `sampleRate` fraction of the resources whose site is captured at full rate
-   * (every one below about 1,000 tracks per second, about 1,000 a second above it); `'all'`:
-   * every resource (which then captures every site); `'off'`: none.
+   * `'sample'`: a `sampleRate` fraction of the resources tracked below about 1,000 per second
+   * (none above that rate); `'all'`: every resource (which then captures every site); `'off'`:
+   * none.
    * @default 'sample'
    */
   stacks?: LeakStacks
-  /** Fraction of the full-rate site captures that also get a full stack in `'sample'` mode, from 0 to 1. @default 0.1 */
+  /** Fraction of the resources tracked below the rate that get a full stack in `'sample'` mode, from 0 to 1. @default 0.1 */
   sampleRate?: number
   /**
    * Print the still-tracked resources, grouped by site with their ids and labels (the first 5

@@ -1,29 +1,21 @@
 'use strict'
-// CPU overhead of the FileHandle helper (default options: stacks 'sample' at 0.1):
-// 0. per read: the same file read through a plain FileHandle and through a guarded one (the
-//    Proxy `openFile` returns), awaited one by one, and the JS thread's share alone (reads started
-//    back to back), to show what the guard adds to I/O;
-// 1. per handle: open + read + close in a loop, fs.promises.open against LeakRegistry.openFile,
-//    CPU time (user + system, all threads) per handle;
-// 2. per request of a service that opens and closes one FileHandle per request: two copies of
-//    benchmark/leak-service.js (plain and tracked) take the same load; each reports the CPU time
-//    it spent.
+// Guarded FileHandles (what LeakRegistry.openFile returns), default options:
+// 1. per read: the same file read through a plain FileHandle and through a guarded one, awaited
+//    one by one, and the JS thread's share alone (reads started back to back);
+// 2. per file: open + read 1 KB + close in a loop, fs.promises.open against
+//    LeakRegistry.openFile: the CPU time of the process (all threads) and the JS thread's busy
+//    time (event loop utilization) per file.
 // The machine is shared, so both run in many short alternating rounds and the overhead is the
 // median of the per-round differences (slow drifts in load cancel out within a pair).
+// (leak-service.bench.js measures a whole HTTP service.)
 
-const path = require('node:path')
-const http = require('node:http')
 const fsp = require('node:fs/promises')
-const { fork } = require('node:child_process')
-const { once } = require('node:events')
+const { performance } = require('node:perf_hooks')
 const { median } = require('./harness.js')
 const { LeakRegistry } = require('..')
 
-const REQUESTS = 1000
-const CONCURRENCY = 8
-const ROUNDS = 21
-const HANDLES = 500
-const HANDLE_ROUNDS = 41
+const HANDLES = 200
+const HANDLE_ROUNDS = 101
 
 async function openReadClose(open) {
   const handle = await open(__filename)
@@ -93,91 +85,41 @@ async function startedReads(handle, buffers) {
 async function perHandle() {
   const registry = new LeakRegistry({ log: '/dev/null' })
   const impls = { plain: (file) => fsp.open(file), tracked: (file) => registry.openFile(file) }
-  const samples = { plain: [], tracked: [] }
-  for (let round = -1; round < HANDLE_ROUNDS; round++) {
+  const cpu = { plain: [], tracked: [] }
+  const busy = { plain: [], tracked: [] }
+  for (let round = -5; round < HANDLE_ROUNDS; round++) {
     for (const [name, open] of Object.entries(impls)) {
       const start = process.cpuUsage()
+      const loop = performance.eventLoopUtilization()
       for (let i = 0; i < HANDLES; i++) await openReadClose(open)
       const { user, system } = process.cpuUsage(start)
-      if (round >= 0) samples[name].push((user + system) / HANDLES)
+      const { active } = performance.eventLoopUtilization(loop)
+      if (round >= 0) {
+        cpu[name].push((user + system) / HANDLES)
+        busy[name].push((active * 1000) / HANDLES)
+      }
     }
   }
   registry.close()
-  const extra = median(samples.plain.map((plain, i) => samples.tracked[i] - plain))
+  const extra = (samples) => median(samples.plain.map((plain, i) => samples.tracked[i] - plain))
   console.table([
-    { scenario: 'open + read 1 KB + close, sequential', implementation: 'fs.promises.open', 'CPU µs/handle': round2(median(samples.plain)) },
-    { scenario: '', implementation: 'LeakRegistry.openFile', 'CPU µs/handle': round2(median(samples.tracked)), 'extra µs (median of pairs)': round2(extra) },
+    { scenario: 'open + read 1 KB + close, sequential', implementation: 'fs.promises.open', 'CPU µs/file': round2(median(cpu.plain)), 'JS thread µs/file': round2(median(busy.plain)) },
+    {
+      scenario: '',
+      implementation: 'LeakRegistry.openFile',
+      'CPU µs/file': round2(median(cpu.tracked)),
+      'JS thread µs/file': round2(median(busy.tracked)),
+      'extra CPU µs (median of pairs)': round2(extra(cpu)),
+      'x CPU': round2(1 + extra(cpu) / median(cpu.plain)),
+      'extra JS thread µs': round2(extra(busy)),
+    },
   ])
-  return extra
-}
-
-async function startService(mode) {
-  const child = fork(path.join(__dirname, 'leak-service.js'), [mode])
-  const [{ port }] = await once(child, 'message')
-  return { child, port }
-}
-
-async function load(port) {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: CONCURRENCY })
-  let next = 0
-  async function client() {
-    while (next++ < REQUESTS) {
-      await new Promise((resolve, reject) => {
-        http.get({ port, host: '127.0.0.1', agent }, (response) => response.resume().on('end', resolve)).on('error', reject)
-      })
-    }
-  }
-  await Promise.all(Array.from({ length: CONCURRENCY }, client))
-  agent.destroy()
-}
-
-async function cpuPerRequest(service) {
-  service.child.send('start')
-  await load(service.port)
-  service.child.send('stop')
-  const [{ cpuMicros, stats, trackMicros }] = await once(service.child, 'message')
-  return { micros: cpuMicros / REQUESTS, stats, trackMicros }
 }
 
 async function main() {
   await pairedReads('read 1 KB at offset 0 (await handle.read)', READ_ROUNDS, awaitedReads)
   await pairedReads('start a read (200 back to back, JS thread only)', START_ROUNDS, startedReads)
-  const extraPerHandle = await perHandle()
-  const services = { plain: 'fs.promises.open', sample: "trackFileHandle (default: stacks 'sample')", off: "trackFileHandle, stacks 'off'" }
-  const running = {}
-  for (const mode of Object.keys(services)) running[mode] = await startService(mode)
-  const samples = { plain: [], sample: [], off: [] }
-  const inside = { plain: [], sample: [], off: [] }
-  let stats
-  for (let round = -1; round < ROUNDS; round++) {
-    for (const mode of Object.keys(services)) {
-      const { micros, stats: counts, trackMicros } = await cpuPerRequest(running[mode])
-      if (mode === 'sample') stats = counts
-      if (round >= 0) {
-        samples[mode].push(micros)
-        inside[mode].push(trackMicros)
-      }
-    }
-  }
-  for (const service of Object.values(running)) service.child.kill()
-  const base = median(samples.plain)
-  const rows = Object.entries(services).map(([mode, service]) => {
-    const extra = median(samples[mode].map((micros, i) => micros - samples.plain[i]))
-    return {
-      scenario: mode === 'plain' ? 'HTTP request: open + read 1 KB + close one FileHandle' : '',
-      service,
-      'CPU µs/request': round2(median(samples[mode])),
-      'extra µs (median of pairs)': mode === 'plain' ? '' : round2(extra),
-      overhead: mode === 'plain' ? '' : `${round2((extra / base) * 100)} %`,
-      'µs inside trackFileHandle': mode === 'plain' ? '' : round2(median(inside[mode])),
-    }
-  })
-  console.table(rows)
-  console.log(
-    `${REQUESTS} requests x ${ROUNDS} rounds per service, concurrency ${CONCURRENCY}; the default service tracked ` +
-      `${stats.byType.FileHandle.tracked} handles, leaked ${stats.leaked}. At ${round2(extraPerHandle)} µs per handle, ` +
-      `a service stays under 2 % if it spends at least ${Math.round(extraPerHandle / 0.02)} µs CPU per request.`,
-  )
+  await perHandle()
 }
 
 const round2 = (n) => Math.round(n * 100) / 100

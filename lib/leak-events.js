@@ -121,6 +121,9 @@ class EventLog {
     const index = id - this.#first
     if (index >= 0) {
       this.#io[TRACKS + index * TRACK_STRIDE + 4] = 1
+      // Let go of its texts and capture now: garbage while young is cheap garbage.
+      this.#infos[index] = undefined
+      this.#captures[index] = undefined
       return
     }
     this.#event(RELEASE, id, at, 0)

@@ -24,7 +24,7 @@ const native = require('./native.js')
 const { captureSite, captureStack, OWN_FILES } = require('./call-sites.js')
 const { EventLog, FULL_STACK, SAMPLED_SITE } = require('./leak-events.js')
 const { wantsReports, reportsOf, publish } = require('./leak-reports.js')
-const { guardFileHandle, onClose, realHandleOf } = require('./file-handle-guard.js')
+const { guardFileHandle, isGuarded, realHandleOf, watch, watcherOf } = require('./file-handle-guard.js')
 const { describe, incompatibleReceiver, invalidType, invalidValue, makeError, outOfRange, warn, warnCallbackThrew } = require('./errors.js')
 const { Date, Error, FinalizationRegistry, JSON, Map, Math, Number, Object, Set, String, Symbol, WeakMap, WeakRef } = require('./primordials.js')
 const { clearTimeout, process, queueMicrotask, setImmediate, setTimeout, SymbolDispose } = require('./primordials.js')
@@ -41,6 +41,8 @@ const MAX_TOUCHES_LIMIT = 1000
 const LOG_CHECK_MS = 1000
 /** Events wait at most about this long to be replayed (so process-wide counts stay current). */
 const REPLAY_WITHIN_MS = 1000
+/** A registry that tracks nothing is let go this long after it became idle (if it still is). */
+const IDLE_CHECK_MS = 1000
 /** How long a closed registry waits for collections the GC made before close() (see close()). */
 const CLOSE_GRACE_MS = 100
 /** Node's longest timer; longer waits are done in steps. */
@@ -58,7 +60,7 @@ class LeakRegistry {
   #log // EventLog: the event log and the native side
   #native
   #self = new WeakRef(this)
-  #ids = new WeakMap() // resource -> record id; a guarded FileHandle -> its Cell
+  #ids = new WeakMap() // resource -> record id (a guarded FileHandle's record is a Cell its guard keeps)
   #finalization = new FinalizationRegistry((id) => this.#collected(id))
   #types = new Map() // type name -> type id
   #typeNames = [] // type id -> type name
@@ -68,6 +70,8 @@ class LeakRegistry {
   #lastTypeId = -1
   #lastProto = undefined
   #lastProtoTypeId = -1
+  #lastPath = undefined // the last file path tracked, and its JSON text (services open a few files often)
+  #lastPathJson = 'null'
   #sites
   #onLeak
   #context // options.context, or undefined
@@ -79,7 +83,7 @@ class LeakRegistry {
   #reportOnExit
   #live = 0 // tracked and neither released nor collected
   #held = false // in `working`, so the registry lives while it tracks something
-  #idleCheckQueued = false
+  #idleCheckArmed = false // the timer will see whether the registry is idle
   #suspected = new Set() // ids reported as suspected and still tracked
   #timer = undefined // the one timer: deadlines, replays, log health
   #timerAt = Infinity
@@ -95,7 +99,7 @@ class LeakRegistry {
       atExit: (registry) => registry.#atExit(),
       replay: (registry) => registry.#replay(),
       releaseCell: (registry, cell) => registry?.#releaseCell(cell),
-      checkIdle: (registry) => registry.#checkIdle(),
+      collectedCell: (registry, cell) => registry?.#collectedCell(cell),
       finishClose: (registry) => registry.#finishClose(),
     }
   }
@@ -163,7 +167,7 @@ class LeakRegistry {
     if (resource === null || (typeof resource !== 'object' && typeof resource !== 'function')) {
       throw invalidType('LeakRegistry.track: resource', 'an object or a function', resource)
     }
-    const known = this.#ids.get(resource)
+    const known = this.#known(resource)
     if (known !== undefined && isOpen(known)) return resource
     let typeId
     let json
@@ -187,7 +191,7 @@ class LeakRegistry {
       capture = (decision & FULL_STACK) === 0 ? captureSite(LeakRegistry.prototype.track) : new Error()
     }
     const stacked = (decision & FULL_STACK) !== 0
-    const id = this.#append(resource, resource, typeId, capture, stacked, (decision & SAMPLED_SITE) !== 0, at, suspectAfter, json, context)
+    const id = this.#append(resource, true, typeId, capture, stacked, (decision & SAMPLED_SITE) !== 0, at, suspectAfter, json, context)
     this.#ids.set(resource, id)
     return resource
   }
@@ -196,7 +200,7 @@ class LeakRegistry {
   release(resource) {
     if (!(#log in this)) throw incompatibleReceiver('LeakRegistry.prototype.release', this)
     if (this.#closed) throw closedError('release')
-    const known = this.#ids.get(resource)
+    const known = this.#known(resource)
     if (known === undefined) return false
     if (typeof known === 'number') {
       this.#ids.delete(resource)
@@ -220,7 +224,7 @@ class LeakRegistry {
       throw invalidType('LeakRegistry.touch: resource', 'an object or a function', resource)
     }
     if (hint !== undefined && typeof hint !== 'string') throw invalidType('LeakRegistry.touch: hint', 'a string', hint)
-    const known = this.#ids.get(resource)
+    const known = this.#known(resource)
     if (known === undefined || this.#maxTouches === 0 || !isOpen(known)) return resource
     const site = this.#sites.idOf(captureSite(LeakRegistry.prototype.touch)) // read now: touches go to Rust by site id
     this.#log.touch(idOf(known), site, now(), hint)
@@ -231,7 +235,7 @@ class LeakRegistry {
   isTracked(resource) {
     if (!(#log in this)) throw incompatibleReceiver('LeakRegistry.prototype.isTracked', this)
     if (this.#closed) throw closedError('isTracked')
-    const known = this.#ids.get(resource)
+    const known = this.#known(resource)
     return known !== undefined && isOpen(known)
   }
 
@@ -287,7 +291,7 @@ class LeakRegistry {
     if (fileHandle.fd === -1) {
       throw makeError('ERR_EPHEMERON_FILE_HANDLE_CLOSED', 'LeakRegistry.trackFileHandle: the FileHandle is already closed; there is nothing to track')
     }
-    const known = this.#ids.get(fileHandle)
+    const known = this.#known(fileHandle)
     if (known !== undefined && isOpen(known)) return fileHandle
     // A handle another registry guards already is tracked here as it is: one guard is enough.
     const guarded = realHandleOf(fileHandle) === undefined ? guardFileHandle(fileHandle) : fileHandle
@@ -344,12 +348,15 @@ class LeakRegistry {
     return this.#closed
   }
 
-  /** Records a track in the log and watches `resource`; returns its id. */
-  #append(resource, token, typeId, capture, stacked, sampled, at, suspectAfter, json, context) {
+  /**
+   * Records a track in the log and, with `watched`, watches `resource` with the registry's
+   * FinalizationRegistry (guarded FileHandles are watched by their guard); returns its id.
+   */
+  #append(resource, watched, typeId, capture, stacked, sampled, at, suspectAfter, json, context) {
     const log = this.#log
     const wasEmpty = log.empty
     const id = log.track(typeId, this.#sites.notSampled, capture, stacked, sampled, at, suspectAfter, json, context)
-    this.#finalization.register(resource, id, token)
+    if (watched) this.#finalization.register(resource, id, resource)
     if (this.#live++ === 0 && !this.#held) {
       this.#held = true
       working.add(this)
@@ -362,33 +369,53 @@ class LeakRegistry {
   /** The site decision and capture for the caller of `above` (for the methods that are not `track`). */
   #capture(above) {
     const decision = this.#log.decide(now())
+    if (decision === 0) return NO_CAPTURE
     const sampled = (decision & SAMPLED_SITE) !== 0
-    if (decision === 0) return { capture: undefined, stacked: false, sampled }
     if ((decision & FULL_STACK) !== 0) return { capture: captureStack(above), stacked: true, sampled }
     return { capture: captureSite(above), stacked: false, sampled }
   }
 
   #trackFileHandle(guarded, path, { capture, stacked, sampled }, context) {
-    const known = this.#ids.get(guarded)
+    const known = this.#known(guarded)
     if (known !== undefined && isOpen(known)) return
     const fd = realHandleOf(guarded).fd
     // Built by hand: cheaper than JSON.stringify of an info object, once per opened file.
-    const where = path === undefined ? 'null' : stringify(String(path))
+    let where = 'null'
+    if (path !== undefined) {
+      const text = String(path)
+      if (text !== this.#lastPath) {
+        this.#lastPath = text
+        this.#lastPathJson = stringify(text)
+      }
+      where = this.#lastPathJson
+    }
     const json = `{"type":"FileHandle","id":${fd},"label":${where},"fd":${fd},"path":${where}}`
-    // The record is named by a cell that the real handle's close callback can hold (it must
-    // never hold the guarded handle); it is also the FinalizationRegistry's unregister token.
-    const cell = new Cell()
-    cell.id = this.#append(guarded, cell, this.#typeNamed(FILE_HANDLE_TYPE), capture, stacked, sampled, now(), this.#suspectAfter, json, context)
-    this.#ids.set(guarded, cell)
-    // Released when its user closes it (not when the guard closes a collected one: that is the leak).
-    onClose(guarded, releaseWhenClosed(this.#self, cell))
+    // The record is named by a cell that the guard tells of a close by the user (a release) or
+    // of a collection (a leak); the guard keeps it from the real handle, so it must never hold
+    // the guarded handle.
+    const cell = new Cell(this.#self)
+    cell.id = this.#append(guarded, false, this.#typeNamed(FILE_HANDLE_TYPE), capture, stacked, sampled, now(), this.#suspectAfter, json, context)
+    watch(guarded, cell)
+  }
+
+  /** The record of a resource: its id, or the Cell of a guarded FileHandle; undefined if none. */
+  #known(resource) {
+    const id = this.#ids.get(resource)
+    if (id !== undefined || !isGuarded(resource)) return id
+    const self = this.#self
+    return watcherOf(resource, (watcher) => watcher instanceof Cell && watcher.isOf(self))
   }
 
   #releaseCell(cell) {
     if (this.#closed || !cell.open) return
     cell.open = false
-    this.#finalization.unregister(cell)
     this.#released(cell.id)
+  }
+
+  #collectedCell(cell) {
+    if (!cell.open) return
+    cell.open = false
+    this.#collected(cell.id)
   }
 
   #released(id) {
@@ -467,15 +494,19 @@ class LeakRegistry {
     setImmediate(deliverLater, this.#self)
   }
 
-  /** Nothing is tracked any more: unless something is tracked again meanwhile, let the registry go. */
+  /**
+   * Nothing is tracked any more: unless something is tracked again before the timer fires (a
+   * registry of a busy service goes from 1 to 0 tracked and back all the time), let the
+   * registry go then.
+   */
   #queueIdleCheck() {
-    if (this.#idleCheckQueued || !this.#held) return
-    this.#idleCheckQueued = true
-    setImmediate(checkIdleLater, this.#self)
+    if (this.#idleCheckArmed || !this.#held) return
+    this.#idleCheckArmed = true
+    this.#armTimer(now() + IDLE_CHECK_MS)
   }
 
   #checkIdle() {
-    this.#idleCheckQueued = false
+    this.#idleCheckArmed = false
     if (this.#live !== 0 || !this.#held) return
     this.#held = false
     working.delete(this)
@@ -511,6 +542,7 @@ class LeakRegistry {
     this.#timer = undefined
     this.#timerAt = Infinity
     if (this.#closed) return
+    if (this.#idleCheckArmed) this.#checkIdle()
     let next = Infinity
     try {
       this.#log.replay()
@@ -624,10 +656,29 @@ if (SymbolDispose !== undefined) {
 }
 Object.defineProperty(LeakRegistry.prototype, Symbol.toStringTag, { value: 'LeakRegistry', configurable: true })
 
-/** A guarded FileHandle's record: its id, and whether it is still open (released when closed). */
+/**
+ * A guarded FileHandle's record, watched by the guard: its id, and whether it is still open
+ * (released when its user closes it, leaked when it is collected unclosed).
+ */
 class Cell {
   id = 0
   open = true
+  #registry // the registry's WeakRef
+  constructor(registry) {
+    this.#registry = registry
+  }
+
+  isOf(registry) {
+    return this.#registry === registry
+  }
+
+  closed() {
+    internals.releaseCell(this.#registry.deref(), this)
+  }
+
+  collected() {
+    internals.collectedCell(this.#registry.deref(), this)
+  }
 }
 
 function isOpen(known) {
@@ -638,15 +689,14 @@ function idOf(known) {
   return typeof known === 'number' ? known : known.id
 }
 
+/** The capture of a file opened without a site. */
+const NO_CAPTURE = Object.freeze({ capture: undefined, stacked: false, sampled: false })
+
 /** Registries that track something: held here so that their FinalizationRegistry lives on. */
 const working = new Set()
 
 // The callbacks the process keeps for a registry hold it only through a WeakRef: a registry
 // nobody references any more is collected, not kept alive by its own wake-up or timer.
-function releaseWhenClosed(self, cell) {
-  return () => internals.releaseCell(self.deref(), cell)
-}
-
 function deliverLater(self) {
   const registry = self.deref()
   if (registry !== undefined) internals.deliver(registry)
@@ -657,10 +707,6 @@ function housekeepLater(self) {
   if (registry !== undefined) internals.housekeep(registry)
 }
 
-function checkIdleLater(self) {
-  const registry = self.deref()
-  if (registry !== undefined) internals.checkIdle(registry)
-}
 
 // One process 'exit' listener for every registry (of this thread): it writes out what was
 // collected but not delivered yet, prints the `reportOnExit` inventories, and waits (bounded)

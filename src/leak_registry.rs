@@ -117,7 +117,7 @@ impl NativeLeakRegistry {
     // SAFETY: see `replay`; no JS runs during this call.
     let slots = unsafe { io.as_mut() };
     slots[TOKENS] = BURST;
-    leak_events::refill(slots, &mut sampler, now);
+    leak_events::refill(slots, &mut sampler, now, 0.0);
     Ok(NativeLeakRegistry {
       io,
       table: LeakTable::new(&PROCESS),

@@ -8,7 +8,9 @@ mod error;
 mod gc_notify;
 mod iterable_weak_map;
 mod leak_log;
-pub mod leak_registry;
+// napi-derive registers #[napi] items only outside `cargo test`, where they look unused.
+#[cfg_attr(test, allow(dead_code))]
+mod leak_registry;
 mod raw;
 mod weak_cache;
 

@@ -242,13 +242,14 @@ pub fn replay(
     }
   }
   table.publish();
-  refill(io, sampler, context.now);
+  refill(io, sampler, context.now, filled.tracks as f64);
   Ok(())
 }
 
-/// Writes the sampler's numbers into the header, keeping the tokens JS has left.
-pub fn refill(io: &mut [f64], sampler: &mut SiteSampler, now: f64) {
-  let (tokens, refill_at) = sampler.refill(io[TOKENS], now);
+/// Writes the sampler's numbers into the header, keeping the tokens JS has left; `tracks`: how
+/// many tracks JS made since the last refill.
+pub fn refill(io: &mut [f64], sampler: &mut SiteSampler, now: f64, tracks: f64) {
+  let (tokens, refill_at) = sampler.refill(io[TOKENS], now, tracks);
   io[TOKENS] = tokens;
   io[REFILL_AT] = refill_at;
   io[SITE_WEIGHT] = f64::from(sampler.weight());
