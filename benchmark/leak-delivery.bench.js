@@ -6,6 +6,7 @@
 // starts with another implementation: the one after the previous one pays for collecting its
 // garbage, and that must not always be the same one.
 
+const diagnostics = require('node:diagnostics_channel')
 const { performance } = require('node:perf_hooks')
 const { LeakRegistry } = require('..')
 const { JsLeakTracker } = require('./leak-trackers.js')
@@ -45,6 +46,7 @@ const impls = {
   'ephemeron onLeak, default options': (onLeak) => new LeakRegistry({ onLeak }),
   "ephemeron onLeak, stacks: 'off'": (onLeak) => new LeakRegistry({ onLeak, stacks: 'off' }),
   'ephemeron onLeak + log file': (onLeak) => new LeakRegistry({ onLeak, log: '/dev/null' }),
+  "ephemeron, a subscriber of 'ephemeron:leak' (no onLeak, no log)": (onLeak) => subscribed(onLeak),
   'ephemeron log file only (no onLeak, no subscriber)': () => new LeakRegistry({ log: '/dev/null' }),
 }
 
@@ -75,6 +77,20 @@ async function main() {
       'x bare, delivery': round2(median(delivery.get(name)) / baseDelivery),
     })),
   )
+}
+
+/** A registry without onLeak or log, whose reports reach `onLeak` through the channel. */
+function subscribed(onLeak) {
+  const registry = new LeakRegistry({ log: false })
+  const subscriber = (report) => onLeak(report)
+  diagnostics.subscribe('ephemeron:leak', subscriber)
+  return {
+    track: (resource, info) => registry.track(resource, info),
+    close() {
+      diagnostics.unsubscribe('ephemeron:leak', subscriber)
+      registry.close()
+    },
+  }
 }
 
 /** A registry that only logs has no onLeak to wait for: it is done when its stats count every leak. */

@@ -29,18 +29,33 @@
 // handle (a method runs with it as `this`, or its promise holds it), so the guarded handle is
 // collected only when no code can use it any more.
 //
+// How the guard learns that a guarded handle was collected: a WeakRef to it, looked at after
+// garbage collections (one FinalizationRegistry cell for the whole module tells of each
+// collection; the guarded handles not closed yet are looked at then, at most every 100 ms). A
+// FinalizationRegistry cell per file cost a busy HTTP service about 10 µs per request, more than
+// everything else here together; a WeakRef costs a fraction of that.
+//
 // Registries watch a guarded handle through the guard (`watch`): it tells them when its user
 // closes it (its `close()`, which streams' autoClose and `Symbol.asyncDispose` call too) and
-// when it was collected unclosed, from the one FinalizationRegistry cell the guard has anyway: a
-// tracked file costs no second cell and no listener on the real handle.
+// when it was collected unclosed: a tracked file costs no weak reference of its own and no
+// listener on the real handle.
 
 const { EventEmitter } = require('node:events')
-const { FinalizationRegistry, Object, Reflect, WeakMap, WeakRef } = require('./primordials.js')
+const { Date, FinalizationRegistry, Object, Reflect, Set, WeakMap, WeakRef, setTimeout } = require('./primordials.js')
+
+const { now } = Date
 
 /** guarded handle -> the emitter of the listeners added through it, reachable from it alone */
 const userEmitters = new WeakMap()
-/** Closes the real handle of a guarded handle that was collected while still open (held value: its Watch). */
-const closer = new FinalizationRegistry(collected)
+/** The Watch of every guarded handle not closed yet: it keeps the real handle until it is closed. */
+const watched = new Set()
+/** Tells of garbage collections: a new object is registered after each, while anything is watched. */
+const collections = new FinalizationRegistry(afterCollection)
+/** Guarded handles are looked at this long after the last look at the soonest. */
+const LOOK_MS = 100
+let noticeArmed = false
+let lastLook = 0
+let lookTimer
 
 /**
  * FileHandle methods that are one asynchronous operation on the file and return a promise of
@@ -105,11 +120,13 @@ class GuardedFileHandle {
 }
 
 /**
- * What the guard knows of one real handle, and who watches it: held by the guarded handle and by
- * the FinalizationRegistry, never referencing the guarded handle itself.
+ * What the guard knows of one real handle, and who watches it: held by the guarded handle and,
+ * until it is closed, by `watched`; it references the guarded handle only weakly.
  */
 class Watch {
   real
+  /** A WeakRef to the guarded handle. */
+  guarded
   /** `{ closed(), collected() }` of the registries that track the handle: usually one. */
   watcher = undefined
   others = undefined
@@ -134,8 +151,35 @@ function guardFileHandle(real) {
   if (!prototypeReady) completePrototype(real)
   const watch = new Watch(real)
   const guarded = new GuardedFileHandle(real, watch)
-  closer.register(guarded, watch, watch)
+  watch.guarded = new WeakRef(guarded)
+  watched.add(watch)
+  armNotice()
   return guarded
+}
+
+/** Asks to hear of the next garbage collection (one cell at a time). */
+function armNotice() {
+  if (noticeArmed || watched.size === 0) return
+  noticeArmed = true
+  collections.register({}, 0)
+}
+
+/** A garbage collection happened: look at the guarded handles (at most every LOOK_MS). */
+function afterCollection() {
+  noticeArmed = false
+  const wait = lastLook + LOOK_MS - now()
+  if (wait <= 0) look()
+  else if (lookTimer === undefined) lookTimer = setTimeout(look, wait).unref()
+  armNotice()
+}
+
+/** The guarded handles that were collected open: their real handles are closed now. */
+function look() {
+  lookTimer = undefined
+  lastLook = now()
+  for (const watch of watched) {
+    if (watch.guarded.deref() === undefined) collected(watch)
+  }
 }
 
 /** The real FileHandle behind a guarded handle, or undefined for anything else. */
@@ -167,7 +211,7 @@ function watcherOf(guarded, test) {
 function closedByUser(watch) {
   if (watch.done) return
   watch.done = true
-  closer.unregister(watch) // closed: nothing left to guard
+  watched.delete(watch) // closed: nothing left to guard
   if (watch.watcher === undefined) return
   for (const watcher of watch.takeWatchers()) watcher.closed()
 }
@@ -271,6 +315,7 @@ class HoldsGuardedHandle extends ReturnsItsArgument {
 
 /** The guarded handle was collected: close the real one if its user did not, and say so. */
 function collected(watch) {
+  watched.delete(watch)
   if (watch.done) return
   watch.done = true // the guard closes it: for a registry that is the leak, not a release
   const { real } = watch
