@@ -787,7 +787,11 @@ export declare class LeakRegistry {
   open(): OpenResource[]
   /** Counts of this registry; still readable after `close()`. */
   stats(): LeakStats
-  /** Counts of every registry in the process, worker threads included. */
+  /**
+   * Counts of every registry in the process, worker threads included. This thread's registries
+   * are exact; another thread's are as of its last replay (within about a second while its event
+   * loop runs).
+   */
   static processStats(): LeakCounts
   /**
    * Opens a file with `fs.promises.open` and returns a *guarded* FileHandle, tracked (type
