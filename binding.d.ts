@@ -9,6 +9,114 @@
  */
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
+/** One LeakRegistry's records, reports and log. */
+export declare class NativeLeakRegistry {
+  /** `io` is the event log's buffer (`leakProtocol().LENGTH` slots), kept for the registry's life. */
+  constructor(io: Float64Array, options: NativeLeakOptions)
+  /** Marks this moment, for `gcSinceMark()`. */
+  markGc(): void
+  /**
+   * Whether the garbage collector ran since `markGc()` (the marked object is gone). True
+   * without a mark.
+   */
+  gcSinceMark(): boolean
+  /** Opens the JSON-lines log (`'stderr'` or a file path); the error's text when it cannot. */
+  openLog(destination: string): string | null
+  /** Names a type (a JSON string literal); returns its id (the same id for the same name). */
+  defineType(json: string): number
+  /** Names a site (a JSON string literal of `file:line`); returns its id. */
+  defineSite(json: string): number
+  /** The JSON text of a site named while replaying a stack (JS did not name it). */
+  siteText(id: number): string | null
+  /**
+   * Replays the first `tracks` tracks, `events` events, `texts` texts of the tracks and `hints`
+   * hints of the events of the log (`text_units` and `hint_units`: their concatenations) and
+   * refills the header. Returns whether reports wait for a delivery.
+   */
+  replay(tracks: number, events: number, texts: number, hints: number, textUnits: string, hintUnits: string): boolean
+  /**
+   * Marks the records held past their deadline as suspected (their reports go out with the next
+   * delivery); says when the next deadline is and which records it suspected.
+   */
+  due(): NativeDue
+  /**
+   * The reports made since the last delivery: their lines go to the log (formatted on its
+   * writer thread), and with `want_batch` they come back for `onLeak` and the channel. None
+   * when there are none.
+   */
+  deliver(wantBatch: boolean): NativeDelivery | null
+  /**
+   * `stats()` as JSON (type names are JSON texts; see src/core/leak_report.rs). Still readable
+   * after `close()`.
+   */
+  stats(): string
+  /** Waits (at most 2 s) until the log writer has written what this registry queued. */
+  flushLog(): void
+  /** The first error the log writer met for this registry, once (for one warning). */
+  logFailure(): string | null
+  /**
+   * Reopens the log file at its path (after log rotation), for every registry of the process
+   * that logs there; the error's text when it cannot.
+   */
+  reopenLog(): string | null
+  /** What is still tracked, as a JSON array (see src/core/leak_report.rs `open_json`). */
+  open(): string
+  /** The exit inventory grouped by site ('' when nothing is open). */
+  exitInventory(): string
+  /**
+   * Delivers what is pending (as `deliver`), then stops tracking everything and writes out the
+   * log (waiting at most 2 s). Idempotent.
+   */
+  close(wantBatch: boolean): NativeDelivery | null
+}
+
+/**
+ * Waits, at most `milliseconds` in all, until every log destination of the process has written
+ * what is queued (for `process.exit()`, which skips teardown).
+ */
+export declare function leakFlushLogs(milliseconds: number): void
+
+/** Counts of every registry in the process, worker threads included, as JSON. */
+export declare function leakProcessTotals(): string
+
+/** The event log's numbers (src/core/leak_events.rs), read by lib/leak-events.js at load. */
+export declare function leakProtocol(): Record<string, number>
+
+/**
+ * Reports for JS (see src/core/leak_report.rs `ReportBatch`): `count` reports, and, when they were
+ * asked for, their numbers and JSON values.
+ */
+export interface NativeDelivery {
+  count: number
+  numbers?: Float64Array
+  values?: string
+}
+
+/** What the deadline check found. */
+export interface NativeDue {
+  /** When the next deadline is (epoch ms), or -1 when none is left. */
+  next: number
+  /** Ids of the records it just reported as suspected. */
+  suspected: Array<number>
+}
+
+/** What a registry is made with (lib/leak-registry.js validates every option first). */
+export interface NativeLeakOptions {
+  threadId: number
+  /** The registry's `name`, as JSON text. */
+  nameJson?: string
+  /** `'auto'` or `'all'`. */
+  sites: string
+  /** `'off'`, `'sample'` or `'all'`. */
+  stacks: string
+  sampleRate: number
+  maxTouches: number
+  /** The folder of ephemeron's JS files: frames from there are never a site. */
+  ownFiles: string
+  /** Varies the sampling sequence between registries. */
+  seed: number
+}
+
 /**
  * One op of a native function's protocol: JS calls it as a method named `name`, which calls
  * `native(number, ...args)` with the arguments in this order.

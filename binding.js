@@ -835,6 +835,10 @@ function __napiStampBindingTarget(exportsObject, target) {
 // linked import resolves to `undefined`.
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
+module.exports.NativeLeakRegistry = nativeBinding.NativeLeakRegistry
+module.exports.leakFlushLogs = nativeBinding.leakFlushLogs
+module.exports.leakProcessTotals = nativeBinding.leakProcessTotals
+module.exports.leakProtocol = nativeBinding.leakProtocol
 module.exports.nativeVersion = nativeBinding.nativeVersion
 module.exports.weakCacheCreate = nativeBinding.weakCacheCreate
 module.exports.weakCacheProtocol = nativeBinding.weakCacheProtocol

@@ -90,6 +90,13 @@ test('examples/price-feed.js without --expose-gc runs and says what the flag wou
   assert.match(out, /run with --expose-gc to see the forgotten popups collected now/)
 })
 
+test('examples/file-handle-leaks.js without --expose-gc says what it needs instead of reporting nothing silently', () => {
+  const log = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'ephemeron-example-log-')), 'leaks.jsonl')
+  const out = run(['examples/file-handle-leaks.js', log])
+  assert.match(out, /run it with `node --expose-gc` to see the leaks/)
+  assert.match(out, /tracked 9, released 6, leaked \d/)
+})
+
 test('npm run demo: a short run ends with the table and a report, written where --out says', () => {
   const outDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ephemeron-demo-out-'))
   const out = run(['demo/index.js', '--seconds', '3', '--out', outDir], 120_000)

@@ -10,6 +10,7 @@ const os = require('node:os')
 const path = require('node:path')
 const { LeakRegistry } = require('..')
 const { collectGarbage, eventually, finalizationWatcher } = require('./helpers/gc.js')
+const { captureWarnings } = require('./helpers/warnings.js')
 
 const root = path.join(__dirname, '..')
 
@@ -22,12 +23,6 @@ function readLog(file) {
   return fs.existsSync(file) ? fs.readFileSync(file, 'utf8').split('\n').filter(Boolean) : []
 }
 
-function captureWarnings() {
-  const warnings = []
-  const listener = (warning) => warnings.push(warning)
-  process.on('warning', listener)
-  return { warnings, stop: () => process.off('warning', listener) }
-}
 
 /** Runs a script in a fresh `node --expose-gc` with `ephemeron` resolvable as `lib`. */
 function runScript(source, { timeout = 60_000, args = [] } = {}) {
@@ -55,7 +50,6 @@ test('regression: an onLeak that throws a revoked Proxy, a null-prototype object
   })
   const throws = [revoked, Object.create(null), nasty, undefined]
   const received = []
-  const captured = captureWarnings()
   const registry = new LeakRegistry({
     stacks: 'off',
     onLeak(report) {
@@ -63,18 +57,20 @@ test('regression: an onLeak that throws a revoked Proxy, a null-prototype object
       if (report.id < throws.length) throw throws[report.id]
     },
   })
-  ;(function leakSix() {
-    for (let id = 0; id < 6; id++) registry.track({}, { type: 'Thrower', id })
-  })()
-  await eventually(() => received.length === 6 && captured.warnings.length === 4, { message: `${received.length} reports, ${captured.warnings.length} warnings` })
-  captured.stop()
+  const warnings = await captureWarnings(async () => {
+    ;(function leakSix() {
+      for (let id = 0; id < 6; id++) registry.track({}, { type: 'Thrower', id })
+    })()
+    await eventually(() => received.length === 6)
+  })
   assert.deepEqual([...received].sort(), [0, 1, 2, 3, 4, 5])
-  for (const warning of captured.warnings) {
-    assert.equal(warning.name, 'LeakRegistryWarning')
+  assert.equal(warnings.length, 4)
+  for (const warning of warnings) {
+    assert.equal(warning.type, 'LeakRegistryWarning')
     assert.equal(warning.code, 'ERR_EPHEMERON_ON_LEAK')
     assert.match(warning.message, /^LeakRegistry onLeak threw for a 'leaked' report: /)
   }
-  assert.deepEqual(captured.warnings.map((w) => w.message.split(': ').slice(1).join(': ')).sort(), [
+  assert.deepEqual(warnings.map((w) => w.message.split(': ').slice(1).join(': ')).sort(), [
     'a Proxy was thrown',
     'an instance of Error was thrown',
     'an object with a null prototype was thrown',
@@ -178,21 +174,21 @@ test('regression: process.exit() right after leaks are reported still writes eve
 })
 
 test('regression: lines that cannot be written (ENOSPC) are counted in stats().logDropped, with one warning', { skip: !fs.existsSync('/dev/full') }, async () => {
-  const captured = captureWarnings()
   const registry = new LeakRegistry({ log: '/dev/full', stacks: 'off' })
-  ;(function leakTen() {
-    for (let i = 0; i < 10; i++) registry.track({}, { type: 'Full' })
-  })()
-  await eventually(() => registry.stats().logDropped === 10 && captured.warnings.length > 0, { message: `logDropped ${registry.stats().logDropped}` })
-  ;(function leakTenMore() {
-    for (let i = 0; i < 10; i++) registry.track({}, { type: 'Full' })
-  })()
-  await eventually(() => registry.stats().logDropped === 20)
-  registry.close()
-  captured.stop()
-  const logWarnings = captured.warnings.filter((w) => w.code === 'ERR_EPHEMERON_LOG_WRITE')
+  const warnings = await captureWarnings(async () => {
+    ;(function leakTen() {
+      for (let i = 0; i < 10; i++) registry.track({}, { type: 'Full' })
+    })()
+    await eventually(() => registry.stats().logDropped === 10)
+    ;(function leakTenMore() {
+      for (let i = 0; i < 10; i++) registry.track({}, { type: 'Full' })
+    })()
+    await eventually(() => registry.stats().logDropped === 20)
+    registry.close()
+  })
+  const logWarnings = warnings.filter((w) => w.code === 'ERR_EPHEMERON_LOG_WRITE')
   assert.equal(logWarnings.length, 1, 'one warning, not one per line')
-  assert.equal(logWarnings[0].name, 'LeakRegistryWarning')
+  assert.equal(logWarnings[0].type, 'LeakRegistryWarning')
   assert.match(logWarnings[0].message, /No space left on device.*stats\(\)\.logDropped/)
 })
 

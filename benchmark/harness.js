@@ -9,7 +9,7 @@ const { performance } = require('node:perf_hooks')
  * @param {{name: string, setup?: () => any, run: (state: any) => number|void}[]} impls
  *   `run(state)` performs `ops` operations; it may return a checksum, which must agree across
  *   implementations (the scenario checks they do the same work).
- * @param {{ops: number, rounds?: number, baseline?: string, check?: boolean}} options
+ * @param {{ops: number, rounds?: number, baseline?: string, check?: boolean, rotate?: boolean}} options
  */
 function compare(title, impls, options) {
   const run = new Run(impls, options)
@@ -32,15 +32,20 @@ async function compareWithTurns(title, impls, options) {
 }
 
 class Run {
-  constructor(impls, { ops, rounds = 7, baseline = impls[0].name, check = true }) {
-    Object.assign(this, { impls, ops, rounds, baseline, check })
+  /**
+   * `rotate`: each round starts with the next implementation, so that the one that runs right
+   * after another does not always pay for collecting that one's garbage.
+   */
+  constructor(impls, { ops, rounds = 7, baseline = impls[0].name, check = true, rotate = false }) {
+    Object.assign(this, { impls, ops, rounds, baseline, check, rotate })
     this.samples = new Map(impls.map((impl) => [impl.name, []]))
     this.checksums = new Map()
   }
 
   /** One run of each implementation; round -1 warms up and records what each one computed. */
   round(round) {
-    for (const impl of this.impls) {
+    const start = this.rotate ? (round + 1) % this.impls.length : 0
+    for (const impl of [...this.impls.slice(start), ...this.impls.slice(0, start)]) {
       const state = impl.setup ? impl.setup() : undefined
       const start = performance.now()
       const checksum = impl.run(state)

@@ -1,30 +1,26 @@
 'use strict'
-// An HTTP service that opens, reads and closes one FileHandle per request, with plain
-// fs.promises.open (`plain`) or tracked by the FileHandle helper (`sample`: default options, or
-// `off`: stacks 'off'). Forked by leak-file-handle.js, which asks it (over IPC) for the CPU
-// time it spent between 'start' and 'stop', and for the time spent inside trackFileHandle.
+// An HTTP service for the LeakRegistry benchmarks (forked by leak-service.bench.js and
+// leak-file-handle.bench.js): each request opens a file, reads 1 KB of it and closes it; with a
+// registry the file is opened through `openFile` and each connection's socket is tracked until it
+// closes. `node leak-service.js <mode>`, mode:
+//   off         no registry: fs.promises.open, nothing tracked
+//   default     LeakRegistry with default options
+//   sites-all   LeakRegistry({ sites: 'all' })
+//   stacks-off  LeakRegistry({ stacks: 'off' })
+// It tells its parent its port over IPC, answers 'start' / 'stop' with the CPU time it spent in
+// between and its registry's stats, and exits on 'exit'.
 
 const http = require('node:http')
 const fsp = require('node:fs/promises')
-const { performance } = require('node:perf_hooks')
 const { LeakRegistry } = require('..')
 
 const FILE = __filename
 const mode = process.argv[2]
-const registry = mode === 'plain' ? undefined : new LeakRegistry({ log: '/dev/null', stacks: mode })
-let trackMs = 0
-let tracked = 0
-// trackFileHandle is the synchronous half of openFile: timing it shows what the helper costs
-// inside a request (the release on 'close' adds about 1 µs).
-async function open(file) {
-  const handle = await fsp.open(file)
-  if (registry === undefined) return handle
-  const start = performance.now()
-  const guarded = registry.trackFileHandle(handle, file)
-  trackMs += performance.now() - start
-  tracked++
-  return guarded
-}
+const OPTIONS = { default: {}, 'sites-all': { sites: 'all' }, 'stacks-off': { stacks: 'off' } }
+if (mode !== 'off' && OPTIONS[mode] === undefined) throw new Error(`leak-service.js: unknown mode ${mode}`)
+const registry = mode === 'off' ? undefined : new LeakRegistry({ log: '/dev/null', ...OPTIONS[mode] })
+
+const open = registry === undefined ? (file) => fsp.open(file) : (file) => registry.openFile(file)
 
 const server = http.createServer(async (request, response) => {
   const handle = await open(FILE)
@@ -37,15 +33,20 @@ const server = http.createServer(async (request, response) => {
   }
 })
 
+if (registry !== undefined) {
+  server.on('connection', (socket) => {
+    registry.track(socket, { type: 'Socket', label: `${socket.remoteAddress}:${socket.remotePort}` })
+    socket.once('close', () => registry.release(socket))
+  })
+}
+
 let started
 process.on('message', (message) => {
-  if (message === 'start') {
-    started = process.cpuUsage()
-    trackMs = tracked = 0
-  }
+  if (message === 'start') started = process.cpuUsage()
   if (message === 'stop') {
     const { user, system } = process.cpuUsage(started)
-    process.send({ cpuMicros: user + system, stats: registry?.stats(), trackMicros: tracked && (trackMs * 1000) / tracked })
+    process.send({ cpuMicros: user + system, stats: registry?.stats() })
   }
+  if (message === 'exit') process.exit(0) // (a normal exit: --cpu-prof writes its profile)
 })
 server.listen(0, '127.0.0.1', () => process.send({ port: server.address().port }))

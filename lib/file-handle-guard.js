@@ -2,44 +2,67 @@
 // Guarded FileHandles: what `LeakRegistry.openFile` and `trackFileHandle` hand out.
 //
 // Since Node 25, a FileHandle that the GC collects while it is still open ends the process
-// (an uncaught ERR_INVALID_STATE; Node 20-24 close it with a DEP0137 warning). A guarded handle
-// is an empty-handler Proxy over the real FileHandle: the user holds the proxy, this module holds
-// the real handle. When the proxy is collected unclosed, the real handle is closed here, so Node
-// never closes it during GC, and a registry that tracked the proxy reports the leak. The guard
-// lives in this module, not in a registry, so it keeps working after a registry is closed or
-// dropped. An operation in flight always keeps the proxy alive (a method runs with it as `this`,
-// or its promise holds it), so the proxy is collected only when no code can use it any more.
+// (an uncaught ERR_INVALID_STATE; Node 20-24 close it with a DEP0137 warning). So the user holds
+// a guarded handle and this module holds the real one. When the guarded handle is collected
+// unclosed, the real one is closed here, so Node never closes it during GC, and a registry that
+// tracked the guarded handle reports the leak. The guard lives in this module, not in a
+// registry, so it keeps working after a registry is closed or dropped.
+//
+// A guarded handle is a plain object whose prototype chain ends in FileHandle.prototype (so it is
+// `instanceof FileHandle`): a GuardedFileHandle with the real handle in a private field. Its
+// prototype (made once, from the first real handle seen) has
+// - the single-operation methods (read, write, stat, ...) running on the real handle: one
+//   private-field read and a call more than the real handle's own, no Proxy in between;
+// - an accessor for each own property of a real handle (Node's internal symbols: kHandle, kFd,
+//   kRefs, ...; and `close`, an arrow function bound to it), so Node's own code that runs with
+//   the guarded handle as `this` (streams, readLines(), readFile(handle), Symbol.asyncDispose)
+//   reads and writes the real handle's state;
+// - EventEmitter methods that act on an emitter only the guarded handle references (below).
+// The real handle itself is never changed, so Node's fs code sees the FileHandles it made.
 //
 // The rule that makes this work: nothing reachable from the real handle may reference the
-// proxy, or the proxy would live as long as the real handle is kept (forever). Node's own code
-// registers 'close' listeners through the handle it is given (streams from createReadStream()
-// and readLines(), readableWebStream()), and those listeners hold the proxy. So the real handle
-// gets a prototype whose EventEmitter methods, called on a proxy, act on an emitter that only the
-// proxy references (an ephemeron entry keyed by it, made on first use); the real handle's own
-// 'close' reaches that emitter through a WeakRef. Registries learn of a close through callbacks
-// kept by the real handle, which hold a record id, never the proxy.
+// guarded one, or the guarded handle would live as long as the real one is kept (forever).
+// Node's own code registers 'close' listeners through the handle it is given (streams from
+// createReadStream() and readLines(), readableWebStream()), and those listeners hold the guarded
+// handle: so they go to the guarded handle's own emitter (an ephemeron entry keyed by it), which
+// the real handle's 'close' reaches through a WeakRef. An operation in flight holds its guarded
+// handle (a method runs with it as `this`, or its promise holds it), so the guarded handle is
+// collected only when no code can use it any more.
+//
+// How the guard learns that a guarded handle was collected: a WeakRef to it, looked at after
+// garbage collections (one FinalizationRegistry cell for the whole module tells of each
+// collection; the guarded handles not closed yet are looked at then, at most every 100 ms). A
+// FinalizationRegistry cell per file cost a busy HTTP service about 10 µs per request, more than
+// everything else here together; a WeakRef costs a fraction of that.
+//
+// Registries watch a guarded handle through the guard (`watch`): it tells them when its user
+// closes it (its `close()`, which streams' autoClose and `Symbol.asyncDispose` call too) and
+// when it was collected unclosed: a tracked file costs no weak reference of its own and no
+// listener on the real handle.
 
 const { EventEmitter } = require('node:events')
-const { FinalizationRegistry, Object, Proxy, Reflect, WeakMap, WeakRef } = require('./primordials.js')
+const { Date, FinalizationRegistry, Object, Reflect, Set, WeakMap, WeakRef, setTimeout } = require('./primordials.js')
 
-/** guarded handle -> the real FileHandle */
-const realHandles = new WeakMap()
-/** real FileHandle -> callbacks to run once when its user closes it (they never hold the guarded handle) */
-const closeCallbacks = new WeakMap()
+const { now } = Date
+
 /** guarded handle -> the emitter of the listeners added through it, reachable from it alone */
 const userEmitters = new WeakMap()
-/** FileHandle.prototype -> the prototype given to real handles behind a guard */
-const guardedPrototypes = new WeakMap()
-/** Closes the real handle of a guarded handle that was collected while still open. */
-const closer = new FinalizationRegistry(closeIfOpen)
-const EMPTY_HANDLER = Object.freeze({})
+/** The Watch of every guarded handle not closed yet: it keeps the real handle until it is closed. */
+const watched = new Set()
+/** Tells of garbage collections: a new object is registered after each, while anything is watched. */
+const collections = new FinalizationRegistry(afterCollection)
+/** Guarded handles are looked at this long after the last look at the soonest. */
+const LOOK_MS = 100
+let noticeArmed = false
+let lastLook = 0
+let lookTimer
 
 /**
  * FileHandle methods that are one asynchronous operation on the file and return a promise of
- * plain data. Called on a guarded handle they run on the real one (each of their property reads
- * would otherwise go through the Proxy's slow path: about 2 µs per read), and the returned
- * promise holds the guarded handle, which so lives at least until the operation settles. The others (streams,
- * readLines(), readableWebStream()) run on the guarded handle itself, so what they return holds it.
+ * plain data: called on a guarded handle they run on the real one, and the returned promise
+ * holds the guarded handle, which so lives at least until the operation settles. The others
+ * (streams, readLines(), readableWebStream()) run on the guarded handle itself, so what they
+ * return holds it.
  */
 const DIRECT_METHODS = [
   'appendFile',
@@ -76,91 +99,184 @@ const EMITTER_METHODS = [
   'setMaxListeners',
 ]
 
+let realOf // (guarded) => its real handle; throws for anything else
+let watchOf // (guarded) => its Watch
+let isGuarded // (value) => whether it is a guarded handle
+
+/** A guarded FileHandle: its methods and state are the real handle's (see above). */
+class GuardedFileHandle {
+  #real
+  #watch
+  constructor(real, watch) {
+    this.#real = real
+    this.#watch = watch
+  }
+
+  static {
+    realOf = (guarded) => guarded.#real
+    watchOf = (guarded) => guarded.#watch
+    isGuarded = (value) => value !== null && typeof value === 'object' && #real in value
+  }
+}
+
+/**
+ * What the guard knows of one real handle, and who watches it: held by the guarded handle and,
+ * until it is closed, by `watched`; it references the guarded handle only weakly.
+ */
+class Watch {
+  real
+  /** A WeakRef to the guarded handle. */
+  guarded
+  /** `{ closed(), collected() }` of the registries that track the handle: usually one. */
+  watcher = undefined
+  others = undefined
+  /** Set once the user closed it, or the guard did. */
+  done = false
+  constructor(real) {
+    this.real = real
+  }
+
+  /** Its watchers, once: they are told only one thing. */
+  takeWatchers() {
+    const watchers = this.others === undefined ? [this.watcher] : [this.watcher, ...this.others]
+    this.watcher = this.others = undefined
+    return watchers
+  }
+}
+
+let prototypeReady = false
+
 /** A guarded handle over `real` (an open fs.promises FileHandle). */
 function guardFileHandle(real) {
-  Object.setPrototypeOf(real, guardedPrototypeOf(Object.getPrototypeOf(real)))
-  const guarded = new Proxy(real, EMPTY_HANDLER)
-  realHandles.set(guarded, real)
-  closer.register(guarded, real, real)
+  if (!prototypeReady) completePrototype(real)
+  const watch = new Watch(real)
+  const guarded = new GuardedFileHandle(real, watch)
+  watch.guarded = new WeakRef(guarded)
+  watched.add(watch)
+  armNotice()
   return guarded
+}
+
+/** Asks to hear of the next garbage collection (one cell at a time). */
+function armNotice() {
+  if (noticeArmed || watched.size === 0) return
+  noticeArmed = true
+  collections.register({}, 0)
+}
+
+/** A garbage collection happened: look at the guarded handles (at most every LOOK_MS). */
+function afterCollection() {
+  noticeArmed = false
+  const wait = lastLook + LOOK_MS - now()
+  if (wait <= 0) look()
+  else if (lookTimer === undefined) lookTimer = setTimeout(look, wait).unref()
+  armNotice()
+}
+
+/** The guarded handles that were collected open: their real handles are closed now. */
+function look() {
+  lookTimer = undefined
+  lastLook = now()
+  for (const watch of watched) {
+    if (watch.guarded.deref() === undefined) collected(watch)
+  }
 }
 
 /** The real FileHandle behind a guarded handle, or undefined for anything else. */
 function realHandleOf(value) {
-  return realHandles.get(value)
+  return isGuarded(value) ? realOf(value) : undefined
 }
 
 /**
- * Calls `callback()` once when the user closes `guarded` (never when the guard closes it). The
- * real handle keeps the callback, so it must not reference the guarded handle.
+ * Tells `watcher` (`{ closed(), collected() }`, which must not reference the guarded handle)
+ * once, when the user closes `guarded` (`closed`) or when it was collected unclosed and the
+ * guard closed it (`collected`).
  */
-function onClose(guarded, callback) {
-  const real = realHandles.get(guarded)
-  let callbacks = closeCallbacks.get(real)
-  if (callbacks === undefined) {
-    closeCallbacks.set(real, (callbacks = []))
-    Reflect.apply(EventEmitter.prototype.on, real, ['close', closedByUser])
-  }
-  callbacks.push(callback)
+function watch(guarded, watcher) {
+  const watch = watchOf(guarded)
+  if (watch.done) return
+  if (watch.watcher === undefined) watch.watcher = watcher
+  else (watch.others ??= []).push(watcher)
 }
 
-/** The real handle's 'close' listener (EventEmitter calls it with the handle as `this`). */
-function closedByUser() {
-  closer.unregister(this) // closed: nothing left to guard
-  const callbacks = closeCallbacks.get(this)
-  if (callbacks === undefined || callbacks.length === 0) return
-  closeCallbacks.set(this, [])
-  for (const callback of callbacks) callback()
+/** The watcher of `guarded` (a guarded handle) that `test(watcher)` picks, or undefined. */
+function watcherOf(guarded, test) {
+  const watch = watchOf(guarded)
+  if (watch.watcher === undefined) return undefined
+  if (test(watch.watcher)) return watch.watcher
+  return watch.others?.find(test)
+}
+
+/** The real handle is closed by its user. */
+function closedByUser(watch) {
+  if (watch.done) return
+  watch.done = true
+  watched.delete(watch) // closed: nothing left to guard
+  if (watch.watcher === undefined) return
+  for (const watcher of watch.takeWatchers()) watcher.closed()
 }
 
 /**
- * FileHandle.prototype with EventEmitter methods that route by receiver: called on a guarded
- * handle they act on its own emitter, called on the real handle (Node's code does) they are
- * the ordinary ones.
+ * Makes GuardedFileHandle.prototype, once, from the first real handle: its chain ends in
+ * FileHandle.prototype, and it has the accessors, direct methods and emitter methods above.
  */
-function guardedPrototypeOf(proto) {
-  let guarded = guardedPrototypes.get(proto)
-  if (guarded !== undefined) return guarded
-  const methods = {}
-  for (const name of EMITTER_METHODS) {
-    const method = EventEmitter.prototype[name]
-    methods[name] = {
-      value: {
-        [name](...args) {
-          const real = realHandles.get(this)
-          if (real === undefined) return Reflect.apply(method, this, args)
-          // Node emits 'close' on the guarded handle itself in some paths: the same as closing.
-          if (name === 'emit' && args[0] === 'close') Reflect.apply(closedByUser, real, [])
-          const emitter = userEmitterOf(this, real)
-          const result = Reflect.apply(method, emitter, args)
-          return result === emitter ? this : result
-        },
-      }[name],
-      writable: true,
+function completePrototype(real) {
+  const fileHandlePrototype = Object.getPrototypeOf(real)
+  const proto = GuardedFileHandle.prototype
+  Object.setPrototypeOf(proto, fileHandlePrototype)
+  for (const key of Reflect.ownKeys(real)) {
+    Object.defineProperty(proto, key, {
+      get() {
+        return realOf(this)[key]
+      },
+      set(value) {
+        realOf(this)[key] = value
+      },
       configurable: true,
-    }
+    })
   }
   for (const name of DIRECT_METHODS) {
-    const method = proto[name]
+    const method = fileHandlePrototype[name]
     if (typeof method !== 'function') continue
-    methods[name] = {
-      value: {
-        [name](...args) {
-          const real = realHandles.get(this)
-          if (real === undefined) return Reflect.apply(method, this, args)
-          const operation = Reflect.apply(method, real, args)
-          new HoldsGuardedHandle(operation, this)
-          return operation
-        },
-      }[name],
-      writable: true,
-      configurable: true,
-    }
+    Object.defineProperty(proto, name, { value: direct(name, method), writable: true, configurable: true })
   }
-  guarded = Object.create(proto, methods)
-  guardedPrototypes.set(proto, guarded)
-  guardedPrototypes.set(guarded, guarded)
-  return guarded
+  for (const name of EMITTER_METHODS) {
+    Object.defineProperty(proto, name, { value: routed(name, EventEmitter.prototype[name]), writable: true, configurable: true })
+  }
+  Object.defineProperty(proto, 'close', { value: close, writable: true, configurable: true })
+  prototypeReady = true
+}
+
+/** `close()` of a guarded handle: its user closes it (the real handle's `close` is its own). */
+function close() {
+  const real = realOf(this)
+  closedByUser(watchOf(this))
+  return real.close()
+}
+
+/** `method` run on the real handle, its promise holding the guarded handle. */
+function direct(name, method) {
+  return {
+    [name](...args) {
+      const operation = Reflect.apply(method, realOf(this), args)
+      new HoldsGuardedHandle(operation, this)
+      return operation
+    },
+  }[name]
+}
+
+/** An EventEmitter method acting on the guarded handle's own emitter. */
+function routed(name, method) {
+  return {
+    [name](...args) {
+      const real = realOf(this)
+      // Node emits 'close' on the handle it was given in some paths: the same as closing.
+      if (name === 'emit' && args[0] === 'close') closedByUser(watchOf(this))
+      const emitter = userEmitterOf(this, real)
+      const result = Reflect.apply(method, emitter, args)
+      return result === emitter ? this : result
+    },
+  }[name]
 }
 
 /** The emitter of the listeners added through `guarded`; the real handle's 'close' reaches it weakly. */
@@ -197,10 +313,22 @@ class HoldsGuardedHandle extends ReturnsItsArgument {
   }
 }
 
-function closeIfOpen(real) {
-  closeCallbacks.delete(real) // the guard closes it: for a registry that is the leak, not a release
+/** The guarded handle was collected: close the real one if its user did not, and say so. */
+function collected(watch) {
+  watched.delete(watch)
+  if (watch.done) return
+  watch.done = true // the guard closes it: for a registry that is the leak, not a release
+  const { real } = watch
+  // Closed by a path that did not go through its close() (an internal one): not a leak.
+  const closedElsewhere = real.fd === -1
+  if (watch.watcher !== undefined) {
+    for (const watcher of watch.takeWatchers()) {
+      if (closedElsewhere) watcher.closed()
+      else watcher.collected()
+    }
+  }
   try {
-    if (real.fd === -1) return
+    if (closedElsewhere) return
     // A stream or a read that took a reference on the handle (Node counts them, and close()
     // waits for the count to drop) belonged to the collected guarded handle, so it can never
     // give it back: close now, as Node itself would have during GC. (An operation in flight
@@ -224,4 +352,4 @@ function refCountSymbol(real) {
   return refCount ?? undefined
 }
 
-module.exports = { guardFileHandle, realHandleOf, onClose }
+module.exports = { guardFileHandle, realHandleOf, isGuarded: (value) => isGuarded(value), watch, watcherOf }

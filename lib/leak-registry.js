@@ -3,89 +3,76 @@
 // ('leaked'), and resources still held `suspectAfter` milliseconds after `track()`
 // ('suspected', then 'released' if they are released after all).
 //
-// The records, deadlines, touches, counts, sampling and report formatting live in Rust
-// (src/leak_registry.rs and src/core/leak_*.rs). This class validates input, keeps
-// `resource -> record id` in a WeakMap (so `release` finds the record without pinning the
-// resource), captures call sites (call-sites.js), runs one timer per registry (deadlines, the
-// log's health) and hands reports to `onLeak` on the event loop.
-//
-// A registry that tracks something is kept alive by its native side (it has leaks to report);
-// otherwise nothing the process keeps for it references it strongly (the native wake-up, its
-// timer and the exit listener go through a WeakRef), so a registry dropped without close() is
-// collected once it tracks nothing, and its native side freed. Strings go to Rust as JSON text (JSON.stringify), so a
-// lone surrogate or a deep `info` reaches the report exactly as `track()` accepted it.
+// docs/architecture.md has the whole picture; in short:
+// - `track()` and `release()` make no native call. This side keeps `resource -> record id` in a
+//   WeakMap and watches each resource with one FinalizationRegistry per registry (held value: the
+//   id; unregister token: the resource), and appends what happened to the event log
+//   (leak-events.js), which Rust replays into its table at the next native call.
+// - Rust (src/leak_registry.rs, src/core/leak_*.rs) owns the records, deadlines, counts,
+//   touches, the site sampling policy, the report formatting and the log writer.
+// - A collection appends a COLLECTED event from the FinalizationRegistry's callback, and a
+//   delivery on the event loop replays the log and hands the reports to `onLeak`, the
+//   'ephemeron:leak' channel (leak-reports.js) and the JSON-lines log.
+// - A registry that tracks something is held by this module (its FinalizationRegistry would be
+//   collected with it, and nothing reported); otherwise nothing the process keeps for it
+//   references it strongly (its timer and the exit listener go through a WeakRef).
 
-const diagnostics = require('node:diagnostics_channel')
 const fsp = require('node:fs/promises')
 const fs = require('node:fs')
 const { isMainThread, threadId } = require('node:worker_threads')
 const native = require('./native.js')
-const { captureFrames, captureSite, formatStack, SiteCache } = require('./call-sites.js')
-const { guardFileHandle, onClose, realHandleOf } = require('./file-handle-guard.js')
-const { describe, incompatibleReceiver, invalidType, invalidValue, makeError, outOfRange, warn, warnCallbackThrew } = require('./errors.js')
-const { Date, FinalizationRegistry, Float64Array, JSON, Map, Math, Number, Object, Set, String, Symbol, WeakMap, WeakRef } = require('./primordials.js')
-const { clearTimeout, process, setImmediate, setTimeout, SymbolDispose } = require('./primordials.js')
+const { captureSite, captureStack, OWN_FILES } = require('./call-sites.js')
+const { EventLog, FULL_STACK, SAMPLED_SITE } = require('./leak-events.js')
+const { wantsReports, reportsOf, publish } = require('./leak-reports.js')
+const { guardFileHandle, isGuarded, realHandleOf, watch, watcherOf } = require('./file-handle-guard.js')
+const { incompatibleReceiver, invalidType, invalidValue, makeError, outOfRange, warn, warnCallbackThrew } = require('./errors.js')
+const { checkSuspectAfter, closedError, constructorName, infoJson, isFileHandle } = require('./leak-input.js')
+const { Date, Error, FinalizationRegistry, JSON, Map, Math, Number, Object, Set, String, Symbol, WeakMap, WeakRef } = require('./primordials.js')
+const { clearTimeout, process, queueMicrotask, setImmediate, setTimeout, SymbolDispose } = require('./primordials.js')
 
-const {
-  leakCreate,
-  leakTrack,
-  leakDeliver,
-  leakDue,
-  leakRelease,
-  leakIsTracked,
-  leakTouch,
-  leakIntern,
-  leakSampleGap,
-  leakStats,
-  leakLogFailure,
-  leakReopenLog,
-  leakOpen,
-  leakExitInventory,
-  leakClose,
-  leakFlushLogs,
-  leakProcessTotals,
-} = native
+const { leakProcessTotals, leakFlushLogs } = native
 
 const STACKS = ['off', 'sample', 'all']
+const SITES = ['auto', 'all']
 const FILE_HANDLE_TYPE = 'FileHandle'
 const DEFAULT_SAMPLE_RATE = 0.1
 const DEFAULT_MAX_TOUCHES = 4
 const MAX_TOUCHES_LIMIT = 1000
-const TYPE = 0
-const SITE = 1
 /** After reports went to the log, its health (write errors) is checked this much later. */
 const LOG_CHECK_MS = 1000
+/** Events wait at most about this long to be replayed (so process-wide counts stay current). */
+const REPLAY_WITHIN_MS = 1000
+/** A registry that tracks nothing is let go this long after it became idle (if it still is). */
+const IDLE_CHECK_MS = 1000
+/** How long a closed registry waits for collections the GC made before close() (see close()). */
+const CLOSE_GRACE_MS = 100
 /** Node's longest timer; longer waits are done in steps. */
 const MAX_TIMER_MS = 2 ** 31 - 1
 /** How long the exit listener waits for the logs to be written (process.exit() skips teardown). */
 const EXIT_FLUSH_MS = 2000
-/** Report kinds by their number in Rust's batches (src/core/leak_report.rs ReportKind). */
-const KINDS = ['leaked', 'suspected', 'released']
-const LEAKED = 0
-/** Numbers and JSON values per report in a batch (src/core/leak_report.rs BATCH_NUMBERS/VALUES). */
-const BATCH_NUMBERS = 7
-const BATCH_VALUES = 6
-/** Every report of every registry is published here while anyone subscribes (README: "Errors and warnings" lists the channels). */
-const leakChannel = diagnostics.channel('ephemeron:leak')
-/** leakRelease results. */
-const RELEASED_WITH_REPORT = 2
 
 const { now } = Date
 const { stringify, parse } = JSON
-const { isFinite } = Number
 
-let handleOf // (registry, method) => native handle; throws on a foreign receiver or a closed registry
-let internals // { deliver, housekeep, atExit } for the module-level callbacks below
+let internals // this module's access to registries' private members (below the class)
 
 class LeakRegistry {
-  #handle
+  #log // EventLog: the event log and the native side
+  #native
   #self = new WeakRef(this)
-  #ids = new WeakMap() // resource -> record id
+  #ids = new WeakMap() // resource -> record id (a guarded FileHandle's record is a Cell its guard keeps)
+  #finalization = new FinalizationRegistry((id) => this.#collected(id))
   #types = new Map() // type name -> type id
   #typeNames = [] // type id -> type name
+  #protoTypes = new WeakMap() // prototype -> type id of its constructor's name
+  // The last type looked up (most registries track one or a few types, from a few lines).
+  #lastType = undefined
+  #lastTypeId = -1
+  #lastProto = undefined
+  #lastProtoTypeId = -1
+  #lastPath = undefined // the last file path tracked, and its JSON text (services open a few files often)
+  #lastPathJson = 'null'
   #sites
-  #stacks // index into STACKS
-  #untilSample // tracks until the next sampled stack ('sample' mode)
   #onLeak
   #context // options.context, or undefined
   #contextFailed = false // the one warning about a failing context() was given
@@ -94,27 +81,26 @@ class LeakRegistry {
   #maxTouches
   #logs
   #reportOnExit
-  #timer = undefined // the one timer: deadlines, log health
+  #live = 0 // tracked and neither released nor collected
+  #held = false // in `working`, so the registry lives while it tracks something
+  #idleCheckArmed = false // the timer will see whether the registry is idle
+  #suspected = new Set() // ids reported as suspected and still tracked
+  #timer = undefined // the one timer: deadlines, replays, log health
   #timerAt = Infinity
   #deliveryQueued = false
+  #batchEndQueued = false
   #closed = false
+  #grace = undefined // after close(): the timer that ends the wait for collections made before it
 
   static {
-    handleOf = (registry, method) => {
-      let closed
-      try {
-        closed = registry.#closed
-      } catch {
-        throw incompatibleReceiver(`LeakRegistry.prototype.${method}`, registry)
-      }
-      if (closed) throw closedError(method)
-      return registry.#handle
-    }
     internals = {
       deliver: (registry) => registry.#deliver(),
       housekeep: (registry) => registry.#housekeep(),
       atExit: (registry) => registry.#atExit(),
-      releaseId: (registry, id) => registry?.#releaseId(id),
+      replay: (registry) => registry.#replay(),
+      releaseCell: (registry, cell) => registry?.#releaseCell(cell),
+      collectedCell: (registry, cell) => registry?.#collectedCell(cell),
+      finishClose: (registry) => registry.#finishClose(),
     }
   }
 
@@ -127,6 +113,7 @@ class LeakRegistry {
       onLeak,
       log,
       stacks = 'sample',
+      sites = 'auto',
       sampleRate = DEFAULT_SAMPLE_RATE,
       reportOnExit = false,
       name,
@@ -139,8 +126,8 @@ class LeakRegistry {
     if (log !== undefined && log !== false && (typeof log !== 'string' || log === '')) {
       throw invalidType('LeakRegistry: options.log', "'stderr', a file path or false", log)
     }
-    const stackMode = STACKS.indexOf(stacks)
-    if (stackMode < 0) throw invalidValue('LeakRegistry: options.stacks', "'off', 'sample' or 'all'", stacks)
+    if (!STACKS.includes(stacks)) throw invalidValue('LeakRegistry: options.stacks', "'off', 'sample' or 'all'", stacks)
+    if (!SITES.includes(sites)) throw invalidValue('LeakRegistry: options.sites', "'auto' or 'all'", sites)
     if (typeof sampleRate !== 'number') throw invalidType('LeakRegistry: options.sampleRate', 'a number', sampleRate)
     if (!(sampleRate >= 0 && sampleRate <= 1)) throw outOfRange('LeakRegistry: options.sampleRate', 'between 0 and 1', sampleRate)
     if (typeof reportOnExit !== 'boolean') throw invalidType('LeakRegistry: options.reportOnExit', 'a boolean', reportOnExit)
@@ -159,11 +146,15 @@ class LeakRegistry {
     this.#maxTouches = maxTouches
     this.#reportOnExit = reportOnExit
     const nameJson = name === undefined ? undefined : stringify(name)
-    this.#handle = leakCreate(this, wakeFor(this.#self), threadId, nameJson, destination, sampleRate, maxTouches)
-    this.#stacks = stackMode
-    this.#untilSample = leakSampleGap(this.#handle)
-    this.#sites = new SiteCache(internSite, this.#handle)
-    watchExit(this.#self)
+    this.#log = new EventLog({ threadId, nameJson, sites, stacks, sampleRate, maxTouches, ownFiles: OWN_FILES, seed: Math.random() })
+    this.#native = this.#log.native
+    if (destination !== undefined) {
+      const failure = this.#native.openLog(destination)
+      if (typeof failure === 'string') throw makeError('ERR_EPHEMERON_LOG', `LeakRegistry: cannot open the log '${destination}': ${failure}`)
+    }
+    this.#sites = this.#log.sites
+    this.#native.markGc()
+    watchExit(this, this.#self, this.#log)
   }
 
   /**
@@ -171,30 +162,55 @@ class LeakRegistry {
    * Tracking a resource that is already tracked changes nothing.
    */
   track(resource, info = undefined) {
-    const handle = handleOf(this, 'track')
+    if (!(#log in this)) throw incompatibleReceiver('LeakRegistry.prototype.track', this)
+    if (this.#closed) throw closedError('track')
     if (resource === null || (typeof resource !== 'object' && typeof resource !== 'function')) {
       throw invalidType('LeakRegistry.track: resource', 'an object or a function', resource)
     }
-    if (this.#isTrackedId(this.#ids.get(resource))) return resource
-    const typeId = this.#typeId(resource, info)
-    const identity = identityOf(info, this.#contextJson())
-    const suspectAfter = info?.suspectAfter === undefined ? this.#suspectAfter : checkSuspectAfter(info.suspectAfter, 'LeakRegistry.track: info.suspectAfter')
-    const full = this.#wantsStack()
-    const frames = full ? captureFrames(LeakRegistry.prototype.track) : captureSite(LeakRegistry.prototype.track)
-    this.#record(handle, resource, typeId, identity, frames, full, suspectAfter)
+    const known = this.#known(resource)
+    if (known !== undefined && isOpen(known)) return resource
+    let typeId
+    let json
+    let suspectAfter = this.#suspectAfter
+    if (info === undefined) {
+      typeId = this.#typeOfResource(resource)
+    } else {
+      if (info === null || typeof info !== 'object') throw invalidType('LeakRegistry.track: info', 'an object', info)
+      const { type } = info
+      typeId = type === undefined ? this.#typeOfResource(resource) : this.#typeNamed(type)
+      json = infoJson(info)
+      if (info.suspectAfter !== undefined) suspectAfter = checkSuspectAfter(info.suspectAfter, 'LeakRegistry.track: info.suspectAfter')
+    }
+    const context = this.#context === undefined ? undefined : this.#contextJson()
+    const at = now()
+    const decision = this.#log.decide(at)
+    let capture
+    if (decision !== 0) {
+      // Read when the log is replayed (if the resource is still tracked then). A stack is
+      // `new Error()` itself: its top frame (this method) is dropped then.
+      capture = (decision & FULL_STACK) === 0 ? captureSite(LeakRegistry.prototype.track) : new Error()
+    }
+    const stacked = (decision & FULL_STACK) !== 0
+    const id = this.#append(resource, true, typeId, capture, stacked, (decision & SAMPLED_SITE) !== 0, at, suspectAfter, json, context)
+    this.#ids.set(resource, id)
     return resource
   }
 
   /** Stops tracking `resource`: true the first time, false if it is not tracked. */
   release(resource) {
-    const handle = handleOf(this, 'release')
-    const id = this.#ids.get(resource)
-    if (id === undefined) return false
-    this.#ids.delete(resource)
-    const released = leakRelease(handle, id)
-    // A suspected resource released after all: its follow-up report goes out on the event loop.
-    if (released === RELEASED_WITH_REPORT) this.#queueDelivery()
-    return released !== 0
+    if (!(#log in this)) throw incompatibleReceiver('LeakRegistry.prototype.release', this)
+    if (this.#closed) throw closedError('release')
+    const known = this.#known(resource)
+    if (known === undefined) return false
+    if (typeof known === 'number') {
+      this.#ids.delete(resource)
+      this.#finalization.unregister(resource)
+      this.#released(known)
+      return true
+    }
+    if (!known.open) return false
+    this.#releaseCell(known)
+    return true
   }
 
   /**
@@ -202,42 +218,49 @@ class LeakRegistry {
    * carry the first and the most recent ones. Untracked objects are returned untouched.
    */
   touch(resource, hint = undefined) {
-    const handle = handleOf(this, 'touch')
+    if (!(#log in this)) throw incompatibleReceiver('LeakRegistry.prototype.touch', this)
+    if (this.#closed) throw closedError('touch')
     if (resource === null || (typeof resource !== 'object' && typeof resource !== 'function')) {
       throw invalidType('LeakRegistry.touch: resource', 'an object or a function', resource)
     }
     if (hint !== undefined && typeof hint !== 'string') throw invalidType('LeakRegistry.touch: hint', 'a string', hint)
-    const id = this.#ids.get(resource)
-    if (id === undefined || this.#maxTouches === 0) return resource
-    const site = this.#sites.idOf(captureSite(LeakRegistry.prototype.touch))
-    leakTouch(handle, id, site, hint === undefined ? undefined : stringify(hint))
+    const known = this.#known(resource)
+    if (known === undefined || this.#maxTouches === 0 || !isOpen(known)) return resource
+    const site = this.#sites.idOf(captureSite(LeakRegistry.prototype.touch)) // read now: touches go to Rust by site id
+    this.#log.touch(idOf(known), site, now(), hint)
     return resource
   }
 
   /** Whether `resource` is tracked and not released. */
   isTracked(resource) {
-    handleOf(this, 'isTracked')
-    return this.#isTrackedId(this.#ids.get(resource))
+    if (!(#log in this)) throw incompatibleReceiver('LeakRegistry.prototype.isTracked', this)
+    if (this.#closed) throw closedError('isTracked')
+    const known = this.#known(resource)
+    return known !== undefined && isOpen(known)
   }
 
-  /** The still-tracked resources, oldest first: `{ type, id, label, site, trackedAt, ageMs, suspected }[]`. */
+  /** The still-tracked resources, oldest first (see index.d.ts OpenResource). */
   open() {
-    return parse(leakOpen(handleOf(this, 'open')))
+    if (!(#log in this)) throw incompatibleReceiver('LeakRegistry.prototype.open', this)
+    if (this.#closed) throw closedError('open')
+    this.#replay()
+    return parse(this.#native.open())
   }
 
   /** `{ tracked, live, released, leaked, suspected, byType, logDropped }`; still readable after `close()`. */
   stats() {
-    try {
-      this.#closed
-    } catch {
-      throw incompatibleReceiver('LeakRegistry.prototype.stats', this)
-    }
+    if (!(#log in this)) throw incompatibleReceiver('LeakRegistry.prototype.stats', this)
+    if (!this.#closed) this.#replay()
     this.#checkLog()
-    return parse(leakStats(this.#handle))
+    return parse(this.#native.stats())
   }
 
   /** Counts of every registry in the process, worker threads included. */
   static processStats() {
+    for (const self of registries) {
+      const registry = self.deref()
+      if (registry !== undefined) internals.replay(registry)
+    }
     return parse(leakProcessTotals())
   }
 
@@ -246,13 +269,14 @@ class LeakRegistry {
    * `'FileHandle'`, `fd`, `path`) until it is closed. The site is the line that called `openFile`.
    */
   async openFile(path, flags = undefined, mode = undefined) {
-    handleOf(this, 'openFile')
-    const context = this.#contextJson() // in the caller's async context, before the first await
-    const full = this.#wantsStack()
-    const frames = full ? captureFrames(LeakRegistry.prototype.openFile) : captureSite(LeakRegistry.prototype.openFile)
+    if (!(#log in this)) throw incompatibleReceiver('LeakRegistry.prototype.openFile', this)
+    if (this.#closed) throw closedError('openFile')
+    // The context and the site are the caller's: taken now, before the first await.
+    const context = this.#context === undefined ? undefined : this.#contextJson()
+    const where = this.#capture(LeakRegistry.prototype.openFile)
     const guarded = guardFileHandle(await fsp.open(path, flags, mode))
     // A registry closed while the file was opening no longer tracks anything.
-    if (!this.#closed) this.#trackFileHandle(guarded, path, frames, full, context)
+    if (!this.#closed) this.#trackFileHandle(guarded, path, where, context)
     return guarded
   }
 
@@ -261,17 +285,18 @@ class LeakRegistry {
    * use instead of it from now on (the registry keeps the original).
    */
   trackFileHandle(fileHandle, path = undefined) {
-    handleOf(this, 'trackFileHandle')
+    if (!(#log in this)) throw incompatibleReceiver('LeakRegistry.prototype.trackFileHandle', this)
+    if (this.#closed) throw closedError('trackFileHandle')
     if (!isFileHandle(fileHandle)) throw invalidType('LeakRegistry.trackFileHandle: fileHandle', 'an open fs.promises FileHandle', fileHandle)
     if (fileHandle.fd === -1) {
       throw makeError('ERR_EPHEMERON_FILE_HANDLE_CLOSED', 'LeakRegistry.trackFileHandle: the FileHandle is already closed; there is nothing to track')
     }
-    if (this.#isTrackedId(this.#ids.get(fileHandle))) return fileHandle
+    const known = this.#known(fileHandle)
+    if (known !== undefined && isOpen(known)) return fileHandle
     // A handle another registry guards already is tracked here as it is: one guard is enough.
     const guarded = realHandleOf(fileHandle) === undefined ? guardFileHandle(fileHandle) : fileHandle
-    const full = this.#wantsStack()
-    const frames = full ? captureFrames(LeakRegistry.prototype.trackFileHandle) : captureSite(LeakRegistry.prototype.trackFileHandle)
-    this.#trackFileHandle(guarded, path, frames, full, this.#contextJson())
+    const context = this.#context === undefined ? undefined : this.#contextJson()
+    this.#trackFileHandle(guarded, path, this.#capture(LeakRegistry.prototype.trackFileHandle), context)
     return guarded
   }
 
@@ -280,128 +305,187 @@ class LeakRegistry {
    * it after log rotation moved or deleted the file (on SIGHUP, say).
    */
   reopenLog() {
-    leakReopenLog(handleOf(this, 'reopenLog'))
+    if (!(#log in this)) throw incompatibleReceiver('LeakRegistry.prototype.reopenLog', this)
+    if (this.#closed) throw closedError('reopenLog')
+    const failure = this.#native.reopenLog()
+    if (typeof failure === 'string') throw makeError('ERR_EPHEMERON_LOG', `LeakRegistry.reopenLog: ${failure}`)
   }
 
   /** Stops tracking everything and flushes the log; later calls (except `stats()`) throw. */
   close() {
-    try {
-      if (this.#closed) return
-    } catch {
-      throw incompatibleReceiver('LeakRegistry.prototype.close', this)
-    }
-    // Leaks that were collected but not delivered yet are not lost: their lines reach the log
-    // before it is flushed, and onLeak gets them on the next turn of the event loop.
+    if (!(#log in this)) throw incompatibleReceiver('LeakRegistry.prototype.close', this)
+    if (this.#closed) return
     this.#closed = true
     if (this.#timer !== undefined) clearTimeout(this.#timer)
-    const delivered = leakClose(this.#handle, this.#wantsReports())
+    this.#timer = undefined
+    try {
+      this.#log.replay()
+    } catch (error) {
+      warn('LeakRegistryWarning', 'ERR_EPHEMERON_INTERNAL', 'LeakRegistry could not replay its events', error)
+    }
+    let delivered
+    if (this.#live !== 0 && this.#native.gcSinceMark()) {
+      // The GC ran since the FinalizationRegistry last called back: it may have collected
+      // tracked resources whose callbacks have not run yet (V8 runs them in a later task, all of
+      // one registry's at once). They are reported when they come, or the wait ends after
+      // CLOSE_GRACE_MS; what is known now goes to the log now.
+      this.#grace = setTimeout(internals.finishClose, CLOSE_GRACE_MS, this)
+      this.#grace.unref()
+      delivered = this.#native.deliver(wantsReports(this.#onLeak))
+      this.#native.flushLog()
+    } else {
+      delivered = this.#native.close(wantsReports(this.#onLeak))
+      this.#stopTracking()
+    }
     this.#checkLog()
-    if (delivered !== undefined && typeof delivered !== 'number') setImmediate(publish, this.#onLeak, this.#reportsOf(delivered))
+    // Reports are never delivered inside close(): onLeak gets them on the next turn.
+    if (delivered?.numbers != null) setImmediate(publish, this.#onLeak, this.#reportsOf(delivered))
   }
 
   /** Whether `close()` was called. */
   get closed() {
-    try {
-      return this.#closed
-    } catch {
-      throw incompatibleReceiver('LeakRegistry.prototype.closed', this)
-    }
+    if (!(#log in this)) throw incompatibleReceiver('LeakRegistry.prototype.closed', this)
+    return this.#closed
   }
 
-  /** `frames`: the caller's frames; 16 of them (a full stack for the report) with `full`. */
-  #record(handle, resource, typeId, identity, frames, full, suspectAfter) {
-    const stack = full ? stringify(formatStack(frames)) : undefined
-    const id = leakTrack(handle, resource, typeId, this.#sites.idOf(frames), identity, stack, suspectAfter)
-    this.#ids.set(resource, id)
-    if (suspectAfter > 0) this.#armTimer(now() + suspectAfter)
+  /**
+   * Records a track in the log and, with `watched`, watches `resource` with the registry's
+   * FinalizationRegistry (guarded FileHandles are watched by their guard); returns its id.
+   */
+  #append(resource, watched, typeId, capture, stacked, sampled, at, suspectAfter, json, context) {
+    const log = this.#log
+    const wasEmpty = log.empty
+    const id = log.track(typeId, this.#sites.notSampled, capture, stacked, sampled, at, suspectAfter, json, context)
+    if (watched) this.#finalization.register(resource, id, resource)
+    if (this.#live++ === 0 && !this.#held) {
+      this.#held = true
+      working.add(this)
+    }
+    if (suspectAfter > 0) this.#armTimer(at + suspectAfter)
+    else if (wasEmpty) this.#armTimer(at + REPLAY_WITHIN_MS)
     return id
   }
 
-  /** `#ids` of a closed guarded FileHandle stays until the handle is collected: ask the table. */
-  #isTrackedId(id) {
-    return id !== undefined && leakIsTracked(this.#handle, id)
+  /** The site decision and capture for the caller of `above` (for the methods that are not `track`). */
+  #capture(above) {
+    const decision = this.#log.decide(now())
+    if (decision === 0) return NO_CAPTURE
+    const sampled = (decision & SAMPLED_SITE) !== 0
+    if ((decision & FULL_STACK) !== 0) return { capture: captureStack(above), stacked: true, sampled }
+    return { capture: captureSite(above), stacked: false, sampled }
+  }
+
+  #trackFileHandle(guarded, path, { capture, stacked, sampled }, context) {
+    const known = this.#known(guarded)
+    if (known !== undefined && isOpen(known)) return
+    const fd = realHandleOf(guarded).fd
+    // Built by hand: cheaper than JSON.stringify of an info object, once per opened file.
+    let where = 'null'
+    if (path !== undefined) {
+      const text = String(path)
+      if (text !== this.#lastPath) {
+        this.#lastPath = text
+        this.#lastPathJson = stringify(text)
+      }
+      where = this.#lastPathJson
+    }
+    const json = `{"type":"FileHandle","id":${fd},"label":${where},"fd":${fd},"path":${where}}`
+    // The record is named by a cell that the guard tells of a close by the user (a release) or
+    // of a collection (a leak); the guard keeps it from the real handle, so it must never hold
+    // the guarded handle.
+    const cell = new Cell(this.#self)
+    cell.id = this.#append(guarded, false, this.#typeNamed(FILE_HANDLE_TYPE), capture, stacked, sampled, now(), this.#suspectAfter, json, context)
+    watch(guarded, cell)
+  }
+
+  /** The record of a resource: its id, or the Cell of a guarded FileHandle; undefined if none. */
+  #known(resource) {
+    const id = this.#ids.get(resource)
+    if (id !== undefined || !isGuarded(resource)) return id
+    const self = this.#self
+    return watcherOf(resource, (watcher) => watcher instanceof Cell && watcher.isOf(self))
+  }
+
+  #releaseCell(cell) {
+    if (this.#closed || !cell.open) return
+    cell.open = false
+    this.#released(cell.id)
+  }
+
+  #collectedCell(cell) {
+    if (!cell.open) return
+    cell.open = false
+    this.#collected(cell.id)
+  }
+
+  #released(id) {
+    // A suspected resource gets its 'released' report, on the event loop, with the time now.
+    if (this.#suspected.size !== 0 && this.#suspected.delete(id)) {
+      this.#log.release(id, now())
+      this.#queueDelivery()
+    } else {
+      this.#log.release(id, 0)
+    }
+    if (--this.#live === 0) this.#queueIdleCheck()
+  }
+
+  /** The FinalizationRegistry's callback: the resource of record `id` was collected unreleased. */
+  #collected(id) {
+    if (this.#closed && this.#grace === undefined) return
+    if (this.#suspected.size !== 0) this.#suspected.delete(id)
+    this.#log.collected(id, now())
+    if (--this.#live === 0) this.#queueIdleCheck()
+    // V8 calls back once per resource in one task: one delivery for the batch, after it.
+    if (!this.#batchEndQueued) {
+      this.#batchEndQueued = true
+      queueMicrotask(() => this.#batchEnd())
+    }
+  }
+
+  #batchEnd() {
+    this.#batchEndQueued = false
+    if (this.#grace !== undefined) {
+      // The collections close() waited for came (all of them: V8 calls back for every one a
+      // registry has in one task).
+      clearTimeout(this.#grace)
+      this.#finishClose()
+      return
+    }
+    // No collection of this batch is pending any more: close() needs no grace unless the GC runs again.
+    this.#native.markGc()
+    this.#queueDelivery()
+  }
+
+  /** Replays the event log into the table (a bug there becomes a warning, never an exception). */
+  #replay() {
+    if (this.#closed) return
+    try {
+      this.#log.replay()
+    } catch (error) {
+      warn('LeakRegistryWarning', 'ERR_EPHEMERON_INTERNAL', 'LeakRegistry could not replay its events', error)
+    }
   }
 
   /** On the event loop: the reports made since the last delivery. */
   #deliver() {
     this.#deliveryQueued = false
     if (this.#closed) return
-    let delivered // undefined: no report; a number: that many, for the log only; else a batch for onLeak
+    let delivered
     try {
-      delivered = leakDeliver(this.#handle, this.#wantsReports())
+      this.#log.replay()
+      delivered = this.#native.deliver(wantsReports(this.#onLeak))
     } catch (error) {
       // Not expected; but an exception here would reach the event loop as an uncaught one.
       warn('LeakRegistryWarning', 'ERR_EPHEMERON_INTERNAL', 'LeakRegistry could not deliver reports', error)
       return
     }
-    if (delivered === undefined) return
+    if (delivered == null) return
     if (this.#logs) this.#armTimer(now() + LOG_CHECK_MS)
-    if (typeof delivered !== 'number') publish(this.#onLeak, this.#reportsOf(delivered))
+    if (delivered.numbers != null) publish(this.#onLeak, this.#reportsOf(delivered))
   }
 
-  /** Whether report objects are wanted: by `onLeak`, or by a subscriber of the channel. */
-  #wantsReports() {
-    return this.#onLeak !== undefined || leakChannel.hasSubscribers
-  }
-
-  /**
-   * The value of `options.context()` as JSON text, called now (in the caller's async context),
-   * or undefined without one. A context() that throws or returns what JSON cannot represent
-   * gives no context, and one warning per registry; `track()` never fails because of it.
-   */
-  #contextJson() {
-    const context = this.#context
-    if (context === undefined) return undefined
-    let json
-    try {
-      json = stringify(context())
-    } catch (error) {
-      if (!this.#contextFailed) {
-        this.#contextFailed = true
-        warnCallbackThrew('LeakRegistryWarning', 'ERR_EPHEMERON_CONTEXT', 'LeakRegistry context() failed; reports of resources tracked while it fails have no context (this warning is given once per registry)', error)
-      }
-      return undefined
-    }
-    return json
-  }
-
-  /**
-   * Report objects from the batch Rust delivers (src/core/leak_report.rs ReportBatch: numbers in
-   * a Float64Array, the JSON values as one array): the fields of a log line, in its order, with
-   * the type and site names this side interned. A spec checks they equal the log's lines.
-   */
-  #reportsOf([buffer, json]) {
-    const numbers = new Float64Array(buffer)
-    const values = parse(json)
-    const count = values.length / BATCH_VALUES
-    const reports = new Array(count)
-    const name = this.#name
-    for (let i = 0, n = 0, v = 0; i < count; i++, n += BATCH_NUMBERS, v += BATCH_VALUES) {
-      const kind = numbers[n]
-      const report = { kind: KINDS[kind], type: this.#typeNames[numbers[n + 1]], id: values[v], label: values[v + 1], info: values[v + 2] }
-      if (values[v + 3] !== null) report.context = values[v + 3]
-      report.site = this.#sites.textOf(numbers[n + 2])
-      if (values[v + 4] !== null) report.stack = values[v + 4]
-      const trackedAt = numbers[n + 3]
-      const at = numbers[n + 4]
-      report.trackedAt = trackedAt
-      if (kind === LEAKED) report.collectedAt = at
-      report.ageMs = at - trackedAt
-      report.count = numbers[n + 5]
-      report.pid = process.pid
-      report.threadId = threadId
-      if (name !== undefined) report.registry = name
-      if (values[v + 5] !== null) {
-        report.touches = values[v + 5].map((touch) => this.#touchOf(touch))
-        report.touchesDropped = numbers[n + 6]
-      }
-      reports[i] = report
-    }
-    return reports
-  }
-
-  #touchOf([site, at, hint]) {
-    return hint === null ? { site: this.#sites.textOf(site), at } : { site: this.#sites.textOf(site), at, hint }
+  #reportsOf(delivered) {
+    return reportsOf(delivered, this.#typeNames, this.#sites, this.#name)
   }
 
   #queueDelivery() {
@@ -410,15 +494,61 @@ class LeakRegistry {
     setImmediate(deliverLater, this.#self)
   }
 
+  /**
+   * Nothing is tracked any more: unless something is tracked again before the timer fires (a
+   * registry of a busy service goes from 1 to 0 tracked and back all the time), let the
+   * registry go then.
+   */
+  #queueIdleCheck() {
+    if (this.#idleCheckArmed || !this.#held) return
+    this.#idleCheckArmed = true
+    this.#armTimer(now() + IDLE_CHECK_MS)
+  }
+
+  #checkIdle() {
+    this.#idleCheckArmed = false
+    if (this.#live !== 0 || !this.#held) return
+    this.#held = false
+    working.delete(this)
+  }
+
+  #finishClose() {
+    this.#grace = undefined
+    let delivered
+    try {
+      this.#log.replay()
+      delivered = this.#native.close(wantsReports(this.#onLeak))
+    } catch (error) {
+      warn('LeakRegistryWarning', 'ERR_EPHEMERON_INTERNAL', 'LeakRegistry could not close', error)
+    }
+    this.#stopTracking()
+    this.#checkLog()
+    if (delivered?.numbers != null) publish(this.#onLeak, this.#reportsOf(delivered))
+  }
+
+  #stopTracking() {
+    this.#finalization = undefined
+    this.#ids = new WeakMap()
+    this.#suspected.clear()
+    this.#live = 0
+    if (this.#held) {
+      this.#held = false
+      working.delete(this)
+    }
+  }
+
   /** The timer: suspect what is overdue, deliver, check the log. */
   #housekeep() {
     this.#timer = undefined
     this.#timerAt = Infinity
     if (this.#closed) return
+    if (this.#idleCheckArmed) this.#checkIdle()
     let next = Infinity
     try {
-      const deadline = leakDue(this.#handle)
-      if (deadline >= 0) next = deadline
+      this.#log.replay()
+      const due = this.#native.due()
+      for (const id of due.suspected) this.#suspected.add(id)
+      if (due.next >= 0) next = due.next
     } catch (error) {
       warn('LeakRegistryWarning', 'ERR_EPHEMERON_INTERNAL', 'LeakRegistry could not check deadlines', error)
     }
@@ -439,8 +569,8 @@ class LeakRegistry {
   /** One warning when the log writer could not write this registry's reports. */
   #checkLog() {
     if (!this.#logs) return
-    const failure = leakLogFailure(this.#handle)
-    if (failure !== undefined) {
+    const failure = this.#native.logFailure()
+    if (typeof failure === 'string') {
       warn(
         'LeakRegistryWarning',
         'ERR_EPHEMERON_LOG_WRITE',
@@ -452,52 +582,65 @@ class LeakRegistry {
   /** At process exit: collections not delivered yet go to the log; the inventory to stderr. */
   #atExit() {
     if (this.#closed) return
-    leakDeliver(this.#handle, false)
+    this.#log.replay()
+    this.#native.deliver(false)
     if (this.#reportOnExit) {
-      const text = leakExitInventory(this.#handle)
+      const text = this.#native.exitInventory()
       if (text !== '') writeToStderrNow(text)
     }
   }
 
-  #trackFileHandle(guarded, path, frames, full, context) {
-    if (this.#isTrackedId(this.#ids.get(guarded))) return
-    const fd = realHandleOf(guarded).fd
-    // Built by hand: cheaper than JSON.stringify of an info object, once per opened file.
-    const where = path === undefined ? 'null' : stringify(String(path))
-    const identity = `{"type":"FileHandle","id":${fd},"label":${where},"fd":${fd},"path":${where}}\n${fd}\n${where}\n${context ?? ''}`
-    const id = this.#record(this.#handle, guarded, this.#typeIdOf(FILE_HANDLE_TYPE), identity, frames, full, this.#suspectAfter)
-    // Released when its user closes it (not when the guard closes a collected one: that is the
-    // leak). The callback is kept by the real handle, so it names the record, not the handle.
-    onClose(guarded, releaseWhenClosed(this.#self, id))
+  /**
+   * The value of `options.context()` as JSON text, called now (in the caller's async context),
+   * or undefined. A context() that throws or returns what JSON cannot represent gives no
+   * context, and one warning per registry; `track()` never fails because of it.
+   */
+  #contextJson() {
+    let json
+    try {
+      json = stringify(this.#context())
+    } catch (error) {
+      if (!this.#contextFailed) {
+        this.#contextFailed = true
+        warnCallbackThrew('LeakRegistryWarning', 'ERR_EPHEMERON_CONTEXT', 'LeakRegistry context() failed; reports of resources tracked while it fails have no context (this warning is given once per registry)', error)
+      }
+      return undefined
+    }
+    return json
   }
 
-  /** A closed FileHandle's record, by id; its `#ids` entry goes when the handle is collected. */
-  #releaseId(id) {
-    if (this.#closed) return
-    if (leakRelease(this.#handle, id) === RELEASED_WITH_REPORT) this.#queueDelivery()
-  }
-
-  #wantsStack() {
-    if (this.#stacks !== 1) return this.#stacks === 2
-    if (--this.#untilSample > 0) return false
-    this.#untilSample = leakSampleGap(this.#handle)
-    return true
-  }
-
-  #typeId(resource, info) {
-    let type = info?.type
-    if (type === undefined) type = constructorName(resource)
-    else if (typeof type !== 'string') throw invalidType('LeakRegistry.track: info.type', 'a string', type)
-    return this.#typeIdOf(type)
-  }
-
-  #typeIdOf(type) {
+  /** The type id of `info.type`. */
+  #typeNamed(type) {
+    if (type === this.#lastType) return this.#lastTypeId
     let id = this.#types.get(type)
     if (id === undefined) {
-      id = leakIntern(this.#handle, TYPE, stringify(type))
+      if (typeof type !== 'string') throw invalidType('LeakRegistry.track: info.type', 'a string', type)
+      id = this.#native.defineType(stringify(type))
       this.#types.set(type, id)
       this.#typeNames[id] = type
     }
+    this.#lastType = type
+    this.#lastTypeId = id
+    return id
+  }
+
+  /** The type id of a resource's constructor name, found once per prototype. */
+  #typeOfResource(resource) {
+    let proto
+    try {
+      proto = Object.getPrototypeOf(resource)
+    } catch {
+      return this.#typeNamed('Object') // a Proxy whose getPrototypeOf trap throws
+    }
+    if (proto === this.#lastProto) return this.#lastProtoTypeId
+    if (proto === null) return this.#typeNamed('Object')
+    let id = this.#protoTypes.get(proto)
+    if (id === undefined) {
+      id = this.#typeNamed(constructorName(proto))
+      this.#protoTypes.set(proto, id)
+    }
+    this.#lastProto = proto
+    this.#lastProtoTypeId = id
     return id
   }
 }
@@ -513,19 +656,47 @@ if (SymbolDispose !== undefined) {
 }
 Object.defineProperty(LeakRegistry.prototype, Symbol.toStringTag, { value: 'LeakRegistry', configurable: true })
 
-// The callbacks the process keeps for a registry hold it only through a WeakRef: a registry
-// nobody references any more is collected, not kept alive by its own wake-up or timer.
-function wakeFor(self) {
-  return () => {
-    const registry = self.deref()
-    if (registry !== undefined) internals.deliver(registry)
+/**
+ * A guarded FileHandle's record, watched by the guard: its id, and whether it is still open
+ * (released when its user closes it, leaked when it is collected unclosed).
+ */
+class Cell {
+  id = 0
+  open = true
+  #registry // the registry's WeakRef
+  constructor(registry) {
+    this.#registry = registry
+  }
+
+  isOf(registry) {
+    return this.#registry === registry
+  }
+
+  closed() {
+    internals.releaseCell(this.#registry.deref(), this)
+  }
+
+  collected() {
+    internals.collectedCell(this.#registry.deref(), this)
   }
 }
 
-function releaseWhenClosed(self, id) {
-  return () => internals.releaseId(self.deref(), id)
+function isOpen(known) {
+  return typeof known === 'number' || known.open
 }
 
+function idOf(known) {
+  return typeof known === 'number' ? known : known.id
+}
+
+/** The capture of a file opened without a site. */
+const NO_CAPTURE = Object.freeze({ capture: undefined, stacked: false, sampled: false })
+
+/** Registries that track something: held here so that their FinalizationRegistry lives on. */
+const working = new Set()
+
+// The callbacks the process keeps for a registry hold it only through a WeakRef: a registry
+// nobody references any more is collected, not kept alive by its own wake-up or timer.
 function deliverLater(self) {
   const registry = self.deref()
   if (registry !== undefined) internals.deliver(registry)
@@ -536,20 +707,25 @@ function housekeepLater(self) {
   if (registry !== undefined) internals.housekeep(registry)
 }
 
-function internSite(handle, json) {
-  return leakIntern(handle, SITE, json)
-}
 
 // One process 'exit' listener for every registry (of this thread): it writes out what was
 // collected but not delivered yet, prints the `reportOnExit` inventories, and waits (bounded)
-// for the log writers, which `process.exit()` would otherwise cut off.
+// for the log writers, which `process.exit()` would otherwise cut off. A registry that is
+// collected gets its last events replayed (so the process-wide counts keep them).
 const registries = new Set() // WeakRef of every registry of this thread
-const forgetRegistry = new FinalizationRegistry((self) => registries.delete(self))
+const forgetRegistry = new FinalizationRegistry(({ self, log }) => {
+  registries.delete(self)
+  try {
+    log.replay()
+  } catch {
+    // Nothing to report to: the registry is gone.
+  }
+})
 let exitWatched = false
 
-function watchExit(self) {
+function watchExit(registry, self, log) {
   registries.add(self)
-  forgetRegistry.register(self.deref(), self)
+  forgetRegistry.register(registry, { self, log })
   if (exitWatched) return
   exitWatched = true
   process.on('exit', onExit)
@@ -575,88 +751,6 @@ function onExit() {
 function writeToStderrNow(text) {
   if (isMainThread) process.stderr.write(text)
   else fs.writeSync(2, text)
-}
-
-/**
- * Gives each report to `onLeak` (one that throws becomes a warning and the rest still arrive) and
- * publishes it on the 'ephemeron:leak' channel while anyone subscribes: the same object to both.
- */
-function publish(onLeak, reports) {
-  for (const report of reports) {
-    if (onLeak !== undefined) {
-      try {
-        onLeak(report)
-      } catch (error) {
-        warnCallbackThrew('LeakRegistryWarning', 'ERR_EPHEMERON_ON_LEAK', `LeakRegistry onLeak threw for a '${report.kind}' report`, error)
-      }
-    }
-    if (leakChannel.hasSubscribers) leakChannel.publish(report)
-  }
-}
-
-/**
- * `info` and the context as JSON texts (`info\nid\nlabel\ncontext`), taken now: later changes
- * to them do not show, and they cannot keep anything alive. JSON.stringify escapes line breaks,
- * so '\n' separates safely.
- */
-function identityOf(info, context) {
-  if (info === undefined) return context === undefined ? undefined : `\n\n\n${context}`
-  if (info === null || typeof info !== 'object') throw invalidType('LeakRegistry.track: info', 'an object', info)
-  let json
-  try {
-    json = stringify(info)
-  } catch (cause) {
-    throw makeError('ERR_INVALID_ARG_VALUE', `LeakRegistry.track: info must be JSON-serializable: ${describeCause(cause)}`, cause)
-  }
-  return `${json}\n${jsonOrEmpty(info.id)}\n${jsonOrEmpty(info.label)}${context === undefined ? '' : `\n${context}`}`
-}
-
-function jsonOrEmpty(value) {
-  return value === undefined || value === null ? '' : (stringify(value) ?? '')
-}
-
-function describeCause(cause) {
-  try {
-    return typeof cause?.message === 'string' ? cause.message : describe(cause)
-  } catch {
-    return describe(cause)
-  }
-}
-
-function checkSuspectAfter(value, what) {
-  if (typeof value !== 'number') throw invalidType(what, 'a number of milliseconds (0 = off)', value)
-  if (!(value >= 0) || !isFinite(value)) throw outOfRange(what, 'a finite number of milliseconds >= 0 (0 = off)', value)
-  return value
-}
-
-/** The resource's class name (its prototype chain's first `constructor`), read without running a getter. */
-function constructorName(resource) {
-  try {
-    for (let proto = Object.getPrototypeOf(resource); proto !== null; proto = Object.getPrototypeOf(proto)) {
-      const constructor = Object.getOwnPropertyDescriptor(proto, 'constructor')?.value
-      if (constructor === undefined) continue
-      const name = typeof constructor === 'function' ? Object.getOwnPropertyDescriptor(constructor, 'name')?.value : undefined
-      return typeof name === 'string' && name !== '' ? name : 'Object'
-    }
-  } catch {
-    // A Proxy whose getPrototypeOf trap throws: it has no name to give.
-  }
-  return 'Object'
-}
-
-/** An fs.promises FileHandle (or a guarded one): duck-typed, as Node offers no class to test. */
-function isFileHandle(value) {
-  if (value === null || typeof value !== 'object') return false
-  if (realHandleOf(value) !== undefined) return true
-  try {
-    return typeof value.fd === 'number' && typeof value.close === 'function' && typeof value.on === 'function' && typeof value.read === 'function'
-  } catch {
-    return false
-  }
-}
-
-function closedError(method) {
-  return makeError('ERR_EPHEMERON_CLOSED', `LeakRegistry.${method}: the registry is closed`)
 }
 
 module.exports = { LeakRegistry }

@@ -52,6 +52,7 @@ module.exports = Object.freeze({
   WeakRef: globalThis.WeakRef,
   performance,
   process,
+  queueMicrotask: globalThis.queueMicrotask,
   setImmediate: timers.setImmediate,
   setTimeout: timers.setTimeout,
   clearTimeout: timers.clearTimeout,

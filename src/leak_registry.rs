@@ -1,64 +1,32 @@
-//! Native side of LeakRegistry: glue between the JS class, the leak table (core/leak_table.rs),
-//! the GC pipeline (gc_notify.rs) and the log writer (leak_log.rs).
+//! Native side of LeakRegistry: a typed `#[napi]` class over the leak table (core/leak_table.rs),
+//! the event log's replay (core/leak_events.rs) and the log writer (leak_log.rs).
 //!
-//! Each tracked resource has one `watch` reference (weak, with a finalizer carrying the record
-//! id). `release` deletes it, which cancels the finalizer. A finalizer that runs pushes the id;
-//! the weak batched threadsafe function then wakes the JS side on the event loop, which calls
-//! `leakDeliver`: that turns the collected records, and the suspected and released reports made
-//! since the last call, into JSON lines for the log and returns them, as one JSON array text, for
-//! `onLeak`.
-//! Deadlines (`suspectAfter`) live in the table; the JS side keeps one timer per registry and
-//! calls `leakDue` when it fires, which answers when to fire next.
-//! At process exit and worker termination the env cleanup hooks run first: they close the sink
-//! (teardown finalizers of live resources are not leaks) and flush the log.
-//!
-//! Strings from JS arrive as JSON text (see core/leak_table.rs); the JS side reaches all this
-//! through raw Node-API callbacks (see raw.rs) on a type-tagged External.
+//! No call here is on the hot path: `track()` and `release()` append to the event log in JS,
+//! which is replayed at the next call (see core/leak_events.rs), so every method is a plain
+//! napi-derive method and the generated binding.d.ts types them all. The GC pipeline of
+//! LeakRegistry is a JS `FinalizationRegistry` (its callbacks append `COLLECTED` events); no
+//! Node-API reference is made per resource.
 
+use crate::core::leak_events::{self, Filled, ReplayContext, TOKENS};
+use crate::core::leak_model::{Origin, Report};
 use crate::core::leak_report::{
-  counts_to_json, exit_inventory, open_json, stats_json, Origin, Report, ReportBatch,
+  counts_to_json, exit_inventory, open_json, stats_json, ReportBatch,
 };
-use crate::core::leak_table::{Identity, LeakTable, SiteId, Tracked};
-use crate::core::ordered_table::EntryId;
+use crate::core::leak_table::LeakTable;
+use crate::core::leak_texts::StackFilter;
 use crate::core::process_totals::PROCESS;
-use crate::core::sampler::Sampler;
-use crate::core::touch_log::Touch;
-use crate::error::{check, ErrorClass, JsError, JsResult};
-use crate::gc_notify::{batch_delivery, watch, GcSink};
+use crate::core::site_sampler::{SiteSampler, Sites, Stacks, BURST};
 use crate::leak_log::{flush_all, LeakLog};
-use crate::raw::{
-  args, boolean, define_function, guard, no_unwind, number, optional_string, string,
-  tagged_external, to_f64, undefined,
-};
-use napi::bindgen_prelude::{FromNapiValue, Function};
-use napi::sys;
-use napi::threadsafe_function::UnknownReturnValue;
-use std::cell::{Cell, RefCell};
-use std::ffi::c_void;
+use napi::bindgen_prelude::{Float64Array, Utf16String};
+use napi::{sys, Env};
+use napi_derive::napi;
+use std::collections::HashMap;
 use std::ptr;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// How long `close()` and teardown wait for the log writer to write what is queued.
 const LOG_FLUSH_LIMIT: Duration = Duration::from_secs(2);
-
-struct Registry {
-  env: sys::napi_env,
-  table: RefCell<LeakTable<sys::napi_ref>>,
-  sampler: RefCell<Sampler>,
-  /// Where finalizers report collected resources. Outlives every reference (see gc_notify).
-  collected: GcSink,
-  /// Suspected and released reports made since the last delivery.
-  pending: RefCell<Vec<Report>>,
-  log: Option<LeakLog>,
-  /// Touch records kept per resource.
-  max_touches: usize,
-  origin: Arc<Origin>,
-  closed: Cell<bool>,
-  /// The JS registry, held strongly only while it tracks something (see `keep_alive_while_working`).
-  owner: sys::napi_ref,
-  owner_held: Cell<bool>,
-}
 
 fn now_ms() -> f64 {
   SystemTime::now()
@@ -67,78 +35,250 @@ fn now_ms() -> f64 {
     .unwrap_or(0.0)
 }
 
-fn closed_error() -> JsError {
-  JsError {
-    class: ErrorClass::Plain,
-    code: "ERR_EPHEMERON_CLOSED",
-    message: "LeakRegistry is closed".into(),
-  }
+fn internal(message: impl std::fmt::Display) -> napi::Error {
+  napi::Error::from_reason(format!("ephemeron internal error: {message}"))
 }
 
-fn log_error(destination: &str, error: std::io::Error) -> JsError {
-  JsError {
-    class: ErrorClass::Plain,
-    code: "ERR_EPHEMERON_LOG",
-    message: format!("LeakRegistry: cannot open the log '{destination}': {error}"),
-  }
+/// What a registry is made with (lib/leak-registry.js validates every option first).
+#[napi(object)]
+pub struct NativeLeakOptions {
+  pub thread_id: f64,
+  /// The registry's `name`, as JSON text.
+  pub name_json: Option<String>,
+  /// `'auto'` or `'all'`.
+  pub sites: String,
+  /// `'off'`, `'sample'` or `'all'`.
+  pub stacks: String,
+  pub sample_rate: f64,
+  pub max_touches: u32,
+  /// The folder of ephemeron's JS files: frames from there are never a site.
+  pub own_files: String,
+  /// Varies the sampling sequence between registries.
+  pub seed: f64,
 }
 
-impl Registry {
-  /// A registry that still tracks resources has work to do (report them), so it stays alive
-  /// even when nothing else references it; one that tracks nothing and is unreferenced is
-  /// collected. Call after every change to the number of tracked records.
-  fn keep_alive_while_working(&self) {
-    let working = !self.closed.get() && !self.table.borrow().is_empty();
-    if working == self.owner_held.get() {
-      return;
+/// Reports for JS (see src/core/leak_report.rs `ReportBatch`): `count` reports, and, when they were
+/// asked for, their numbers and JSON values.
+#[napi(object)]
+pub struct NativeDelivery {
+  pub count: u32,
+  pub numbers: Option<Float64Array>,
+  pub values: Option<String>,
+}
+
+/// What the deadline check found.
+#[napi(object)]
+pub struct NativeDue {
+  /// When the next deadline is (epoch ms), or -1 when none is left.
+  pub next: f64,
+  /// Ids of the records it just reported as suspected.
+  pub suspected: Vec<f64>,
+}
+
+/// One LeakRegistry's records, reports and log.
+#[napi]
+pub struct NativeLeakRegistry {
+  io: Float64Array,
+  table: LeakTable,
+  sampler: SiteSampler,
+  stacks: StackFilter,
+  /// Reports made since the last delivery.
+  pending: Vec<Report>,
+  log: Option<LeakLog>,
+  origin: Arc<Origin>,
+  max_touches: usize,
+  closed: bool,
+  /// A weak reference to an object nothing else holds, made by `markGc()`: any collection clears
+  /// it. Null until the first mark.
+  gc_mark: sys::napi_ref,
+  env: sys::napi_env,
+}
+
+#[napi]
+impl NativeLeakRegistry {
+  /// `io` is the event log's buffer (`leakProtocol().LENGTH` slots), kept for the registry's life.
+  #[napi(constructor, catch_unwind)]
+  pub fn new(mut io: Float64Array, options: NativeLeakOptions) -> napi::Result<Self> {
+    if io.len() < leak_events::LENGTH {
+      return Err(internal("the event log's buffer is too small"));
     }
-    let mut count = 0;
-    // SAFETY: `owner` is a live reference made in `create` and deleted only in `Drop`; ref and
-    // unref move its count between 0 (weak) and 1 (strong), on the JS thread.
-    let status = unsafe {
-      if working {
-        sys::napi_reference_ref(self.env, self.owner, &mut count)
-      } else {
-        sys::napi_reference_unref(self.env, self.owner, &mut count)
-      }
+    let sites = if options.sites == "all" {
+      Sites::All
+    } else {
+      Sites::Auto
     };
-    if status == sys::Status::napi_ok {
-      self.owner_held.set(working);
+    let stacks = match options.stacks.as_str() {
+      "off" => Stacks::Off,
+      "all" => Stacks::All,
+      _ => Stacks::Sample(options.sample_rate),
+    };
+    let now = now_ms();
+    let mut sampler = SiteSampler::new(sites, stacks, options.seed.to_bits(), now);
+    // SAFETY: see `replay`; no JS runs during this call.
+    let slots = unsafe { io.as_mut() };
+    slots[TOKENS] = BURST;
+    leak_events::refill(slots, &mut sampler, now, 0.0);
+    Ok(NativeLeakRegistry {
+      io,
+      table: LeakTable::new(&PROCESS),
+      sampler,
+      stacks: StackFilter {
+        own_files: options.own_files,
+      },
+      pending: Vec::new(),
+      log: None,
+      origin: Arc::new(Origin {
+        pid: std::process::id(),
+        thread_id: options.thread_id as u64,
+        registry: options.name_json.map(String::into_boxed_str),
+      }),
+      max_touches: options.max_touches as usize,
+      closed: false,
+      gc_mark: ptr::null_mut(),
+      env: ptr::null_mut(),
+    })
+  }
+
+  /// Marks this moment, for `gcSinceMark()`.
+  #[napi(catch_unwind)]
+  pub fn mark_gc(&mut self, env: Env) -> napi::Result<()> {
+    self.delete_gc_mark();
+    let (mut object, mut reference) = (ptr::null_mut(), ptr::null_mut());
+    // SAFETY: a valid env for this call; out pointers are locals and fields. The reference is
+    // weak (count 0), so it holds nothing; it is deleted in `delete_gc_mark`.
+    unsafe {
+      napi::check_status!(sys::napi_create_object(env.raw(), &mut object))?;
+      napi::check_status!(sys::napi_create_reference(
+        env.raw(),
+        object,
+        0,
+        &mut reference
+      ))?;
+    }
+    self.gc_mark = reference;
+    self.env = env.raw();
+    Ok(())
+  }
+
+  /// Whether the garbage collector ran since `markGc()` (the marked object is gone). True
+  /// without a mark.
+  #[napi(catch_unwind)]
+  pub fn gc_since_mark(&self) -> bool {
+    if self.gc_mark.is_null() {
+      return true;
+    }
+    let mut value = ptr::null_mut();
+    // SAFETY: `gc_mark` is a live reference made in `mark_gc` with `env`, on this thread.
+    let status = unsafe { sys::napi_get_reference_value(self.env, self.gc_mark, &mut value) };
+    status != sys::Status::napi_ok || value.is_null()
+  }
+
+  /// Opens the JSON-lines log (`'stderr'` or a file path); the error's text when it cannot.
+  #[napi(catch_unwind)]
+  pub fn open_log(&mut self, destination: String) -> Option<String> {
+    match LeakLog::open(&destination) {
+      Ok(log) => {
+        self.log = Some(log);
+        None
+      }
+      Err(error) => Some(error.to_string()),
     }
   }
 
-  /// The reports made since the last call (leaks collected, resources suspected or released
-  /// after suspicion): written to the log as JSON lines, and returned, with how many there were,
-  /// as a batch for `onLeak` and the diagnostics channel (None when there are none or when
-  /// `want_batch` says nobody wants them).
-  fn deliver(&self, want_batch: bool) -> (usize, Option<ReportBatch>) {
-    if self.closed.get() {
-      return (0, None);
+  /// Names a type (a JSON string literal); returns its id (the same id for the same name).
+  #[napi(catch_unwind)]
+  pub fn define_type(&mut self, json: String) -> u32 {
+    self.table.intern_type(&json)
+  }
+
+  /// Names a site (a JSON string literal of `file:line`); returns its id.
+  #[napi(catch_unwind)]
+  pub fn define_site(&mut self, json: String) -> u32 {
+    self.table.intern_site(&json)
+  }
+
+  /// The JSON text of a site named while replaying a stack (JS did not name it).
+  #[napi(catch_unwind)]
+  pub fn site_text(&self, id: u32) -> Option<String> {
+    self.table.site_json(id).map(str::to_string)
+  }
+
+  /// Replays the first `tracks` tracks, `events` events, `texts` texts of the tracks and `hints`
+  /// hints of the events of the log (`text_units` and `hint_units`: their concatenations) and
+  /// refills the header. Returns whether reports wait for a delivery.
+  #[napi(catch_unwind)]
+  pub fn replay(
+    &mut self,
+    tracks: u32,
+    events: u32,
+    texts: u32,
+    hints: u32,
+    text_units: Utf16String,
+    hint_units: Utf16String,
+  ) -> napi::Result<bool> {
+    if self.closed {
+      return Ok(false);
     }
-    let mut reports = std::mem::take(&mut *self.pending.borrow_mut());
-    let ids = self.collected.drain();
-    if !ids.is_empty() {
-      let now = now_ms();
-      let mut table = self.table.borrow_mut();
-      for id in ids {
-        // None: released or closed meanwhile; ids are never reused, so nothing else matches.
-        let Some((reference, leak)) = table.collect(id, now) else {
-          continue;
-        };
-        // SAFETY: the reference came from `watch` and is deleted exactly once, here.
-        unsafe { sys::napi_delete_reference(self.env, reference) };
-        reports.push(leak);
-      }
-      drop(table);
-      self.keep_alive_while_working();
+    let filled = Filled {
+      tracks: tracks as usize,
+      events: events as usize,
+      texts: texts as usize,
+      hints: hints as usize,
+    };
+    let context = ReplayContext {
+      stacks: &self.stacks,
+      site_weight: self.sampler.weight(),
+      max_touches: self.max_touches,
+      now: now_ms(),
+    };
+    // SAFETY: the buffer is JS's, but JS writes it only between calls into this module, and
+    // this runs on the JS thread inside such a call: nothing else touches it meanwhile.
+    let io = unsafe { self.io.as_mut() };
+    leak_events::replay(
+      io,
+      filled,
+      &text_units,
+      &hint_units,
+      &mut self.table,
+      &mut self.sampler,
+      &context,
+      &mut self.pending,
+    )
+    .map_err(|error| internal(error.0))?;
+    Ok(!self.pending.is_empty())
+  }
+
+  /// Marks the records held past their deadline as suspected (their reports go out with the next
+  /// delivery); says when the next deadline is and which records it suspected.
+  #[napi(catch_unwind)]
+  pub fn due(&mut self) -> NativeDue {
+    if self.closed {
+      return NativeDue {
+        next: -1.0,
+        suspected: Vec::new(),
+      };
     }
-    if reports.is_empty() {
-      return (0, None);
+    let reports = self.table.due(now_ms());
+    let suspected = reports.iter().map(|report| report.seq as f64).collect();
+    self.pending.extend(reports);
+    NativeDue {
+      next: self.table.next_deadline().unwrap_or(-1.0),
+      suspected,
     }
-    let count = reports.len();
+  }
+
+  /// The reports made since the last delivery: their lines go to the log (formatted on its
+  /// writer thread), and with `want_batch` they come back for `onLeak` and the channel. None
+  /// when there are none.
+  #[napi(catch_unwind)]
+  pub fn deliver(&mut self, want_batch: bool) -> Option<NativeDelivery> {
+    if self.pending.is_empty() || self.closed {
+      return None;
+    }
+    let reports = std::mem::take(&mut self.pending);
+    let count = reports.len() as u32;
     let batch = want_batch.then(|| ReportBatch::of(&reports));
     if let Some(log) = &self.log {
-      // The full lines are formatted on the writer thread.
       let origin = self.origin.clone();
       log.write(reports.len(), move |out, kept| {
         for report in reports.iter().take(kept) {
@@ -147,620 +287,128 @@ impl Registry {
         }
       });
     }
-    (count, batch)
+    Some(match batch {
+      Some(batch) => NativeDelivery {
+        count,
+        numbers: Some(Float64Array::new(batch.numbers)),
+        values: Some(batch.values),
+      },
+      None => NativeDelivery {
+        count,
+        numbers: None,
+        values: None,
+      },
+    })
   }
 
-  /// Reports, by the next `deliver`, the tracked objects that the GC has already cleared but
-  /// whose finalizer has not run yet: closing deletes their references, which would cancel
-  /// those finalizers and lose the leaks.
-  fn queue_cleared(&self) {
-    for (id, reference) in self.table.borrow().handles() {
-      let mut value = ptr::null_mut();
-      // SAFETY: the reference is live: the table holds it until it gives it back to us.
-      let status = unsafe { sys::napi_get_reference_value(self.env, *reference, &mut value) };
-      if status == sys::Status::napi_ok && value.is_null() {
-        self.collected.push(id);
-      }
-    }
+  /// `stats()` as JSON (type names are JSON texts; see src/core/leak_report.rs). Still readable
+  /// after `close()`.
+  #[napi(catch_unwind)]
+  pub fn stats(&self) -> String {
+    let dropped = self.log.as_ref().map_or(0, |log| log.counters().dropped());
+    stats_json(&self.table.stats(), dropped)
   }
 
-  /// Stops watching everything; idempotent. Call `queue_cleared` and `deliver` first, so that
-  /// no collection that already happened goes unreported.
-  fn close(&self) {
-    if self.closed.replace(true) {
-      return;
-    }
-    for reference in self.table.borrow_mut().take_all() {
-      // SAFETY: each reference is deleted once; deleting cancels a pending finalizer.
-      unsafe { sys::napi_delete_reference(self.env, reference) };
-    }
-    self.collected.drain();
-    self.pending.borrow_mut().clear();
-    self.keep_alive_while_working();
-    // SAFETY: same env and argument the hooks were added with; removing them is a no-op if they
-    // already ran.
-    unsafe {
-      self.collected.unwatch_teardown(self.env);
-      sys::napi_remove_env_cleanup_hook(
-        self.env,
-        Some(flush_log_at_teardown),
-        self as *const Registry as *mut c_void,
-      );
-    }
+  /// Waits (at most 2 s) until the log writer has written what this registry queued.
+  #[napi(catch_unwind)]
+  pub fn flush_log(&self) {
     if let Some(log) = &self.log {
       log.flush(LOG_FLUSH_LIMIT);
     }
   }
-}
 
-impl Drop for Registry {
-  fn drop(&mut self) {
-    // SAFETY: the reference was made in `create` for this env and is deleted once, here (the
-    // registry is dropped on the JS thread: by its External's finalizer, or in `create`).
-    unsafe { sys::napi_delete_reference(self.env, self.owner) };
+  /// The first error the log writer met for this registry, once (for one warning).
+  #[napi(catch_unwind)]
+  pub fn log_failure(&self) -> Option<String> {
+    self
+      .log
+      .as_ref()
+      .and_then(|log| log.counters().take_failure())
   }
-}
 
-unsafe extern "C" fn flush_log_at_teardown(arg: *mut c_void) {
-  no_unwind("an env cleanup hook", || {
-    // SAFETY: arg is the Registry registered in `create`; the hook is removed before it is freed.
-    let registry = unsafe { &*(arg as *const Registry) };
-    if let Some(log) = &registry.log {
+  /// Reopens the log file at its path (after log rotation), for every registry of the process
+  /// that logs there; the error's text when it cannot.
+  #[napi(catch_unwind)]
+  pub fn reopen_log(&self) -> Option<String> {
+    let log = self.log.as_ref()?;
+    log.reopen().err().map(|error| error.to_string())
+  }
+
+  /// What is still tracked, as a JSON array (see src/core/leak_report.rs `open_json`).
+  #[napi(catch_unwind)]
+  pub fn open(&self) -> String {
+    open_json(&self.table.open(), now_ms())
+  }
+
+  /// The exit inventory grouped by site ('' when nothing is open).
+  #[napi(catch_unwind)]
+  pub fn exit_inventory(&self) -> String {
+    exit_inventory(&self.table.open(), now_ms(), &self.origin)
+  }
+
+  /// Delivers what is pending (as `deliver`), then stops tracking everything and writes out the
+  /// log (waiting at most 2 s). Idempotent.
+  #[napi(catch_unwind)]
+  pub fn close(&mut self, want_batch: bool) -> Option<NativeDelivery> {
+    if self.closed {
+      return None;
+    }
+    let delivered = self.deliver(want_batch);
+    self.closed = true;
+    self.table.forget_all();
+    if let Some(log) = &self.log {
       log.flush(LOG_FLUSH_LIMIT);
     }
-  });
-}
-
-/// Tags our Externals so that a foreign External passed to these natives is an error, not a crash.
-static REGISTRY_TAG: sys::napi_type_tag = sys::napi_type_tag {
-  lower: 0x6570_6865_6d65_726f,
-  upper: 0x6e2d_6c65_616b_7231,
-};
-
-unsafe extern "C" fn finalize_registry(_env: sys::napi_env, data: *mut c_void, _hint: *mut c_void) {
-  no_unwind("a finalizer", || {
-    // SAFETY: data is the Box made in `create`, finalized exactly once by Node.
-    let registry = unsafe { Box::from_raw(data as *mut Registry) };
-    // Deleting every reference first cancels their finalizers, so none can reach the sink after
-    // it is freed (also at teardown, where Node finalizes everything in an unspecified order).
-    registry.close();
-  });
-}
-
-/// # Safety
-/// `env` and `value` must be valid for the running callback.
-unsafe fn to_bool(env: sys::napi_env, value: sys::napi_value) -> JsResult<bool> {
-  let mut flag = false;
-  check(
-    // SAFETY: the caller's contract; `flag` is a valid out pointer.
-    unsafe { sys::napi_get_value_bool(env, value, &mut flag) },
-    "napi_get_value_bool",
-  )?;
-  Ok(flag)
-}
-
-/// # Safety
-/// `env` and `value` must be valid for the running callback.
-unsafe fn registry<'a>(env: sys::napi_env, value: sys::napi_value) -> JsResult<&'a Registry> {
-  // SAFETY: Externals tagged REGISTRY_TAG carry a Registry that lives until the External is
-  // finalized (and it is reachable here, so it is not).
-  unsafe { tagged_external(env, value, &REGISTRY_TAG, "leak registry") }
-}
-
-/// Like `registry`, but a closed registry is an error.
-///
-/// # Safety
-/// `env` and `value` must be valid for the running callback.
-unsafe fn open_registry<'a>(env: sys::napi_env, value: sys::napi_value) -> JsResult<&'a Registry> {
-  // SAFETY: the caller's contract.
-  let registry = unsafe { registry(env, value)? };
-  if registry.closed.get() {
-    return Err(closed_error());
-  }
-  Ok(registry)
-}
-
-/// `info`, `id`, `label` and `context` as JSON texts, joined by newlines (which JSON text never
-/// contains raw); an empty `id`, `label` or `context` is absent, an empty `info` is null.
-fn identity(joined: String) -> Identity {
-  let mut parts = joined.splitn(4, '\n');
-  let mut next = || {
-    parts
-      .next()
-      .filter(|part| !part.is_empty())
-      .map(Box::<str>::from)
-  };
-  let info = next().unwrap_or_else(|| "null".into());
-  Identity {
-    info,
-    id: next(),
-    label: next(),
-    context: next(),
+    delivered
   }
 }
 
-/// `leakCreate(owner, wake, threadId, nameJson?, log?, sampleRate, maxTouches) -> handle`.
-/// `owner` is the JS registry (held while it tracks something); `wake()` is called on the event
-/// loop when collections were queued; it calls `leakDeliver`.
-unsafe extern "C" fn create(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
-  // SAFETY: Node calls this on the JS thread with a valid env and callback info; every raw call
-  // below uses those handles and checks its status.
-  unsafe {
-    guard(env, || {
-      let [owner, wake, thread_id, name, log, sample_rate, max_touches] = args::<7>(env, info)?;
-      let log = match optional_string(env, log)? {
-        Some(destination) => {
-          Some(LeakLog::open(&destination).map_err(|error| log_error(&destination, error))?)
-        }
-        None => None,
-      };
-      let seed = now_ms().to_bits() ^ (std::process::id() as u64) << 32;
-      let origin = Origin {
-        pid: std::process::id(),
-        thread_id: to_f64(env, thread_id)? as u64,
-        registry: optional_string(env, name)?.map(String::into_boxed_str),
-      };
-      let mut owner_ref = ptr::null_mut();
-      check(
-        sys::napi_create_reference(env, owner, 0, &mut owner_ref),
-        "napi_create_reference",
-      )?;
-      let registry = Box::new(Registry {
-        env,
-        table: RefCell::new(LeakTable::new(&PROCESS)),
-        sampler: RefCell::new(Sampler::new(to_f64(env, sample_rate)?, seed)),
-        collected: GcSink::new(),
-        pending: RefCell::new(Vec::new()),
-        log,
-        max_touches: to_f64(env, max_touches)? as usize,
-        origin: Arc::new(origin),
-        closed: Cell::new(false),
-        owner: owner_ref,
-        owner_held: Cell::new(false),
-      });
-      // The JS side drains the queue itself (after naming pending sites), so a batch is only a
-      // wake-up: it touches nothing native, and a late one after the registry is freed is harmless.
-      let wake = Function::<Vec<u32>, UnknownReturnValue>::from_napi_value(env, wake)
-        .map_err(|e| JsError::internal(format!("leakCreate: wake is not a function: {e}")))?;
-      let waker = batch_delivery(&wake, |_env| Vec::new())
-        .map_err(|e| JsError::internal(format!("cannot create the threadsafe function: {e}")))?;
-      registry.collected.set_waker(waker);
-      let registry = Box::into_raw(registry);
-      // From here on the Box is freed by `finalize_registry`, or below if the External fails.
-      let result = (|| {
-        (*registry).collected.watch_teardown(env)?;
-        check(
-          sys::napi_add_env_cleanup_hook(env, Some(flush_log_at_teardown), registry as *mut c_void),
-          "napi_add_env_cleanup_hook",
-        )?;
-        let mut external = ptr::null_mut();
-        check(
-          sys::napi_create_external(
-            env,
-            registry as *mut c_void,
-            Some(finalize_registry),
-            ptr::null_mut(),
-            &mut external,
-          ),
-          "napi_create_external",
-        )?;
-        Ok(external)
-      })();
-      let external = match result {
-        Ok(external) => external,
-        Err(error) => {
-          let registry = Box::from_raw(registry);
-          registry.close();
-          return Err(error);
-        }
-      };
-      check(
-        sys::napi_type_tag_object(env, external, &REGISTRY_TAG),
-        "napi_type_tag_object",
-      )?;
-      Ok(external)
-    })
-  }
-}
-
-/// What a delivery gives JS: undefined when there were no reports, their number when they only
-/// went to the log, else a batch for `onLeak`: `[ArrayBuffer of BATCH_NUMBERS f64 per report,
-/// JSON text of the values]`.
-///
-/// # Safety
-/// `env` must be valid for the running callback.
-unsafe fn delivered_value(
-  env: sys::napi_env,
-  (count, batch): (usize, Option<ReportBatch>),
-) -> JsResult<sys::napi_value> {
-  let Some(batch) = batch else {
-    // SAFETY: the caller's env.
-    return unsafe {
-      if count == 0 {
-        undefined(env)
-      } else {
-        number(env, count as f64)
-      }
-    };
-  };
-  // SAFETY: the caller's env; the out pointers are locals and every status is checked; the copy
-  // writes exactly the buffer's length, into the buffer Node just allocated.
-  unsafe {
-    let bytes = batch.numbers.len() * std::mem::size_of::<f64>();
-    let (mut data, mut buffer, mut pair) = (ptr::null_mut(), ptr::null_mut(), ptr::null_mut());
-    check(
-      sys::napi_create_arraybuffer(env, bytes, &mut data, &mut buffer),
-      "napi_create_arraybuffer",
-    )?;
-    if bytes > 0 {
-      ptr::copy_nonoverlapping(
-        batch.numbers.as_ptr().cast::<u8>(),
-        data.cast::<u8>(),
-        bytes,
-      );
+impl NativeLeakRegistry {
+  fn delete_gc_mark(&mut self) {
+    if !self.gc_mark.is_null() {
+      // SAFETY: made in `mark_gc` with `env`; deleted once (the field is cleared at once), on
+      // the JS thread (methods and the class finalizer run there).
+      unsafe { sys::napi_delete_reference(self.env, self.gc_mark) };
+      self.gc_mark = ptr::null_mut();
     }
-    check(
-      sys::napi_create_array_with_length(env, 2, &mut pair),
-      "napi_create_array_with_length",
-    )?;
-    check(
-      sys::napi_set_element(env, pair, 0, buffer),
-      "napi_set_element",
-    )?;
-    check(
-      sys::napi_set_element(env, pair, 1, string(env, &batch.values)?),
-      "napi_set_element",
-    )?;
-    Ok(pair)
   }
 }
 
-/// `leakDeliver(handle, wantBatch) -> undefined | number | [ArrayBuffer, string]`: the reports
-/// made since the last call (see `delivered_value`; the log gets the full lines either way).
-unsafe extern "C" fn deliver(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
-  // SAFETY: Node calls this on the JS thread with a valid env and callback info; every raw call
-  // below uses those handles and checks its status.
-  unsafe {
-    guard(env, || {
-      let [handle, want_batch] = args::<2>(env, info)?;
-      let delivered = registry(env, handle)?.deliver(to_bool(env, want_batch)?);
-      delivered_value(env, delivered)
-    })
-  }
-}
-
-/// `leakDue(handle) -> number`: marks the resources held past their deadline as suspected (their
-/// reports go out with the next `leakDeliver`); returns when the next deadline is (epoch ms), or
-/// -1 when none is left.
-unsafe extern "C" fn due(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
-  // SAFETY: Node calls this on the JS thread with a valid env and callback info; every raw call
-  // below uses those handles and checks its status.
-  unsafe {
-    guard(env, || {
-      let [handle] = args::<1>(env, info)?;
-      let registry = open_registry(env, handle)?;
-      let mut table = registry.table.borrow_mut();
-      let suspected = table.due(now_ms());
-      registry.pending.borrow_mut().extend(suspected);
-      number(env, table.next_deadline().unwrap_or(-1.0))
-    })
-  }
-}
-
-/// `leakTrack(handle, resource, typeId, siteId, identity?, stackJson?, suspectAfter) -> id`;
-/// `identity` is `info\nid\nlabel` (JSON texts), `suspectAfter` 0 for never.
-unsafe extern "C" fn track(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
-  // SAFETY: Node calls this on the JS thread with a valid env and callback info; every raw call
-  // below uses those handles and checks its status.
-  unsafe {
-    guard(env, || {
-      let [handle, resource, type_id, site_id, identity_text, stack, suspect_after] =
-        args::<7>(env, info)?;
-      let registry = open_registry(env, handle)?;
-      let tracked = Tracked {
-        type_id: to_f64(env, type_id)? as u32,
-        site_id: to_f64(env, site_id)? as u32,
-        at: now_ms(),
-        identity: optional_string(env, identity_text)?.map(|text| Box::new(identity(text))),
-        stack: optional_string(env, stack)?.map(String::into_boxed_str),
-        suspect_after: Some(to_f64(env, suspect_after)?),
-      };
-      let id = registry.table.borrow().next_id();
-      let reference = watch(env, resource, id, &registry.collected)?;
-      let tracked = registry.table.borrow_mut().track(reference, tracked);
-      match tracked {
-        Ok(id) => {
-          registry.keep_alive_while_working();
-          number(env, id as f64)
-        }
-        Err(_) => {
-          sys::napi_delete_reference(env, reference);
-          Err(JsError::internal("leakTrack: unknown type or site id"))
-        }
+impl Drop for NativeLeakRegistry {
+  fn drop(&mut self) {
+    self.delete_gc_mark();
+    // Dropped on the JS thread (when its JS object is collected, or at worker termination and
+    // process exit): the resources it still tracks are gone from the counts, and what its log
+    // queued is written first.
+    if !self.closed {
+      self.table.forget_all();
+      if let Some(log) = &self.log {
+        log.flush(LOG_FLUSH_LIMIT);
       }
-    })
+    }
   }
 }
 
-/// `leakRelease(handle, id) -> number`: 0 if the id is not tracked (any more), 1 when released,
-/// 2 when released with a `released` report for the next `leakDeliver` (it had been suspected).
-unsafe extern "C" fn release(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
-  // SAFETY: Node calls this on the JS thread with a valid env and callback info; every raw call
-  // below uses those handles and checks its status.
-  unsafe {
-    guard(env, || {
-      let [handle, id] = args::<2>(env, info)?;
-      let registry = open_registry(env, handle)?;
-      let id = to_f64(env, id)? as EntryId;
-      let released = registry.table.borrow_mut().release(id, now_ms());
-      let Some((reference, report)) = released else {
-        return number(env, 0.0);
-      };
-      // SAFETY: deleting cancels the finalizer; the reference is not used again.
-      sys::napi_delete_reference(env, reference);
-      registry.keep_alive_while_working();
-      match report {
-        Some(report) => {
-          registry.pending.borrow_mut().push(report);
-          number(env, 2.0)
-        }
-        None => number(env, 1.0),
-      }
-    })
-  }
+/// The event log's numbers (src/core/leak_events.rs), read by lib/leak-events.js at load.
+#[napi(catch_unwind)]
+pub fn leak_protocol() -> HashMap<String, f64> {
+  leak_events::numbers()
+    .into_iter()
+    .map(|(name, value)| (name.to_string(), value))
+    .collect()
 }
 
-/// `leakIsTracked(handle, id) -> boolean`: whether the record is still tracked (neither released
-/// nor reported as leaked).
-unsafe extern "C" fn is_tracked(
-  env: sys::napi_env,
-  info: sys::napi_callback_info,
-) -> sys::napi_value {
-  // SAFETY: Node calls this on the JS thread with a valid env and callback info; every raw call
-  // below uses those handles and checks its status.
-  unsafe {
-    guard(env, || {
-      let [handle, id] = args::<2>(env, info)?;
-      let registry = open_registry(env, handle)?;
-      let tracked = registry
-        .table
-        .borrow()
-        .contains(to_f64(env, id)? as EntryId);
-      boolean(env, tracked)
-    })
-  }
+/// Counts of every registry in the process, worker threads included, as JSON.
+#[napi(catch_unwind)]
+pub fn leak_process_totals() -> String {
+  counts_to_json(&PROCESS.snapshot())
 }
 
-/// `leakTouch(handle, id, siteId, hintJson?) -> boolean`: records an access; false when the id
-/// is not tracked (any more).
-unsafe extern "C" fn touch(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
-  // SAFETY: Node calls this on the JS thread with a valid env and callback info; every raw call
-  // below uses those handles and checks its status.
-  unsafe {
-    guard(env, || {
-      let [handle, id, site_id, hint] = args::<4>(env, info)?;
-      let registry = open_registry(env, handle)?;
-      let touch = Touch {
-        site: to_f64(env, site_id)? as SiteId,
-        at: now_ms(),
-        hint: optional_string(env, hint)?.map(String::into_boxed_str),
-      };
-      let touched =
-        registry
-          .table
-          .borrow_mut()
-          .touch(to_f64(env, id)? as EntryId, touch, registry.max_touches);
-      boolean(
-        env,
-        touched.map_err(|_| JsError::internal("leakTouch: unknown site id"))?,
-      )
-    })
-  }
-}
-
-/// `leakIntern(handle, kind, json) -> id`: kind 0 names a type, 1 a site (JSON string literals).
-unsafe extern "C" fn intern(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
-  // SAFETY: Node calls this on the JS thread with a valid env and callback info; every raw call
-  // below uses those handles and checks its status.
-  unsafe {
-    guard(env, || {
-      let [handle, kind, text] = args::<3>(env, info)?;
-      let registry = open_registry(env, handle)?;
-      let text =
-        optional_string(env, text)?.ok_or_else(|| JsError::internal("leakIntern: no text"))?;
-      let mut table = registry.table.borrow_mut();
-      let id = if to_f64(env, kind)? == 0.0 {
-        table.intern_type(&text)
-      } else {
-        table.intern_site(&text)
-      };
-      number(env, id as f64)
-    })
-  }
-}
-
-/// `leakSampleGap(handle) -> number`: how many tracks until the next sampled stack.
-unsafe extern "C" fn sample_gap(
-  env: sys::napi_env,
-  info: sys::napi_callback_info,
-) -> sys::napi_value {
-  // SAFETY: Node calls this on the JS thread with a valid env and callback info; every raw call
-  // below uses those handles and checks its status.
-  unsafe {
-    guard(env, || {
-      let [handle] = args::<1>(env, info)?;
-      let gap = open_registry(env, handle)?.sampler.borrow_mut().next_gap();
-      number(env, gap as f64)
-    })
-  }
-}
-
-/// `leakStats(handle) -> json` (a closed registry keeps its final counts).
-unsafe extern "C" fn stats(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
-  // SAFETY: Node calls this on the JS thread with a valid env and callback info; every raw call
-  // below uses those handles and checks its status.
-  unsafe {
-    guard(env, || {
-      let [handle] = args::<1>(env, info)?;
-      let registry = registry(env, handle)?;
-      let dropped = registry
-        .log
-        .as_ref()
-        .map_or(0, |log| log.counters().dropped());
-      let json = stats_json(&registry.table.borrow().stats(), dropped);
-      string(env, &json)
-    })
-  }
-}
-
-/// `leakLogFailure(handle) -> string | undefined`: the first error the log writer met for this
-/// registry, once (for one warning).
-unsafe extern "C" fn log_failure(
-  env: sys::napi_env,
-  info: sys::napi_callback_info,
-) -> sys::napi_value {
-  // SAFETY: Node calls this on the JS thread with a valid env and callback info; every raw call
-  // below uses those handles and checks its status.
-  unsafe {
-    guard(env, || {
-      let [handle] = args::<1>(env, info)?;
-      match registry(env, handle)?
-        .log
-        .as_ref()
-        .and_then(|log| log.counters().take_failure())
-      {
-        Some(failure) => string(env, &failure),
-        None => undefined(env),
-      }
-    })
-  }
-}
-
-/// `leakReopenLog(handle)`: reopens the registry's log file at its path (after log rotation),
-/// for every registry of the process that logs there.
-unsafe extern "C" fn reopen_log(
-  env: sys::napi_env,
-  info: sys::napi_callback_info,
-) -> sys::napi_value {
-  // SAFETY: Node calls this on the JS thread with a valid env and callback info; every raw call
-  // below uses those handles and checks its status.
-  unsafe {
-    guard(env, || {
-      let [handle] = args::<1>(env, info)?;
-      if let Some(log) = &open_registry(env, handle)?.log {
-        log.reopen().map_err(|error| JsError {
-          class: ErrorClass::Plain,
-          code: "ERR_EPHEMERON_LOG",
-          message: format!("LeakRegistry.reopenLog: {error}"),
-        })?;
-      }
-      undefined(env)
-    })
-  }
-}
-
-/// `leakOpen(handle) -> json` array of what is still tracked.
-unsafe extern "C" fn open(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
-  // SAFETY: Node calls this on the JS thread with a valid env and callback info; every raw call
-  // below uses those handles and checks its status.
-  unsafe {
-    guard(env, || {
-      let [handle] = args::<1>(env, info)?;
-      let registry = open_registry(env, handle)?;
-      let json = open_json(&registry.table.borrow().open(), now_ms());
-      string(env, &json)
-    })
-  }
-}
-
-/// `leakExitInventory(handle) -> text` grouped by site ('' when nothing is open or closed).
-unsafe extern "C" fn exit_inventory_text(
-  env: sys::napi_env,
-  info: sys::napi_callback_info,
-) -> sys::napi_value {
-  // SAFETY: Node calls this on the JS thread with a valid env and callback info; every raw call
-  // below uses those handles and checks its status.
-  unsafe {
-    guard(env, || {
-      let [handle] = args::<1>(env, info)?;
-      let registry = registry(env, handle)?;
-      let text = exit_inventory(&registry.table.borrow().open(), now_ms(), &registry.origin);
-      string(env, &text)
-    })
-  }
-}
-
-/// `leakClose(handle, wantBatch) -> undefined | number | batch`: reports the collections that already happened
-/// (their lines go to the log and they are returned for onLeak, as `leakDeliver`), then stops
-/// watching and flushes the log. Idempotent.
-unsafe extern "C" fn close(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
-  // SAFETY: Node calls this on the JS thread with a valid env and callback info; every raw call
-  // below uses those handles and checks its status.
-  unsafe {
-    guard(env, || {
-      let [handle, want_batch] = args::<2>(env, info)?;
-      let registry = registry(env, handle)?;
-      if registry.closed.get() {
-        return undefined(env);
-      }
-      registry.queue_cleared();
-      let delivered = registry.deliver(to_bool(env, want_batch)?);
-      registry.close();
-      delivered_value(env, delivered)
-    })
-  }
-}
-
-/// `leakFlushLogs(milliseconds)`: waits, at most that long in all, until every log destination
-/// of the process has written what is queued (for `process.exit()`, which skips teardown).
-unsafe extern "C" fn flush_logs(
-  env: sys::napi_env,
-  info: sys::napi_callback_info,
-) -> sys::napi_value {
-  // SAFETY: Node calls this on the JS thread with a valid env and callback info.
-  unsafe {
-    guard(env, || {
-      let [limit] = args::<1>(env, info)?;
-      flush_all(Duration::from_secs_f64(
-        to_f64(env, limit)?.clamp(0.0, 60_000.0) / 1000.0,
-      ));
-      undefined(env)
-    })
-  }
-}
-
-/// `leakProcessTotals() -> json`: counts of every registry in the process, workers included.
-unsafe extern "C" fn process_totals(
-  env: sys::napi_env,
-  _info: sys::napi_callback_info,
-) -> sys::napi_value {
-  // SAFETY: Node calls this on the JS thread with a valid env.
-  unsafe { guard(env, || string(env, &counts_to_json(&PROCESS.snapshot()))) }
-}
-
-/// Registers the natives on the addon's exports.
-///
-/// # Safety
-/// Called once per environment from module initialisation with valid `env` and `exports`.
-pub unsafe fn register(env: sys::napi_env, exports: sys::napi_value) -> JsResult<()> {
-  // SAFETY: the caller's contract (module initialisation handles).
-  unsafe {
-    define_function(env, exports, c"leakCreate", create)?;
-    define_function(env, exports, c"leakTrack", track)?;
-    define_function(env, exports, c"leakDeliver", deliver)?;
-    define_function(env, exports, c"leakDue", due)?;
-    define_function(env, exports, c"leakRelease", release)?;
-    define_function(env, exports, c"leakIsTracked", is_tracked)?;
-    define_function(env, exports, c"leakTouch", touch)?;
-    define_function(env, exports, c"leakIntern", intern)?;
-    define_function(env, exports, c"leakSampleGap", sample_gap)?;
-    define_function(env, exports, c"leakStats", stats)?;
-    define_function(env, exports, c"leakLogFailure", log_failure)?;
-    define_function(env, exports, c"leakReopenLog", reopen_log)?;
-    define_function(env, exports, c"leakOpen", open)?;
-    define_function(env, exports, c"leakExitInventory", exit_inventory_text)?;
-    define_function(env, exports, c"leakClose", close)?;
-    define_function(env, exports, c"leakFlushLogs", flush_logs)?;
-    define_function(env, exports, c"leakProcessTotals", process_totals)
-  }
+/// Waits, at most `milliseconds` in all, until every log destination of the process has written
+/// what is queued (for `process.exit()`, which skips teardown).
+#[napi(catch_unwind)]
+pub fn leak_flush_logs(milliseconds: f64) {
+  flush_all(Duration::from_secs_f64(
+    milliseconds.clamp(0.0, 60_000.0) / 1000.0,
+  ));
 }

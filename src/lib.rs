@@ -1,7 +1,7 @@
 #![deny(clippy::all)]
 #![deny(clippy::undocumented_unsafe_blocks)]
 //! ephemeron: garbage-collection-aware data structures for Node.js.
-//! This file only declares modules and registers the natives; docs/architecture.md is the map.
+//! This file only declares modules (every native is a #[napi] item); docs/architecture.md is the map.
 
 pub mod core;
 mod error;
@@ -10,6 +10,8 @@ mod gc_notify;
 #[cfg_attr(test, allow(dead_code))]
 mod iterable_weak_map;
 mod leak_log;
+// napi-derive registers #[napi] items only outside `cargo test`, where they look unused.
+#[cfg_attr(test, allow(dead_code))]
 mod leak_registry;
 #[cfg_attr(test, allow(dead_code))]
 mod native_protocol;
@@ -17,18 +19,7 @@ mod raw;
 #[cfg_attr(test, allow(dead_code))]
 mod weak_cache;
 
-use napi::bindgen_prelude::{JsValue, Object};
-use napi::Env;
 use napi_derive::napi;
-
-#[napi(module_exports)]
-pub fn register_natives(exports: Object, env: Env) -> napi::Result<()> {
-  // SAFETY: napi-rs calls this once per environment with valid handles.
-  unsafe {
-    leak_registry::register(env.raw(), exports.raw())
-  }
-  .map_err(|e| napi::Error::from_reason(e.message))
-}
 
 /// The version of the compiled addon. `index.js` compares it with package.json, so a binary left
 /// over from another version is reported instead of misbehaving.

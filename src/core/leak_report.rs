@@ -5,83 +5,10 @@
 //! nothing here decodes or re-encodes them, so whatever `track()` accepted comes back exactly.
 //! Numbers that are integers are written as integers.
 
-use super::leak_table::{Identity, Stats};
-use super::ordered_table::EntryId;
-use super::process_totals::Counts;
+use super::leak_model::{
+  Counts, Identity, OpenResource, Origin, RecordId, Report, ReportKind, Stats,
+};
 use std::fmt::Write;
-use std::sync::Arc;
-
-/// Why a report was made. The discriminant indexes per-kind counters.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ReportKind {
-  /// Collected without `release()`.
-  Leaked = 0,
-  /// Still tracked `suspectAfter` milliseconds after `track()`.
-  Suspected = 1,
-  /// A suspected resource that was released after all.
-  Released = 2,
-}
-
-impl ReportKind {
-  /// The kind as a JSON string literal.
-  pub fn json(self) -> &'static str {
-    match self {
-      ReportKind::Leaked => r#""leaked""#,
-      ReportKind::Suspected => r#""suspected""#,
-      ReportKind::Released => r#""released""#,
-    }
-  }
-}
-
-/// One kept `touch()` of a resource; `site` and `hint` are JSON texts.
-#[derive(Debug, Clone, PartialEq)]
-pub struct TouchRecord {
-  pub site_id: u32,
-  pub site: Arc<str>,
-  pub at: f64,
-  pub hint: Option<Box<str>>,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct Report {
-  pub kind: ReportKind,
-  /// The registry's own id of the record (used when `info` has no `id`).
-  pub seq: EntryId,
-  pub type_id: u32,
-  pub type_json: Arc<str>,
-  pub identity: Option<Box<Identity>>,
-  pub site_id: u32,
-  pub site: Arc<str>,
-  pub stack: Option<Box<str>>,
-  /// Epoch milliseconds.
-  pub tracked_at: f64,
-  /// When the report was made: collected, found suspected, or released (epoch milliseconds).
-  pub at: f64,
-  /// Reports of this kind from this site so far, this one included.
-  pub count: u64,
-  /// The kept touches in time order, and how many more there were.
-  pub touches: Option<(Vec<TouchRecord>, u64)>,
-}
-
-/// Where reports come from: fixed for a registry.
-#[derive(Debug, Clone, Default)]
-pub struct Origin {
-  pub pid: u32,
-  pub thread_id: u64,
-  /// The registry's `name` option, as JSON text.
-  pub registry: Option<Box<str>>,
-}
-
-/// A still-tracked resource, as `open()` lists it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct OpenResource<'a> {
-  pub seq: EntryId,
-  pub type_json: &'a str,
-  pub identity: Option<&'a Identity>,
-  pub site: &'a str,
-  pub tracked_at: f64,
-  pub suspected: bool,
-}
 
 /// A JSON object written field by field into a string, in the order given.
 struct Object<'a> {
@@ -141,15 +68,12 @@ impl<'a> Object<'a> {
   }
 
   /// `id` (the registry's sequence when `info` has none) and `label` (null), from `identity`.
-  fn id_and_label(&mut self, seq: EntryId, identity: Option<&Identity>) -> &mut Self {
-    match identity.and_then(|i| i.id.as_deref()) {
+  fn id_and_label(&mut self, seq: RecordId, identity: Option<&Identity>) -> &mut Self {
+    match identity.and_then(|i| i.id()) {
       Some(id) => self.raw("id", id),
       None => self.int("id", seq),
     };
-    self.raw(
-      "label",
-      identity.and_then(|i| i.label.as_deref()).unwrap_or("null"),
-    )
+    self.raw("label", identity.and_then(|i| i.label()).unwrap_or("null"))
   }
 
   fn close(self) {
@@ -172,7 +96,7 @@ impl Report {
 
   /// Appends the report as one line of JSON (no newline) to `out`.
   pub fn write_json_line(&self, origin: &Origin, out: &mut String) {
-    let identity = self.identity.as_deref();
+    let identity = self.identity.as_ref();
     let mut report = Object::open(out);
     report
       .raw("kind", self.kind.json())
@@ -193,7 +117,11 @@ impl Report {
     }
     report
       .int("ageMs", at - tracked_at)
-      .int("count", self.count)
+      .int("count", self.count);
+    if self.count_estimated {
+      report.flag("countEstimated", true);
+    }
+    report
       .int("pid", origin.pid)
       .int("threadId", origin.thread_id);
     if let Some(name) = &origin.registry {
@@ -220,8 +148,9 @@ impl Report {
   }
 }
 
-/// Numbers per report in a `ReportBatch`: kind, typeId, siteId, trackedAt, at, count, touchesDropped.
-pub const BATCH_NUMBERS: usize = 7;
+/// Numbers per report in a `ReportBatch`: kind, typeId, siteId, trackedAt, at, count,
+/// countEstimated (0 or 1), touchesDropped.
+pub const BATCH_NUMBERS: usize = 8;
 /// JSON values per report in a `ReportBatch`: id, label, info, context, stack, touches.
 pub const BATCH_VALUES: usize = 6;
 
@@ -265,22 +194,27 @@ impl ReportBatch {
       tracked_at,
       at,
       report.count,
+      u64::from(report.count_estimated),
       dropped,
     ];
     self.numbers.extend(numbers.map(|n| n as f64));
-    let identity = report.identity.as_deref();
+    let identity = report.identity.as_ref();
     let out = &mut self.values;
     let mut digits = itoa::Buffer::new();
-    match identity.and_then(|i| i.id.as_deref()) {
+    match identity.and_then(|i| i.id()) {
       Some(id) => out.push_str(id),
       None => out.push_str(digits.format(report.seq)),
     }
     out.push(',');
-    out.push_str(identity.and_then(|i| i.label.as_deref()).unwrap_or("null"));
+    out.push_str(identity.and_then(|i| i.label()).unwrap_or("null"));
     out.push(',');
     out.push_str(identity.map_or("null", |i| &i.info));
     out.push(',');
-    out.push_str(identity.and_then(|i| i.context.as_deref()).unwrap_or("null"));
+    out.push_str(
+      identity
+        .and_then(|i| i.context.as_deref())
+        .unwrap_or("null"),
+    );
     out.push(',');
     out.push_str(report.stack.as_deref().unwrap_or("null"));
     out.push(',');
@@ -315,8 +249,8 @@ impl Report {
   }
 }
 
-/// The inventory as a JSON array of `{ type, id, label, site, trackedAt, ageMs, suspected,
-/// context? }`.
+/// The inventory as a JSON array of `{ type, id, label, site, siteWeight?, trackedAt, ageMs,
+/// suspected, context? }` (`siteWeight` only for a site captured by sampling).
 pub fn open_json(open: &[OpenResource<'_>], now: f64) -> String {
   json_text(|json| {
     json.push('[');
@@ -329,6 +263,9 @@ pub fn open_json(open: &[OpenResource<'_>], now: f64) -> String {
         .raw("type", resource.type_json)
         .id_and_label(resource.seq, resource.identity)
         .raw("site", resource.site);
+      if resource.site_weight > 1 {
+        item.int("siteWeight", resource.site_weight);
+      }
       item
         .millis("trackedAt", resource.tracked_at.round())
         .millis("ageMs", (now - resource.tracked_at).max(0.0).round());
@@ -400,10 +337,17 @@ pub fn exit_inventory(open: &[OpenResource<'_>], now: f64, origin: &Origin) -> S
     } else {
       String::new()
     };
+    // Sites captured by sampling stand for more resources than were captured: say so.
+    let weighted: u64 = resources.iter().map(|r| u64::from(r.site_weight)).sum();
+    let estimate = if weighted > resources.len() as u64 {
+      format!(", sites sampled: about {weighted} from here")
+    } else {
+      String::new()
+    };
     let age = ((now - oldest).max(0.0) / 1000.0).round();
     let _ = writeln!(
       text,
-      "  {} x {} from {} (oldest {age} s{suspected})",
+      "  {} x {} from {} (oldest {age} s{suspected}{estimate})",
       resources.len(),
       display(type_json),
       display(site)
@@ -411,11 +355,11 @@ pub fn exit_inventory(open: &[OpenResource<'_>], now: f64, origin: &Origin) -> S
     for resource in resources.iter().take(INVENTORY_PER_SITE) {
       let id = resource
         .identity
-        .and_then(|i| i.id.as_deref())
+        .and_then(|i| i.id())
         .map_or_else(|| resource.seq.to_string(), str::to_string);
       let label = resource
         .identity
-        .and_then(|i| i.label.as_deref())
+        .and_then(|i| i.label())
         .map(|label| format!(" {label}"))
         .unwrap_or_default();
       let mark = if resource.suspected {
@@ -482,6 +426,7 @@ pub fn stats_json(stats: &Stats<'_>, log_dropped: u64) -> String {
 #[cfg(test)]
 mod tests {
   use super::*;
+  use crate::core::leak_model::TouchRecord;
   use serde_json::Value;
 
   fn report(identity: Option<Identity>) -> Report {
@@ -490,13 +435,14 @@ mod tests {
       seq: 7,
       type_id: 3,
       type_json: r#""FileHandle""#.into(),
-      identity: identity.map(Box::new),
+      identity,
       site_id: 5,
       site: r#""/app/server.js:12""#.into(),
       stack: Some(r#""    at open (/app/server.js:12:5)""#.into()),
       tracked_at: 1000.4,
       at: 3500.0,
       count: 2,
+      count_estimated: false,
       touches: None,
     }
   }
@@ -512,8 +458,6 @@ mod tests {
   fn file_identity() -> Identity {
     Identity {
       info: r#"{"type":"FileHandle","id":5,"label":"a \"quoted\"\npath","fd":5}"#.into(),
-      id: Some("5".into()),
-      label: Some(r#""a \"quoted\"\npath""#.into()),
       context: Some(r#"{"request":"r-1","route":"/export"}"#.into()),
     }
   }
@@ -565,8 +509,6 @@ mod tests {
     let info = format!(r#"{{"z":"\ud800","a":{deep}}}"#);
     let line = report(Some(Identity {
       info: info.clone().into(),
-      id: None,
-      label: None,
       context: None,
     }))
     .to_json_line(&origin());
@@ -617,7 +559,7 @@ mod tests {
       "{}",
       batch.values
     );
-    assert_eq!(batch.numbers[6], 3.0, "touchesDropped");
+    assert_eq!(batch.numbers[7], 3.0, "touchesDropped");
   }
 
   #[test]
@@ -625,11 +567,12 @@ mod tests {
     let mut plain = report(None);
     plain.stack = None;
     plain.kind = ReportKind::Released;
+    plain.count_estimated = true;
     let batch = ReportBatch::of(&[report(Some(file_identity())), plain]);
     assert_eq!(
       batch.numbers,
-      [0.0, 3.0, 5.0, 1000.0, 3500.0, 2.0, 0.0, 2.0, 3.0, 5.0, 1000.0, 3500.0, 2.0, 0.0],
-      "kind, typeId, siteId, trackedAt, at, count, touchesDropped"
+      [0.0, 3.0, 5.0, 1000.0, 3500.0, 2.0, 0.0, 0.0, 2.0, 3.0, 5.0, 1000.0, 3500.0, 2.0, 1.0, 0.0],
+      "kind, typeId, siteId, trackedAt, at, count, countEstimated, touchesDropped"
     );
     let values: Value = serde_json::from_str(&batch.values).unwrap();
     let values = values.as_array().unwrap();
@@ -645,7 +588,14 @@ mod tests {
     assert_eq!(values[5], Value::Null, "no touches");
     assert_eq!(
       values[6..].to_vec(),
-      [7.into(), Value::Null, Value::Null, Value::Null, Value::Null, Value::Null],
+      [
+        7.into(),
+        Value::Null,
+        Value::Null,
+        Value::Null,
+        Value::Null,
+        Value::Null
+      ],
       "the sequence as id; nulls"
     );
     assert_eq!(
@@ -674,7 +624,7 @@ mod tests {
   }
 
   fn open_resource<'a>(
-    seq: EntryId,
+    seq: RecordId,
     type_json: &'a str,
     site: &'a str,
     tracked_at: f64,
@@ -685,6 +635,7 @@ mod tests {
       type_json,
       identity,
       site,
+      site_weight: 1,
       tracked_at,
       suspected: false,
     }
@@ -718,6 +669,40 @@ mod tests {
     assert_eq!(lines[4], "  1 x Socket from /a.js:1 (oldest 11 s)");
     assert_eq!(lines[5], "      1");
     assert_eq!(exit_inventory(&[], 0.0, &origin()), "");
+  }
+
+  #[test]
+  fn an_estimated_count_says_so_and_sampled_sites_say_what_they_stand_for() {
+    let mut sampled = report(None);
+    sampled.count = 15;
+    sampled.count_estimated = true;
+    let line = sampled.to_json_line(&origin());
+    assert!(
+      line.contains(r#""count":15,"countEstimated":true,"pid":42"#),
+      "{line}"
+    );
+    assert!(
+      !report(None)
+        .to_json_line(&origin())
+        .contains("countEstimated"),
+      "only when it is one"
+    );
+    let mut weighted = open_resource(1, r#""T""#, r#""/a.js:1""#, 0.0, None);
+    weighted.site_weight = 14;
+    let open = [
+      weighted.clone(),
+      open_resource(2, r#""T""#, r#""/a.js:1""#, 0.0, None),
+    ];
+    let parsed: Value = serde_json::from_str(&open_json(&open, 0.0)).unwrap();
+    assert_eq!(
+      (parsed[0]["siteWeight"].clone(), parsed[1].get("siteWeight")),
+      (14.into(), None)
+    );
+    let text = exit_inventory(&open, 0.0, &Origin::default());
+    assert!(
+      text.contains("2 x T from /a.js:1 (oldest 0 s, sites sampled: about 15 from here)"),
+      "{text}"
+    );
   }
 
   #[test]
@@ -791,8 +776,6 @@ mod tests {
   fn the_inventory_json_lists_identity_site_age_and_suspicion() {
     let identity = Identity {
       info: r#"{"id":"conn-1"}"#.into(),
-      id: Some(r#""conn-1""#.into()),
-      label: None,
       context: Some(r#""tenant-7""#.into()),
     };
     let mut resource = open_resource(9, r#""T""#, r#""/a.js:1""#, 500.0, Some(&identity));

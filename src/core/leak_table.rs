@@ -1,17 +1,16 @@
 //! The records of one LeakRegistry: what is tracked, from which site, since when, until when it
 //! may be held before it is suspected, where it was touched, and the counts.
 //!
-//! `H` is whatever the binding needs to stop watching a resource (a Node-API reference); this
-//! module never looks inside it. Times are epoch milliseconds passed in by the caller.
-//!
-//! Every string that came from JS (type names, sites, `info`, stacks, hints) is kept as the JSON
-//! text JS made of it (`JSON.stringify`), never decoded: a lone surrogate stays an escape and
-//! two names that differ only in one stay two names, and any nesting depth passes through.
+//! Records arrive from the event log (leak_events.rs) in the order JS made them, under the ids
+//! JS handed out (in order, never reused). Times are epoch milliseconds passed in by the caller.
+//! Names and texts are JSON text (see leak_model.rs).
 
-use super::leak_report::{OpenResource, Report, ReportKind, TouchRecord};
-use super::ordered_table::EntryId;
-use super::process_totals::{Counts, Totals};
-use super::touch_log::{Touch, TouchLog};
+use super::leak_model::{
+  Counts, Identity, OpenResource, RecordId, Report, ReportKind, SiteId, Stats, Touch, TouchRecord,
+  TypeId,
+};
+use super::process_totals::Totals;
+use super::touch_log::TouchLog;
 use std::collections::{BTreeSet, HashMap};
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
@@ -37,13 +36,10 @@ impl Hasher for IdHasher {
   }
 }
 
-type ById<V> = HashMap<EntryId, V, BuildHasherDefault<IdHasher>>;
+type ById<V> = HashMap<RecordId, V, BuildHasherDefault<IdHasher>>;
 
-pub type TypeId = u32;
-pub type SiteId = u32;
-
-/// JSON texts handed out once and named by small ids afterwards (types and sites are few;
-/// tracked resources are many, so a record carries two `u32`s instead of two strings).
+/// JSON texts named by small ids (types and sites are few; tracked resources are many, so a
+/// record carries two `u32`s instead of two strings), each with its counts.
 struct Interner<T> {
   entries: Vec<(Arc<str>, T)>,
   ids: HashMap<Arc<str>, u32>,
@@ -73,23 +69,13 @@ impl<T: Default> Interner<T> {
   }
 }
 
-/// What `track` was told about a resource, as JSON texts: the whole `info` snapshot, the `id`
-/// and `label` lifted out of it (None when absent), and the value of the registry's `context`
-/// function at `track` (None without one).
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct Identity {
-  pub info: Box<str>,
-  pub id: Option<Box<str>>,
-  pub label: Option<Box<str>>,
-  pub context: Option<Box<str>>,
-}
-
-struct Record<H> {
-  handle: H,
+struct Record {
   type_id: TypeId,
   site_id: SiteId,
+  /// How many resources the site stands for: 1, or more when it was captured by sampling.
+  site_weight: u32,
   tracked_at: f64,
-  identity: Option<Box<Identity>>,
+  identity: Option<Identity>,
   /// JSON text of the allocation stack, when one was captured.
   stack: Option<Box<str>>,
   /// When the resource becomes suspected, if `suspectAfter` applies (milliseconds, rounded up).
@@ -98,40 +84,43 @@ struct Record<H> {
   touches: Option<Box<TouchLog>>,
 }
 
-/// Reports from one site so far, per kind: the `count` of each report.
+/// Reports from one site so far, per kind: the `count` of each report (weighted by what each
+/// sampled site stands for), and whether a weight above 1 made it an estimate.
 #[derive(Default, Clone, Copy)]
-struct SiteCounts([u64; 3]);
-
-/// The counts `stats()` reports.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Stats<'a> {
-  pub totals: Counts,
-  /// (type name as JSON text, its counts)
-  pub by_type: Vec<(&'a str, Counts)>,
+struct SiteCounts {
+  counts: [u64; 3],
+  estimated: [bool; 3],
 }
 
-/// What `track` records besides the handle.
+/// What `track` records.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Tracked {
   pub type_id: TypeId,
   pub site_id: SiteId,
+  pub site_weight: u32,
   pub at: f64,
-  pub identity: Option<Box<Identity>>,
+  pub identity: Option<Identity>,
   pub stack: Option<Box<str>>,
   /// Milliseconds the resource may stay tracked before it is suspected (None: never).
   pub suspect_after: Option<f64>,
 }
 
-pub struct LeakTable<H> {
-  records: ById<Record<H>>,
+pub struct LeakTable {
+  records: ById<Record>,
   /// (deadline, id) of every record that can still become suspected, earliest first.
-  deadlines: BTreeSet<(u64, EntryId)>,
-  last_id: EntryId,
+  deadlines: BTreeSet<(u64, RecordId)>,
+  last_id: RecordId,
   types: Interner<Counts>,
   sites: Interner<SiteCounts>,
   totals: Counts,
+  /// Counts not yet added to the process-wide figure (see `publish`), and live records forgotten.
+  unpublished: Counts,
+  forgotten: u64,
   process: &'static Totals,
 }
 
+/// An id the table did not hand out or expect (a type or site never defined, a record id out of
+/// order): a protocol error between JS and Rust, never a user error.
 #[derive(Debug, PartialEq, Eq)]
 pub struct UnknownId;
 
@@ -139,17 +128,18 @@ fn deadline(at: f64, after: f64) -> u64 {
   (at + after).ceil().max(0.0) as u64
 }
 
-impl<H> LeakTable<H> {
+impl LeakTable {
   /// `process` receives the same counts, summed over every registry.
   pub fn new(process: &'static Totals) -> Self {
-    let sites = Interner::new();
     LeakTable {
       records: ById::default(),
       deadlines: BTreeSet::new(),
       last_id: 0,
       types: Interner::new(),
-      sites,
+      sites: Interner::new(),
       totals: Counts::default(),
+      unpublished: Counts::default(),
+      forgotten: 0,
       process,
     }
   }
@@ -164,30 +154,57 @@ impl<H> LeakTable<H> {
     self.sites.intern(json)
   }
 
-  /// The id the next `track` will use (the binding watches the resource under it first).
-  pub fn next_id(&self) -> EntryId {
+  /// The id the next `track` must use.
+  pub fn next_id(&self) -> RecordId {
     self.last_id + 1
   }
 
-  /// Records a tracked resource under `next_id()`. Fails (recording nothing) when the type or
-  /// site id was not handed out by this table.
-  pub fn track(&mut self, handle: H, tracked: Tracked) -> Result<EntryId, UnknownId> {
-    if self.sites.get(tracked.site_id).is_none() {
-      return Err(UnknownId);
+  /// A site's JSON text, by id.
+  pub fn site_json(&self, id: SiteId) -> Option<&str> {
+    self.sites.get(id).map(|(text, _)| &**text)
+  }
+
+  /// Checks the ids of a track before anything is recorded.
+  fn check_track(
+    &self,
+    id: RecordId,
+    type_id: TypeId,
+    site_id: Option<SiteId>,
+  ) -> Result<(), UnknownId> {
+    let known = id == self.next_id()
+      && self.types.get(type_id).is_some()
+      && site_id.is_none_or(|site| self.sites.get(site).is_some());
+    if known {
+      Ok(())
+    } else {
+      Err(UnknownId)
     }
-    let counts = &mut self
-      .types
-      .entries
-      .get_mut(tracked.type_id as usize)
-      .ok_or(UnknownId)?
-      .1;
+  }
+
+  fn count_tracked(&mut self, id: RecordId, type_id: TypeId) {
+    let counts = &mut self.types.entries[type_id as usize].1;
     counts.tracked += 1;
     counts.live += 1;
     self.totals.tracked += 1;
     self.totals.live += 1;
-    self.process.tracked();
-    self.last_id += 1;
-    let id = self.last_id;
+    self.unpublished.tracked += 1;
+    self.last_id = id;
+  }
+
+  fn count_released(&mut self, type_id: TypeId) {
+    let counts = &mut self.types.entries[type_id as usize].1;
+    counts.live -= 1;
+    counts.released += 1;
+    self.totals.live -= 1;
+    self.totals.released += 1;
+    self.unpublished.released += 1;
+  }
+
+  /// Records a tracked resource under `id`, which must be `next_id()`. Fails (recording
+  /// nothing) for an id out of order or a type or site this table does not know.
+  pub fn track(&mut self, id: RecordId, tracked: Tracked) -> Result<(), UnknownId> {
+    self.check_track(id, tracked.type_id, Some(tracked.site_id))?;
+    self.count_tracked(id, tracked.type_id);
     let deadline = tracked
       .suspect_after
       .filter(|after| *after > 0.0)
@@ -196,9 +213,9 @@ impl<H> LeakTable<H> {
       self.deadlines.insert((deadline, id));
     }
     let record = Record {
-      handle,
       type_id: tracked.type_id,
       site_id: tracked.site_id,
+      site_weight: tracked.site_weight.max(1),
       tracked_at: tracked.at,
       identity: tracked.identity,
       stack: tracked.stack,
@@ -207,12 +224,21 @@ impl<H> LeakTable<H> {
       touches: None,
     };
     self.records.insert(id, record);
-    Ok(id)
+    Ok(())
+  }
+
+  /// A resource released before its track reached the table: it is counted as tracked and
+  /// released, and nothing else is kept (it can never be suspected or leak).
+  pub fn track_released(&mut self, id: RecordId, type_id: TypeId) -> Result<(), UnknownId> {
+    self.check_track(id, type_id, None)?;
+    self.count_tracked(id, type_id);
+    self.count_released(type_id);
+    Ok(())
   }
 
   /// Records an access to a tracked resource, keeping at most `limit` records. False if the
   /// record is gone.
-  pub fn touch(&mut self, id: EntryId, touch: Touch, limit: usize) -> Result<bool, UnknownId> {
+  pub fn touch(&mut self, id: RecordId, touch: Touch, limit: usize) -> Result<bool, UnknownId> {
     if self.sites.get(touch.site).is_none() {
       return Err(UnknownId);
     }
@@ -226,16 +252,11 @@ impl<H> LeakTable<H> {
     Ok(true)
   }
 
-  /// Forgets a released resource: its handle, and a `released` report if it had been suspected
-  /// (how long it was held in all). None if it is not tracked (any more).
-  pub fn release(&mut self, id: EntryId, now: f64) -> Option<(H, Option<Report>)> {
+  /// Forgets a released resource, with a `released` report if it had been suspected (how long
+  /// it was held in all). None if it is not tracked (any more).
+  pub fn release(&mut self, id: RecordId, now: f64) -> Option<Option<Report>> {
     let mut record = self.remove(id)?;
-    let counts = &mut self.types.entries[record.type_id as usize].1;
-    counts.live -= 1;
-    counts.released += 1;
-    self.totals.live -= 1;
-    self.totals.released += 1;
-    self.process.released();
+    self.count_released(record.type_id);
     let report = record.suspected.then(|| {
       let (identity, stack) = (record.identity.take(), record.stack.take());
       report(
@@ -249,20 +270,20 @@ impl<H> LeakTable<H> {
         now,
       )
     });
-    Some((record.handle, report))
+    Some(report)
   }
 
   /// Turns a resource that was collected unreleased into a leak; None if it is not tracked.
-  pub fn collect(&mut self, id: EntryId, now: f64) -> Option<(H, Report)> {
+  pub fn collect(&mut self, id: RecordId, now: f64) -> Option<Report> {
     let mut record = self.remove(id)?;
     let counts = &mut self.types.entries[record.type_id as usize].1;
     counts.live -= 1;
     counts.leaked += 1;
     self.totals.live -= 1;
     self.totals.leaked += 1;
-    self.process.leaked();
+    self.unpublished.leaked += 1;
     let (identity, stack) = (record.identity.take(), record.stack.take());
-    let report = report(
+    Some(report(
       &mut self.sites,
       &self.types,
       ReportKind::Leaked,
@@ -271,8 +292,7 @@ impl<H> LeakTable<H> {
       identity,
       stack,
       now,
-    );
-    Some((record.handle, report))
+    ))
   }
 
   /// Marks every record whose deadline has passed as suspected and returns one report for each
@@ -291,7 +311,7 @@ impl<H> LeakTable<H> {
       record.deadline = None;
       self.types.entries[record.type_id as usize].1.suspected += 1;
       self.totals.suspected += 1;
-      self.process.suspected();
+      self.unpublished.suspected += 1;
       let (identity, stack) = (record.identity.clone(), record.stack.clone());
       reports.push(report(
         &mut self.sites,
@@ -304,6 +324,7 @@ impl<H> LeakTable<H> {
         now,
       ));
     }
+    self.publish();
     reports
   }
 
@@ -312,7 +333,7 @@ impl<H> LeakTable<H> {
     self.deadlines.first().map(|(deadline, _)| *deadline as f64)
   }
 
-  fn remove(&mut self, id: EntryId) -> Option<Record<H>> {
+  fn remove(&mut self, id: RecordId) -> Option<Record> {
     let record = self.records.remove(&id)?;
     if let Some(deadline) = record.deadline {
       self.deadlines.remove(&(deadline, id));
@@ -320,24 +341,28 @@ impl<H> LeakTable<H> {
     Some(record)
   }
 
-  /// Every tracked record's id and handle, in no particular order.
-  pub fn handles(&self) -> impl Iterator<Item = (EntryId, &H)> {
-    self
-      .records
-      .iter()
-      .map(|(id, record)| (*id, &record.handle))
-  }
-
-  /// Stops tracking everything (the registry closes): the handles to let go of.
-  pub fn take_all(&mut self) -> Vec<H> {
-    let records = std::mem::take(&mut self.records);
+  /// Stops tracking everything (the registry closes).
+  pub fn forget_all(&mut self) {
+    let forgotten = self.records.len() as u64;
+    self.records.clear();
     self.deadlines.clear();
     for (_, counts) in self.types.entries.iter_mut() {
       counts.live = 0;
     }
-    self.process.forgotten(records.len() as u64);
+    self.forgotten += forgotten;
     self.totals.live = 0;
-    records.into_values().map(|record| record.handle).collect()
+    self.publish();
+  }
+
+  /// Adds the counts since the last call to the process-wide figure: once per batch of
+  /// changes (a replay, a deadline check), not per record, since those are atomics shared by
+  /// every thread.
+  pub fn publish(&mut self) {
+    let added = std::mem::take(&mut self.unpublished);
+    let forgotten = std::mem::take(&mut self.forgotten);
+    if added != Counts::default() || forgotten != 0 {
+      self.process.add(&added, forgotten);
+    }
   }
 
   /// What is still tracked, oldest first.
@@ -348,8 +373,9 @@ impl<H> LeakTable<H> {
       .map(|(id, record)| OpenResource {
         seq: *id,
         type_json: &self.types.entries[record.type_id as usize].0,
-        identity: record.identity.as_deref(),
+        identity: record.identity.as_ref(),
         site: &self.sites.entries[record.site_id as usize].0,
+        site_weight: record.site_weight,
         tracked_at: record.tracked_at,
         suspected: record.suspected,
       })
@@ -374,7 +400,7 @@ impl<H> LeakTable<H> {
     self.records.len()
   }
 
-  pub fn contains(&self, id: EntryId) -> bool {
+  pub fn contains(&self, id: RecordId) -> bool {
     self.records.contains_key(&id)
   }
 
@@ -386,19 +412,20 @@ impl<H> LeakTable<H> {
 /// The report of `kind` about `record`, counted for its site. `identity` and `stack` are the
 /// record's own, moved out when the record is gone (no copy per leak) or cloned when it stays.
 #[allow(clippy::too_many_arguments)]
-fn report<H>(
+fn report(
   sites: &mut Interner<SiteCounts>,
   types: &Interner<Counts>,
   kind: ReportKind,
-  id: EntryId,
-  record: &Record<H>,
-  identity: Option<Box<Identity>>,
+  id: RecordId,
+  record: &Record,
+  identity: Option<Identity>,
   stack: Option<Box<str>>,
   now: f64,
 ) -> Report {
-  let counts = &mut sites.entries[record.site_id as usize].1;
-  counts.0[kind as usize] += 1;
-  let count = counts.0[kind as usize];
+  let site = &mut sites.entries[record.site_id as usize].1;
+  site.counts[kind as usize] += u64::from(record.site_weight);
+  site.estimated[kind as usize] |= record.site_weight > 1;
+  let (count, count_estimated) = (site.counts[kind as usize], site.estimated[kind as usize]);
   let touches = record.touches.as_ref().map(|log| {
     let records = log
       .records()
@@ -423,6 +450,7 @@ fn report<H>(
     tracked_at: record.tracked_at,
     at: now,
     count,
+    count_estimated,
     touches,
   }
 }
@@ -431,7 +459,7 @@ fn report<H>(
 mod tests {
   use super::*;
 
-  fn table() -> LeakTable<&'static str> {
+  fn table() -> LeakTable {
     // Each test gets its own process figure: tests run in parallel.
     LeakTable::new(Box::leak(Box::new(Totals::new())))
   }
@@ -440,6 +468,7 @@ mod tests {
     Tracked {
       type_id,
       site_id,
+      site_weight: 1,
       at,
       identity: None,
       stack: None,
@@ -454,6 +483,13 @@ mod tests {
     }
   }
 
+  /// Tracks under the next id, as the event log does; returns the id.
+  fn add(t: &mut LeakTable, tracked: Tracked) -> RecordId {
+    let id = t.next_id();
+    t.track(id, tracked).expect("known ids");
+    id
+  }
+
   #[test]
   fn a_collected_record_becomes_a_leak_once() {
     let mut t = table();
@@ -462,28 +498,23 @@ mod tests {
       t.intern_site(r#""/app/a.js:3""#),
     );
     let identity = Identity {
-      info: r#"{"fd":3}"#.into(),
-      id: Some("3".into()),
-      label: None,
+      info: r#"{"fd":3,"id":3}"#.into(),
       context: Some(r#"{"request":"r-1"}"#.into()),
     };
-    let id = t
-      .track(
-        "ref",
-        Tracked {
-          identity: Some(Box::new(identity.clone())),
-          ..tracked(file, site, 100.0)
-        },
-      )
-      .unwrap();
-    let (handle, leak) = t.collect(id, 350.0).expect("tracked");
-    assert_eq!(handle, "ref");
+    let id = add(
+      &mut t,
+      Tracked {
+        identity: Some(identity.clone()),
+        ..tracked(file, site, 100.0)
+      },
+    );
+    let leak = t.collect(id, 350.0).expect("tracked");
     assert_eq!(
       (leak.kind, &*leak.type_json, &*leak.site, leak.count),
       (ReportKind::Leaked, r#""FileHandle""#, r#""/app/a.js:3""#, 1)
     );
     assert_eq!((leak.tracked_at, leak.at), (100.0, 350.0));
-    assert_eq!(leak.identity.as_deref(), Some(&identity));
+    assert_eq!(leak.identity.as_ref(), Some(&identity));
     assert!(
       t.collect(id, 400.0).is_none(),
       "a second event for the same id reports nothing"
@@ -495,11 +526,10 @@ mod tests {
   fn release_is_true_once_and_a_released_record_never_leaks() {
     let mut t = table();
     let (ty, site) = (t.intern_type(r#""T""#), t.intern_site(r#""s""#));
-    let id = t.track("ref", tracked(ty, site, 0.0)).unwrap();
-    let (handle, report) = t.release(id, 1.0).unwrap();
+    let id = add(&mut t, tracked(ty, site, 0.0));
     assert_eq!(
-      (handle, report),
-      ("ref", None),
+      t.release(id, 1.0),
+      Some(None),
       "an unsuspected release reports nothing"
     );
     assert!(t.release(id, 2.0).is_none());
@@ -510,6 +540,54 @@ mod tests {
   }
 
   #[test]
+  fn ids_must_come_in_order_and_name_known_types_and_sites() {
+    let mut t = table();
+    let (ty, site) = (t.intern_type(r#""T""#), t.intern_site(r#""s""#));
+    assert_eq!(
+      t.track(2, tracked(ty, site, 0.0)),
+      Err(UnknownId),
+      "1 comes first"
+    );
+    assert_eq!(t.track(1, tracked(ty, 5, 0.0)), Err(UnknownId));
+    assert_eq!(t.track(1, tracked(9, site, 0.0)), Err(UnknownId));
+    assert_eq!(t.track_released(1, 7), Err(UnknownId));
+    assert!(t.is_empty());
+    assert_eq!(
+      t.stats().totals.tracked,
+      0,
+      "a refused track counts nothing"
+    );
+    assert_eq!(t.track(1, tracked(ty, site, 0.0)), Ok(()));
+    assert_eq!(
+      t.track(1, tracked(ty, site, 0.0)),
+      Err(UnknownId),
+      "never twice"
+    );
+  }
+
+  #[test]
+  fn a_track_released_before_it_reached_the_table_is_only_counted() {
+    let mut t = table();
+    let (ty, site) = (t.intern_type(r#""T""#), t.intern_site(r#""s""#));
+    t.track_released(1, ty).unwrap();
+    let kept = add(&mut t, tracked(ty, site, 0.0));
+    assert_eq!(kept, 2, "the released one used its id");
+    assert!(!t.contains(1));
+    assert!(t.collect(1, 5.0).is_none(), "nothing left of it to leak");
+    assert_eq!(
+      t.stats().totals,
+      Counts {
+        tracked: 2,
+        live: 1,
+        released: 1,
+        ..Counts::default()
+      }
+    );
+    t.publish();
+    assert_eq!(t.process.snapshot(), t.stats().totals);
+  }
+
+  #[test]
   fn count_is_per_site_and_kind_and_grows_with_each_report() {
     let mut t = table();
     let ty = t.intern_type(r#""T""#);
@@ -517,20 +595,51 @@ mod tests {
     assert_eq!(t.intern_site(r#""a.js:1""#), a, "a site is interned once");
     let ids: Vec<_> = [a, a, b, a]
       .iter()
-      .map(|site| t.track("r", tracked(ty, *site, 0.0)).unwrap())
+      .map(|site| add(&mut t, tracked(ty, *site, 0.0)))
       .collect();
     let counts: Vec<_> = ids
       .iter()
-      .map(|id| t.collect(*id, 1.0).unwrap().1.count)
+      .map(|id| t.collect(*id, 1.0).unwrap().count)
       .collect();
     assert_eq!(counts, [1, 2, 1, 3]);
-    let suspect = t.track("r", suspect_after(ty, a, 0.0, 10.0)).unwrap();
+    let suspect = add(&mut t, suspect_after(ty, a, 0.0, 10.0));
     assert_eq!(
       t.due(10.0)[0].count,
       1,
       "suspected reports are counted apart from leaks"
     );
-    assert_eq!(t.collect(suspect, 20.0).unwrap().1.count, 4);
+    assert_eq!(t.collect(suspect, 20.0).unwrap().count, 4);
+  }
+
+  #[test]
+  fn a_sampled_site_counts_for_what_it_stands_for_and_says_it_is_an_estimate() {
+    let mut t = table();
+    let ty = t.intern_type(r#""T""#);
+    let (a, b) = (t.intern_site(r#""a.js:1""#), t.intern_site(r#""b.js:2""#));
+    let exact = add(&mut t, tracked(ty, a, 0.0));
+    let sampled = add(
+      &mut t,
+      Tracked {
+        site_weight: 14,
+        ..tracked(ty, a, 0.0)
+      },
+    );
+    let other = add(&mut t, tracked(ty, b, 0.0));
+    let first = t.collect(exact, 1.0).unwrap();
+    assert_eq!((first.count, first.count_estimated), (1, false));
+    let second = t.collect(sampled, 1.0).unwrap();
+    assert_eq!((second.count, second.count_estimated), (15, true));
+    let elsewhere = t.collect(other, 1.0).unwrap();
+    assert_eq!(
+      (elsewhere.count, elsewhere.count_estimated),
+      (1, false),
+      "per site"
+    );
+    assert_eq!(
+      t.open().len(),
+      0,
+      "the weight changes the count, never what is tracked"
+    );
   }
 
   #[test]
@@ -539,7 +648,7 @@ mod tests {
     let (a, b) = (t.intern_type(r#""T\ud800""#), t.intern_type(r#""T\udc00""#));
     assert_ne!(a, b);
     let site = t.intern_site(r#""s""#);
-    t.track("r", tracked(a, site, 0.0)).unwrap();
+    add(&mut t, tracked(a, site, 0.0));
     assert_eq!(
       t.stats().by_type,
       [
@@ -564,12 +673,13 @@ mod tests {
       t.intern_type(r#""Y""#),
       t.intern_site(r#""s""#),
     );
-    let a = t.track("a", tracked(x, s, 0.0)).unwrap();
-    let b = t.track("b", tracked(x, s, 0.0)).unwrap();
-    let _c = t.track("c", suspect_after(y, s, 0.0, 5.0)).unwrap();
+    let a = add(&mut t, tracked(x, s, 0.0));
+    let b = add(&mut t, tracked(x, s, 0.0));
+    let _c = add(&mut t, suspect_after(y, s, 0.0, 5.0));
     t.release(a, 1.0);
     t.collect(b, 1.0);
     t.due(5.0);
+    t.publish();
     let stats = t.stats();
     assert_eq!(
       stats.totals,
@@ -617,13 +727,9 @@ mod tests {
   fn a_resource_held_past_its_deadline_is_suspected_once() {
     let mut t = table();
     let (ty, s) = (t.intern_type(r#""Conn""#), t.intern_site(r#""pool.js:7""#));
-    let early = t
-      .track("early", suspect_after(ty, s, 1000.0, 500.0))
-      .unwrap();
-    let late = t
-      .track("late", suspect_after(ty, s, 1100.0, 500.0))
-      .unwrap();
-    let never = t.track("never", tracked(ty, s, 1000.0)).unwrap();
+    let early = add(&mut t, suspect_after(ty, s, 1000.0, 500.0));
+    let late = add(&mut t, suspect_after(ty, s, 1100.0, 500.0));
+    let never = add(&mut t, tracked(ty, s, 1000.0));
     assert_eq!(t.next_deadline(), Some(1500.0));
     assert!(t.due(1499.0).is_empty(), "not before the deadline");
     let due = t.due(1550.0);
@@ -643,9 +749,9 @@ mod tests {
         .collect::<Vec<_>>(),
       [(early, true), (late, false), (never, false)]
     );
-    let (_, released) = t.release(late, 1590.0).unwrap();
-    assert!(
-      released.is_none(),
+    assert_eq!(
+      t.release(late, 1590.0),
+      Some(None),
       "released before its deadline: nothing to follow up"
     );
     assert_eq!(t.next_deadline(), None, "a release removes its deadline");
@@ -656,10 +762,12 @@ mod tests {
   fn a_suspected_resource_released_later_gets_a_released_report() {
     let mut t = table();
     let (ty, s) = (t.intern_type(r#""Conn""#), t.intern_site(r#""pool.js:7""#));
-    let id = t.track("c", suspect_after(ty, s, 0.0, 100.0)).unwrap();
+    let id = add(&mut t, suspect_after(ty, s, 0.0, 100.0));
     t.due(100.0);
-    let (_, report) = t.release(id, 250.0).unwrap();
-    let report = report.expect("a follow-up for a suspected resource");
+    let report = t
+      .release(id, 250.0)
+      .unwrap()
+      .expect("a follow-up for a suspected resource");
     assert_eq!(
       (report.kind, report.tracked_at, report.at, report.count),
       (ReportKind::Released, 0.0, 250.0, 1)
@@ -670,9 +778,9 @@ mod tests {
   fn a_suspected_resource_that_is_collected_is_an_ordinary_leak() {
     let mut t = table();
     let (ty, s) = (t.intern_type(r#""Conn""#), t.intern_site(r#""pool.js:7""#));
-    let id = t.track("c", suspect_after(ty, s, 0.0, 100.0)).unwrap();
+    let id = add(&mut t, suspect_after(ty, s, 0.0, 100.0));
     t.due(100.0);
-    assert_eq!(t.collect(id, 300.0).unwrap().1.kind, ReportKind::Leaked);
+    assert_eq!(t.collect(id, 300.0).unwrap().kind, ReportKind::Leaked);
   }
 
   #[test]
@@ -684,36 +792,25 @@ mod tests {
       t.intern_site(r#""a.js:1""#),
       t.intern_site(r#""b.js:2""#),
     );
-    let id = t.track("r", tracked(ty, s, 0.0)).unwrap();
-    let plain = t.track("p", tracked(ty, s, 0.0)).unwrap();
+    let id = add(&mut t, tracked(ty, s, 0.0));
+    let plain = add(&mut t, tracked(ty, s, 0.0));
     for at in 1..=6 {
       let hint = (at == 6).then(|| r#""last""#.into());
-      assert_eq!(
-        t.touch(
-          id,
-          Touch {
-            site: if at % 2 == 0 { b } else { a },
-            at: at as f64,
-            hint
-          },
-          4
-        ),
-        Ok(true)
-      );
+      let site = if at % 2 == 0 { b } else { a };
+      let touch = Touch {
+        site,
+        at: at as f64,
+        hint,
+      };
+      assert_eq!(t.touch(id, touch, 4), Ok(true));
     }
-    assert_eq!(
-      t.touch(
-        id,
-        Touch {
-          site: 99,
-          at: 7.0,
-          hint: None
-        },
-        4
-      ),
-      Err(UnknownId)
-    );
-    let (records, dropped) = t.collect(id, 10.0).unwrap().1.touches.expect("touched");
+    let unknown = Touch {
+      site: 99,
+      at: 7.0,
+      hint: None,
+    };
+    assert_eq!(t.touch(id, unknown, 4), Err(UnknownId));
+    let (records, dropped) = t.collect(id, 10.0).unwrap().touches.expect("touched");
     let kept: Vec<_> = records
       .iter()
       .map(|r| (&*r.site, r.at, r.hint.as_deref()))
@@ -729,54 +826,37 @@ mod tests {
     );
     assert_eq!(dropped, 2);
     assert!(
-      t.collect(plain, 10.0).unwrap().1.touches.is_none(),
+      t.collect(plain, 10.0).unwrap().touches.is_none(),
       "never touched: no touch records"
     );
+    let late = Touch {
+      site: a,
+      at: 11.0,
+      hint: None,
+    };
     assert_eq!(
-      t.touch(
-        id,
-        Touch {
-          site: a,
-          at: 11.0,
-          hint: None
-        },
-        4
-      ),
+      t.touch(id, late, 4),
       Ok(false),
       "a record that is gone cannot be touched"
     );
   }
 
   #[test]
-  fn open_lists_live_records_oldest_first_and_take_all_empties() {
+  fn open_lists_live_records_oldest_first_and_forget_all_empties() {
     let mut t = table();
     let (ty, s) = (t.intern_type(r#""T""#), t.intern_site(r#""s""#));
-    let ids: Vec<_> = ["a", "b", "c"]
-      .iter()
-      .enumerate()
-      .map(|(i, h)| t.track(*h, suspect_after(ty, s, i as f64, 1.0)).unwrap())
+    let ids: Vec<_> = (0..3)
+      .map(|i| add(&mut t, suspect_after(ty, s, i as f64, 1.0)))
       .collect();
     t.release(ids[1], 0.0);
     assert_eq!(
       t.open().iter().map(|o| o.seq).collect::<Vec<_>>(),
       [ids[0], ids[2]]
     );
-    let mut handles = t.take_all();
-    handles.sort();
-    assert_eq!(handles, ["a", "c"]);
+    t.forget_all();
     assert!(t.is_empty());
     assert_eq!(t.next_deadline(), None, "nothing left to suspect");
     assert_eq!(t.stats().totals.live, 0);
     assert_eq!(t.process.snapshot().live, 0);
-  }
-
-  #[test]
-  fn unknown_type_or_site_ids_are_refused() {
-    let mut t = table();
-    let ty = t.intern_type(r#""T""#);
-    assert_eq!(t.track("r", tracked(ty, 5, 0.0)), Err(UnknownId));
-    assert_eq!(t.track("r", tracked(9, 0, 0.0)), Err(UnknownId));
-    assert!(t.is_empty());
-    assert_eq!(t.stats().totals.tracked, 0);
   }
 }

@@ -1,21 +1,8 @@
 //! Leak counts for the whole process: every registry on every thread (main and workers) adds
 //! to one set of plain atomics, so a service can read one figure wherever its resources live.
 
+use super::leak_model::Counts;
 use std::sync::atomic::{AtomicU64, Ordering};
-
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub struct Counts {
-  /// Resources ever tracked.
-  pub tracked: u64,
-  /// Tracked and neither released nor reported yet.
-  pub live: u64,
-  /// Released with `release()`.
-  pub released: u64,
-  /// Collected without `release()`: reported as leaks.
-  pub leaked: u64,
-  /// Reported as held longer than `suspectAfter` (each resource once).
-  pub suspected: u64,
-}
 
 /// Atomic counterpart of `Counts`, for figures shared by threads.
 #[derive(Default)]
@@ -41,28 +28,18 @@ impl Totals {
     }
   }
 
-  pub fn tracked(&self) {
-    self.tracked.fetch_add(1, Ordering::Relaxed);
-    self.live.fetch_add(1, Ordering::Relaxed);
-  }
-
-  pub fn released(&self) {
-    self.released.fetch_add(1, Ordering::Relaxed);
-    self.live.fetch_sub(1, Ordering::Relaxed);
-  }
-
-  pub fn leaked(&self) {
-    self.leaked.fetch_add(1, Ordering::Relaxed);
-    self.live.fetch_sub(1, Ordering::Relaxed);
-  }
-
-  pub fn suspected(&self) {
-    self.suspected.fetch_add(1, Ordering::Relaxed);
-  }
-
-  /// Live resources that stop being watched because their registry closed.
-  pub fn forgotten(&self, n: u64) {
-    self.live.fetch_sub(n, Ordering::Relaxed);
+  /// Adds a registry's counts since its last call: `added.live` is ignored (live moves with the
+  /// others), and `forgotten` live resources stop being watched (their registry closed).
+  pub fn add(&self, added: &Counts, forgotten: u64) {
+    let relaxed = Ordering::Relaxed;
+    self.tracked.fetch_add(added.tracked, relaxed);
+    self.released.fetch_add(added.released, relaxed);
+    self.leaked.fetch_add(added.leaked, relaxed);
+    self.suspected.fetch_add(added.suspected, relaxed);
+    self.live.fetch_add(added.tracked, relaxed);
+    self
+      .live
+      .fetch_sub(added.released + added.leaked + forgotten, relaxed);
   }
 
   pub fn snapshot(&self) -> Counts {
@@ -89,12 +66,13 @@ mod tests {
         let totals = totals.clone();
         std::thread::spawn(move || {
           for i in 0..1000 {
-            totals.tracked();
-            if i % 2 == 0 {
-              totals.released()
-            } else {
-              totals.leaked()
-            }
+            let one = Counts {
+              tracked: 1,
+              released: u64::from(i % 2 == 0),
+              leaked: u64::from(i % 2 == 1),
+              ..Counts::default()
+            };
+            totals.add(&one, 0);
           }
         })
       })

@@ -3,17 +3,8 @@
 //! says where the resource started its life after acquisition; the last ones where it was seen
 //! before it leaked or got stuck.
 
-use super::leak_table::SiteId;
+use super::leak_model::Touch;
 use std::collections::VecDeque;
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct Touch {
-  pub site: SiteId,
-  /// Epoch milliseconds.
-  pub at: f64,
-  /// The hint as JSON text (a string literal), if one was given.
-  pub hint: Option<Box<str>>,
-}
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct TouchLog {
