@@ -15,7 +15,7 @@ use crate::core::weak_table_protocol::{TableCall, TableOp};
 use crate::error::{check, JsError, JsResult};
 use crate::gc_notify::{batch_delivery, watch, GcSink};
 use crate::native_protocol::{describe, op_of, NativeOp};
-use crate::raw::{args_and_data, guard, no_unwind, number, to_f64, undefined};
+use crate::raw::{args_and_data, function_with_data, guard, no_unwind, number, to_f64, undefined};
 use napi::bindgen_prelude::{FromNapiValue, Function, Unknown};
 use napi::threadsafe_function::UnknownReturnValue;
 use napi::{sys, Env};
@@ -146,34 +146,17 @@ pub fn weak_table_create(env: &Env) -> napi::Result<Unknown<'_>> {
     removed: OnceCell::new(),
     watched: Cell::new(false),
   }));
-  let mut function = ptr::null_mut();
-  // SAFETY: a valid env on the JS thread (napi-rs calls us there); the name is NUL-terminated;
-  // the out pointer is a local; `table` stays valid until `finalize_table` frees it.
-  let owned = unsafe {
-    sys::napi_create_function(
-      env,
-      c"weakTable".as_ptr(),
-      -1,
-      Some(call),
-      table.cast(),
-      &mut function,
-    ) == sys::Status::napi_ok
-      && sys::napi_add_finalizer(
-        env,
-        function,
-        table.cast(),
-        Some(finalize_table),
-        ptr::null_mut(),
-        ptr::null_mut(),
-      ) == sys::Status::napi_ok
-  };
-  if !owned {
+  // SAFETY: a valid env on the JS thread (napi-rs calls us there); `table` stays valid until
+  // `finalize_table` frees it.
+  let Some(function) =
+    (unsafe { function_with_data(env, c"weakTable", call, table.cast(), finalize_table) })
+  else {
     // SAFETY: the finalizer was not added, so nothing else owns the Box.
     drop(unsafe { Box::from_raw(table) });
     return Err(napi::Error::from_reason(
       "could not create a weak-key table",
     ));
-  }
+  };
   // SAFETY: `function` is a live value of this env, made above.
   Ok(unsafe { Unknown::from_raw_unchecked(env, function) })
 }

@@ -15,18 +15,6 @@ use std::ptr;
 pub type RawCallback =
   unsafe extern "C" fn(sys::napi_env, sys::napi_callback_info) -> sys::napi_value;
 
-/// Reads the first `N` arguments of a call (missing ones read as `undefined`).
-///
-/// # Safety
-/// `env` and `info` must be the ones Node passed to the running callback.
-pub unsafe fn args<const N: usize>(
-  env: sys::napi_env,
-  info: sys::napi_callback_info,
-) -> JsResult<[sys::napi_value; N]> {
-  // SAFETY: the caller's contract.
-  unsafe { args_and_data(env, info) }.map(|(argv, _)| argv)
-}
-
 /// The first `N` arguments of a call and the data pointer its function was created with.
 ///
 /// # Safety
@@ -86,35 +74,35 @@ pub fn no_unwind(what: &str, body: impl FnOnce()) {
   }
 }
 
-/// Defines `exports[name] = function name() { [native code] }`.
+/// A JS function named `name` whose calls run `callback` with `data` as their data pointer (an
+/// instance's native function: its state needs no lookup or validation per call), and whose
+/// finalizer runs `finalize(env, data, null)` when the function is collected. `None` when either
+/// step failed: then nothing owns `data`, and the caller frees it.
 ///
 /// # Safety
-/// `env` and `exports` must be valid for the current module initialisation.
-pub unsafe fn define_function(
+/// `env` must be valid for the running call; `data` must stay valid until `finalize` runs.
+pub unsafe fn function_with_data(
   env: sys::napi_env,
-  exports: sys::napi_value,
   name: &CStr,
   callback: RawCallback,
-) -> JsResult<()> {
+  data: *mut c_void,
+  finalize: unsafe extern "C" fn(sys::napi_env, *mut c_void, *mut c_void),
+) -> Option<sys::napi_value> {
   let mut function = ptr::null_mut();
-  // SAFETY: name is NUL-terminated (length -1 = read to NUL); out pointers are valid.
-  unsafe {
-    check(
-      sys::napi_create_function(
+  // SAFETY: the caller's contract; the name is NUL-terminated; the out pointers are locals.
+  let made = unsafe {
+    sys::napi_create_function(env, name.as_ptr(), -1, Some(callback), data, &mut function)
+      == sys::Status::napi_ok
+      && sys::napi_add_finalizer(
         env,
-        name.as_ptr(),
-        -1,
-        Some(callback),
+        function,
+        data,
+        Some(finalize),
         ptr::null_mut(),
-        &mut function,
-      ),
-      "napi_create_function",
-    )?;
-    check(
-      sys::napi_set_named_property(env, exports, name.as_ptr(), function),
-      "napi_set_named_property",
-    )
-  }
+        ptr::null_mut(),
+      ) == sys::Status::napi_ok
+  };
+  made.then_some(function)
 }
 
 /// `undefined`, the return value of natives that return nothing.

@@ -16,7 +16,7 @@ use crate::core::removal_cause::RemovalCause;
 use crate::error::{check, ErrorClass, JsError, JsResult};
 use crate::gc_notify::{batch_delivery, GcSink};
 use crate::native_protocol::{describe, NativeOp};
-use crate::raw::{args_and_data, guard, no_unwind, to_f64, undefined};
+use crate::raw::{args_and_data, function_with_data, guard, no_unwind, to_f64, undefined};
 use host::{FactsBuffer, Handle, NapiHost, SharedBuffer};
 use js_values::{int32, int_array, slot, slot_value_pairs, stats_object};
 use napi::bindgen_prelude::{Function, JsValue, Unknown};
@@ -575,31 +575,14 @@ unsafe fn create<'env>(
     return Err(error);
   }
   let data = Rc::into_raw(state) as *mut c_void;
-  let mut function = ptr::null_mut();
-  // SAFETY: the caller's contract; NUL-terminated name; `data` stays valid until finalize_cache.
-  let owned = unsafe {
-    sys::napi_create_function(
-      env,
-      c"weakCache".as_ptr(),
-      -1,
-      Some(call),
-      data,
-      &mut function,
-    ) == sys::Status::napi_ok
-      && sys::napi_add_finalizer(
-        env,
-        function,
-        data,
-        Some(finalize_cache),
-        ptr::null_mut(),
-        ptr::null_mut(),
-      ) == sys::Status::napi_ok
-  };
-  if !owned {
+  // SAFETY: the caller's contract; `data` stays valid until finalize_cache.
+  let Some(function) =
+    (unsafe { function_with_data(env, c"weakCache", call, data, finalize_cache) })
+  else {
     // SAFETY: nothing else has the pointer.
     unsafe { teardown(env, Rc::from_raw(data as *const CacheState)) };
     return Err(JsError::internal("could not create a WeakCache"));
-  }
+  };
   // SAFETY: `function` is a live value of this env, made above.
   Ok(unsafe { Unknown::from_raw_unchecked(env, function) })
 }
@@ -619,7 +602,11 @@ unsafe extern "C" fn call(env: sys::napi_env, info: sys::napi_callback_info) -> 
       let (op, flags) =
         op_and_flags(word).ok_or_else(|| protocol_error(format!("unknown op {word}")))?;
       // An op with flags declares them first: they are its op number's (argv[0]).
-      let args = if takes_flags(op) { &argv[..] } else { &argv[1..] };
+      let args = if takes_flags(op) {
+        &argv[..]
+      } else {
+        &argv[1..]
+      };
       state.run(env, CacheCall::decode(op, args), flags)
     })
   }

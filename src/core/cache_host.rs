@@ -35,4 +35,3 @@ pub trait Host {
   /// pinned hit needs no call and statuses can be filled in JS.
   fn publish(&mut self, slot: SlotIndex, facts: Facts);
 }
-

@@ -21,8 +21,8 @@
 //! exactly `ttl` it is still fresh).
 
 pub use super::cache_host::{Demotion, Host};
-use super::cache_slots::{SlotTable, NIL};
 pub use super::cache_slots::{SlotIndex, Tier, VersionedSlot};
+use super::cache_slots::{SlotTable, NIL};
 pub use super::cache_stats::{Looked, Stats};
 use super::removal_cause::RemovalCause;
 
@@ -502,7 +502,11 @@ impl<H: Copy> CachePolicy<H> {
   /// collected instead.
   pub fn clear<X: Host<Handle = H>>(&mut self, host: &mut X) -> Vec<(SlotIndex, Option<X::Value>)> {
     let mut removed = Vec::new();
-    for slot in self.slots.walk_back(self.slots.weak.tail).collect::<Vec<_>>() {
+    for slot in self
+      .slots
+      .walk_back(self.slots.weak.tail)
+      .collect::<Vec<_>>()
+    {
       if let Some(value) = self.read_weak(slot, host) {
         self.remove_entry(slot, RemovalCause::Delete, host);
         removed.push((slot, Some(value)));

@@ -560,7 +560,11 @@ mod tests {
   #[test]
   fn ops_and_their_flags_travel_in_one_number() {
     for &op in CacheOp::ALL {
-      let flags = if takes_flags(op) { flag::KEEP_STALE | flag::UPDATE_AGE } else { 0 };
+      let flags = if takes_flags(op) {
+        flag::KEEP_STALE | flag::UPDATE_AGE
+      } else {
+        0
+      };
       let word = op.number() as i32 | flags << OP_FLAGS_SHIFT;
       assert_eq!(op_and_flags(word), Some((op, flags)), "{}", op.name());
     }
@@ -579,8 +583,11 @@ mod tests {
     assert!(takes_flags(CacheOp::Get));
     assert!(!takes_flags(CacheOp::Remove));
     for &op in CacheOp::ALL {
-      assert!(op.args().iter().skip(1).all(|arg| *arg != "flags"), "{}", op.name());
+      assert!(
+        op.args().iter().skip(1).all(|arg| *arg != "flags"),
+        "{}",
+        op.name()
+      );
     }
   }
-
 }

@@ -126,7 +126,11 @@ impl SlotTable {
 
   pub fn set_strong(&mut self, slot: SlotIndex, strong: bool) {
     let s = &mut self.slots[slot as usize];
-    s.tag = if strong { s.tag | STRONG } else { s.tag & !STRONG };
+    s.tag = if strong {
+      s.tag | STRONG
+    } else {
+      s.tag & !STRONG
+    };
   }
 
   /// A new generation: the entry's id changes, so events of its old handle no longer match.
@@ -301,7 +305,10 @@ mod tests {
     }
     assert_eq!(table.walk(table.pinned.head).collect::<Vec<_>>(), [2, 1, 0]);
     table.move_front(0);
-    assert_eq!(table.walk_back(table.pinned.tail).collect::<Vec<_>>(), [1, 2, 0]);
+    assert_eq!(
+      table.walk_back(table.pinned.tail).collect::<Vec<_>>(),
+      [1, 2, 0]
+    );
     assert_eq!(table.unlink(2), Tier::Pinned);
     table.link_front(2, Tier::Weak);
     assert_eq!((table.pinned.len, table.weak.len), (2, 1));

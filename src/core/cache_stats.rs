@@ -68,4 +68,3 @@ impl Stats {
 fn stat(cause: RemovalCause) -> &'static str {
   cause.stat_name().unwrap_or("")
 }
-

@@ -178,4 +178,3 @@ impl Host for NapiHost<'_> {
     }
   }
 }
-

@@ -133,4 +133,3 @@ pub unsafe fn stats_object(
   // SAFETY: the caller's contract.
   unsafe { named_numbers(env, policy.stats().named()) }
 }
-

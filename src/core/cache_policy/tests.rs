@@ -433,9 +433,21 @@ fn an_entry_without_a_start_never_goes_stale_as_in_lru_cache() {
   let (zero, _) = c.insert_entry(Object(1), ttl(10.0, 0.0));
   let (nan, _) = c.insert_entry(Object(2), ttl(10.0, f64::NAN));
   let (control, _) = c.insert_entry(Object(3), ttl(10.0, 1.0));
-  assert_eq!(c.peek_at(zero, 1e9), Lookup::Live(None), "start 0: lru-cache's `!!start`");
-  assert_eq!(c.peek_at(nan, 1e9), Lookup::Live(None), "start NaN (a dump of no start)");
-  assert_eq!(c.peek_at(control, 1e9), stale(None, false), "the control expires");
+  assert_eq!(
+    c.peek_at(zero, 1e9),
+    Lookup::Live(None),
+    "start 0: lru-cache's `!!start`"
+  );
+  assert_eq!(
+    c.peek_at(nan, 1e9),
+    Lookup::Live(None),
+    "start NaN (a dump of no start)"
+  );
+  assert_eq!(
+    c.peek_at(control, 1e9),
+    stale(None, false),
+    "the control expires"
+  );
 }
 
 #[test]
@@ -785,7 +797,13 @@ fn an_entry_another_operation_found_collected_answers_collected_everywhere() {
 #[test]
 fn lookups_are_counted_as_js_records_them_and_sets_once_per_stored_value() {
   let mut c = Cache::new(2);
-  for looked in [Looked::Hit, Looked::WeakHit, Looked::StaleHit, Looked::Miss, Looked::Miss] {
+  for looked in [
+    Looked::Hit,
+    Looked::WeakHit,
+    Looked::StaleHit,
+    Looked::Miss,
+    Looked::Miss,
+  ] {
     c.p.record(looked);
   }
   let fetching = NewEntry {
@@ -793,8 +811,14 @@ fn lookups_are_counted_as_js_records_them_and_sets_once_per_stored_value() {
     ..NewEntry::PLAIN
   };
   let (f, _) = c.insert_entry(Object(1), fetching);
-  assert_eq!(c.p.stats().sets, 0, "a fetch's placeholder is not a stored value");
-  c.p.replace(f, NewEntry::PLAIN, true, true, &mut c.host).unwrap();
+  assert_eq!(
+    c.p.stats().sets,
+    0,
+    "a fetch's placeholder is not a stored value"
+  );
+  c.p
+    .replace(f, NewEntry::PLAIN, true, true, &mut c.host)
+    .unwrap();
   c.insert(Primitive(2));
   let s = c.p.stats();
   assert_eq!(
