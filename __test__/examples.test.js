@@ -74,6 +74,12 @@ test('examples/opentelemetry-service.js: reports with their request as OpenTelem
   ])
 })
 
+test('examples/opentelemetry-service.js without --expose-gc runs to its end and says what the flag would show', () => {
+  const out = run(['examples/opentelemetry-service.js'])
+  assert.match(out, /run with --expose-gc to see the forgotten file reported now/)
+  assert.match(out, /LeakRegistry: tracked 2, released 1, leaked \d, suspected 1/)
+})
+
 test('examples/price-feed.js: forgotten widgets are collected and counted, live ones keep updating', () => {
   const out = run(['--expose-gc', 'examples/price-feed.js'])
   assert.match(out, /after a GC: 3 'price' listeners; collectedOwners = 50\n/)

@@ -18,6 +18,7 @@
 // The registry also writes its own JSON lines to stderr: what one instance logs.
 
 const { AsyncLocalStorage } = require('node:async_hooks')
+const { once } = require('node:events')
 const fs = require('node:fs')
 const http = require('node:http')
 const net = require('node:net')
@@ -69,6 +70,7 @@ const routes = {
     socket.once('close', () => leaks.release(socket))
     await new Promise((resolve) => setTimeout(resolve, 600)) // the bug: a slow path holds the connection too long
     socket.destroy()
+    await once(socket, 'close') // released before the response goes out
     return 'report done'
   },
 }
