@@ -43,7 +43,7 @@ test('the description: ops numbered in declaration order, named, with named argu
 
 test('each adapter method sends its op number, with its flags folded in, and its arguments in their declared order', () => {
   const sent = []
-  const recorder = { call: (...args) => sent.push(args) }
+  const recorder = { native: (...args) => sent.push(args) }
   for (const op of ops) {
     const method = CacheNative.prototype[op.name]
     assert.equal(typeof method, 'function', op.name)
@@ -178,7 +178,7 @@ test('every op crosses both sides on a real cache, each argument read where it i
 
 test('the native function refuses what no adapter sends: an unknown op, a slot that is no entry', () => {
   const { native } = nativeCache(2)
-  assert.throws(() => native.call(ops.length), { code: 'ERR_EPHEMERON_INTERNAL', message: /unknown op/ })
+  assert.throws(() => native.native(ops.length), { code: 'ERR_EPHEMERON_INTERNAL', message: /unknown op/ })
   assert.throws(() => native.remove(5, CAUSE.delete), { code: 'ERR_EPHEMERON_INTERNAL', message: /slot 5 is not an entry/ })
   assert.throws(() => native.remove(0, 99), { code: 'ERR_EPHEMERON_INTERNAL' })
 })

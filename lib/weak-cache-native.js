@@ -6,12 +6,13 @@
 //
 // WeakCache's ops carry their flags in the op number (one number to convert instead of two, on
 // every call): an op whose first declared argument is `flags` takes them first, and its method
-// folds them in. And a native call that reports the cache broken (a caught Rust panic) marks the
+// folds them in (lib/native-protocol.js makes the methods). And a native call that reports the cache broken (a caught Rust panic) marks the
 // JS side broken too (`onBroken`), so that every later call fails the same way.
 
 const { weakCacheCreate, weakCacheProtocol } = require('./native.js')
 const { Object } = require('./primordials.js')
 const { makeError } = require('./errors.js')
+const { defineOpMethods } = require('./native-protocol.js')
 
 const protocol = weakCacheProtocol()
 
@@ -45,60 +46,9 @@ function causeOf(reason) {
 
 const CAUSE = Object.freeze(Object.fromEntries(['evict', 'set', 'delete', 'expire', 'collect', 'fetch'].map((reason) => [reason, causeOf(reason)])))
 
-/**
- * One method per arity, calling `this.call(op, ...)`: exact arities (no rest parameters) keep a
- * method as cheap as the call it names, since V8 inlines it at a monomorphic call site.
- */
-const PLAIN = [
-  (n) =>
-    function () {
-      return this.call(n)
-    },
-  (n) =>
-    function (a) {
-      return this.call(n, a)
-    },
-  (n) =>
-    function (a, b) {
-      return this.call(n, a, b)
-    },
-]
-
-/** The same, for ops with flags: the first argument is folded into the op number. */
-const FLAGGED = [
-  (n) =>
-    function (flags) {
-      return this.call(n | (flags << SHIFT))
-    },
-  (n) =>
-    function (flags, a) {
-      return this.call(n | (flags << SHIFT), a)
-    },
-  (n) =>
-    function (flags, a, b) {
-      return this.call(n | (flags << SHIFT), a, b)
-    },
-  (n) =>
-    function (flags, a, b, c) {
-      return this.call(n | (flags << SHIFT), a, b, c)
-    },
-  (n) =>
-    function (flags, a, b, c, d) {
-      return this.call(n | (flags << SHIFT), a, b, c, d)
-    },
-  (n) =>
-    function (flags, a, b, c, d, e) {
-      return this.call(n | (flags << SHIFT), a, b, c, d, e)
-    },
-  (n) =>
-    function (flags, a, b, c, d, e, f) {
-      return this.call(n | (flags << SHIFT), a, b, c, d, e, f)
-    },
-]
-
 /** A cache's native function, with a method per op (see the protocol's declaration for each). */
 class CacheNative {
-  #native
+  #fn
   #onBroken
 
   /**
@@ -110,14 +60,14 @@ class CacheNative {
    * @param {() => void} onBroken called when a call reports the cache broken
    */
   constructor(io, max, maxSize, flags, deliver, onBroken) {
-    this.#native = weakCacheCreate(io, max, maxSize, flags, deliver)
+    this.#fn = weakCacheCreate(io, max, maxSize, flags, deliver)
     this.#onBroken = onBroken
   }
 
-  /** `native(word, ...args)`. */
-  call(word, a, b, c, d, e, f) {
+  /** `native(word, ...args)`: the call every op method makes. */
+  native(word, a, b, c, d, e, f) {
     try {
-      return this.#native(word, a, b, c, d, e, f)
+      return this.#fn(word, a, b, c, d, e, f)
     } catch (error) {
       if (error?.code === 'ERR_EPHEMERON_BROKEN') this.#onBroken()
       throw error
@@ -125,15 +75,6 @@ class CacheNative {
   }
 }
 
-for (const { name, number, args } of protocol.ops) {
-  const flagged = args[0] === 'flags'
-  const arity = flagged ? args.length - 1 : args.length
-  const make = (flagged ? FLAGGED : PLAIN)[arity]
-  if (make === undefined) throw makeError('ERR_EPHEMERON_INTERNAL', `WeakCache protocol: op ${name} takes ${args.length} arguments, more than its method supports`)
-  const method = make(number)
-  Object.defineProperty(method, 'name', { value: name })
-  Object.defineProperty(CacheNative.prototype, name, { value: method, writable: false })
-}
-Object.freeze(CacheNative.prototype)
+defineOpMethods(CacheNative.prototype, 'WeakCache protocol', protocol.ops, SHIFT)
 
 module.exports = Object.freeze({ CacheNative, IO, FACTS, STATUS, FLAG, CAUSE, LOOKED, REASONS, protocol })
