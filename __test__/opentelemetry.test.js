@@ -134,8 +134,10 @@ test('suspected is WARN and released INFO; optional fields map to their attribut
     leakChannel.publish(report({ ...common, kind: 'suspected', ageMs: 2000, collectedAt: undefined, stack: '    at connect (C:\\srv\\app\\db.js:12:5)' }))
     leakChannel.publish(report({ ...common, kind: 'released', ageMs: 7250, collectedAt: undefined, touches: [{ site: '/srv/app/q.js:3', at: 1, hint: 'query' }, { site: '/srv/app/q.js:9', at: 2 }], touchesDropped: 5 }))
     leakChannel.publish(report({ site: '<unknown>', context: 'tenant-9' }))
+    leakChannel.publish(report({ site: '<not sampled>', count: 40 }))
+    leakChannel.publish(report({ count: 28, countEstimated: true }))
     await flush()
-    const [suspected, released, unknown] = receiver.logs
+    const [suspected, released, unknown, notSampled, estimated] = receiver.logs
     assert.deepEqual([suspected.severityText, suspected.severityNumber, released.severityText, released.severityNumber], ['WARN', 13, 'INFO', 9])
     assert.equal(suspected.body, 'suspected: net.Socket db-1 from C:\\srv\\app\\db.js:12, still held after 2.0 s (1st from this site)')
     assert.equal(released.body, 'released: net.Socket db-1 from C:\\srv\\app\\db.js:12, released after 7.3 s')
@@ -151,10 +153,17 @@ test('suspected is WARN and released INFO; optional fields map to their attribut
     assert.equal(unknown.attributes['ephemeron.leak.site'], '<unknown>', 'a site that is not file:line is kept as it is')
     assert.equal('code.file.path' in unknown.attributes, false)
     assert.equal(unknown.attributes['ephemeron.context'], 'tenant-9', 'a context that is not an object is one attribute')
+    assert.equal(notSampled.body, 'leaked: FileHandle 21 "/srv/data/a.csv" from a site not sampled, collected unreleased after 30.0 s (40th from sites not sampled)')
+    assert.equal(notSampled.attributes['ephemeron.leak.site'], '<not sampled>')
+    assert.equal('code.file.path' in notSampled.attributes, false, 'a site not sampled is no code location')
+    assert.equal('ephemeron.leak.count_estimated' in notSampled.attributes, false)
+    assert.equal(estimated.body, 'leaked: FileHandle 21 "/srv/data/a.csv" from /srv/app/routes/export.js:48, collected unreleased after 30.0 s (about the 28th from this site)')
+    assert.equal(estimated.attributes['ephemeron.leak.count_estimated'], true)
+    assert.equal(estimated.attributes['ephemeron.leak.count'], 28)
     assert.deepEqual(points('ephemeron.leak.reports'), {
       'ephemeron.leak.kind=suspected,ephemeron.resource.type=net.Socket': 1,
       'ephemeron.leak.kind=released,ephemeron.resource.type=net.Socket': 1,
-      'ephemeron.leak.kind=leaked,ephemeron.resource.type=FileHandle': 1,
+      'ephemeron.leak.kind=leaked,ephemeron.resource.type=FileHandle': 3,
     })
   } finally {
     telemetry.close()

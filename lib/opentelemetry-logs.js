@@ -58,7 +58,8 @@ function attributesOf(report) {
   if (report.label !== null && report.label !== undefined) attributes['ephemeron.resource.label'] = report.label
   const site = SITE.exec(report.site)
   if (site === null) {
-    attributes['ephemeron.leak.site'] = report.site // '<unknown>', or a site that was not recorded
+    // '<unknown>' (no user frame), or '<not sampled>' (the site was not captured): no code location.
+    attributes['ephemeron.leak.site'] = report.site
   } else {
     attributes['code.file.path'] = site[1]
     attributes['code.line.number'] = Number(site[2])
@@ -66,6 +67,7 @@ function attributesOf(report) {
   if (typeof report.stack === 'string') attributes['code.stacktrace'] = report.stack
   attributes['ephemeron.leak.age_ms'] = report.ageMs
   attributes['ephemeron.leak.count'] = report.count
+  if (report.countEstimated === true) attributes['ephemeron.leak.count_estimated'] = true
   attributes['process.pid'] = report.pid
   attributes['thread.id'] = report.threadId
   if (typeof report.registry === 'string') attributes['ephemeron.registry.name'] = report.registry
@@ -139,17 +141,23 @@ function isHomogeneous(array) {
  */
 function summaryOf(report) {
   const label = report.label === null || report.label === undefined ? '' : ` ${stringify(report.label)}`
-  const what = `${report.type} ${report.id}${label} from ${report.site}`
+  const from = report.site === NOT_SAMPLED ? 'from a site not sampled' : `from ${report.site}`
+  const what = `${report.type} ${report.id}${label} ${from}`
   const age = durationText(report.ageMs)
+  const nth = `${report.countEstimated === true ? 'about the ' : ''}${ordinal(report.count)}`
+  const count = report.site === NOT_SAMPLED ? `${nth} from sites not sampled` : `${nth} from this site`
   switch (report.kind) {
     case 'suspected':
-      return `suspected: ${what}, still held after ${age} (${ordinal(report.count)} from this site)`
+      return `suspected: ${what}, still held after ${age} (${count})`
     case 'released':
       return `released: ${what}, released after ${age}`
     default:
-      return `leaked: ${what}, collected unreleased after ${age} (${ordinal(report.count)} from this site)`
+      return `leaked: ${what}, collected unreleased after ${age} (${count})`
   }
 }
+
+/** The site of a report whose call site was not captured (LeakRegistry `sites: 'auto'` under load). */
+const NOT_SAMPLED = '<not sampled>'
 
 function durationText(ms) {
   if (ms < 1000) return `${Math.round(ms)} ms`
