@@ -1,5 +1,5 @@
 'use strict'
-// IterableWeakMap/IterableWeakSet against careless and hostile callers (issue 9): every error has
+// IterableWeakMap/IterableWeakSet against careless and hostile callers: every error has
 // a stable code and says what was wrong without running user code, and nothing depends on
 // globals that user code can replace after the library has loaded.
 

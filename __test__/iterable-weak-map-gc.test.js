@@ -163,7 +163,7 @@ test('a dropped map with live entries is collected without crashing, its keys un
   assert.equal(next.size, 100)
 })
 
-// Issue 9, item 7: an iterator used to fetch the next 64 entries at once and hold them (and so
+// A regression: an iterator used to fetch the next 64 entries at once and hold them (and so
 // their keys) until it passed them; an abandoned iterator pinned them for as long as it lived.
 test('regression: an abandoned iterator does not pin its batched keys', async () => {
   const map = new IterableWeakMap()

@@ -1,5 +1,5 @@
 'use strict'
-// Regressions from the hostile-input review (issue 9) for LeakRegistry: no callback, input or
+// Regressions from the hostile-input review for LeakRegistry: no callback, input or
 // fault may crash, hang, leak memory or corrupt a log. One test per bug, named after it.
 
 const test = require('node:test')

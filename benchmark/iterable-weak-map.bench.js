@@ -2,7 +2,10 @@
 // IterableWeakMap against the built-in WeakMap (the physical limit for get/has), the npm package
 // `weakref`'s pure-JS IterableWeakMap, and the WeakMap + Set<WeakRef> + FinalizationRegistry
 // pattern. Every implementation works on the same keys; checksums must agree.
+// EPHEMERON_BEFORE=<dir> adds the IterableWeakMap of another checkout (built), as
+// '... (before)': a change measured against what it changes, in the same run.
 
+const path = require('node:path')
 const { compare } = require('./harness.js')
 const { IterableWeakMap } = require('..')
 const { IterableWeakMap: WeakrefPackageMap } = require('weakref')
@@ -13,6 +16,7 @@ const KEYS = Array.from({ length: N }, (_, i) => ({ i }))
 
 const iterableImpls = [
   { name: 'ephemeron IterableWeakMap', make: () => new IterableWeakMap() },
+  ...(process.env.EPHEMERON_BEFORE ? [{ name: 'ephemeron IterableWeakMap (before)', make: () => new (require(path.resolve(process.env.EPHEMERON_BEFORE)).IterableWeakMap)() }] : []),
   { name: 'weakref (npm) IterableWeakMap', make: () => new WeakrefPackageMap() },
   { name: 'WeakMap+Set<WeakRef>+FinalizationRegistry', make: () => new WeakRefSetMap() },
 ]
