@@ -41,10 +41,11 @@
 //! log or an earlier one, and a release that finds its track still in the log sets `RELEASED`
 //! instead of appending an event.
 
-use super::leak_model::{Identity, RecordId, Report, SiteId, Touch, TypeId};
+use super::leak_model::{Identity, RecordId, Report, SiteId, Text, Touch, TypeId};
 use super::leak_table::{LeakTable, Tracked, UnknownId};
 use super::leak_texts::{json_string, StackFilter};
 use super::site_sampler::SiteSampler;
+use std::sync::Arc;
 
 pub const HEADER: usize = 64;
 pub const TOKENS: usize = 0;
@@ -159,6 +160,9 @@ struct Texts<'a> {
   units: &'a [u16],
   next: usize,
   at: usize,
+  /// `units` as one string when they are all ASCII (the usual case: JSON.stringify writes ASCII
+  /// unless the values hold other characters), which the records' JSON texts share.
+  ascii: Option<Arc<String>>,
 }
 
 impl<'a> Texts<'a> {
@@ -177,20 +181,26 @@ impl<'a> Texts<'a> {
     Ok(text)
   }
 
-  fn json(&mut self) -> Result<Box<str>, ProtocolError> {
+  fn json(&mut self) -> Result<Text, ProtocolError> {
+    let start = self.at;
     let units = self.take()?;
-    // JSON.stringify writes ASCII unless the values hold other characters: narrowing each unit
-    // is several times cheaper than decoding them one by one (and this runs for every record).
-    if units.iter().fold(0, |all, unit| all | unit) < 0x80 {
-      let bytes: Vec<u8> = units.iter().map(|unit| *unit as u8).collect();
-      return String::from_utf8(bytes)
-        .map(String::into_boxed_str)
-        .map_err(|_| ProtocolError("ASCII that is not UTF-8".into()));
+    if let Some(ascii) = &self.ascii {
+      return Ok(Text::shared(ascii, start..self.at));
     }
     String::from_utf16(units)
-      .map(String::into_boxed_str)
+      .map(Text::from)
       .map_err(|_| ProtocolError("JSON text that is not well-formed UTF-16".into()))
   }
+}
+
+/// `units` as a string if they are all ASCII: narrowed at once, several times cheaper than
+/// decoding them (this runs for every record that reaches the table).
+fn ascii(units: &[u16]) -> Option<Arc<String>> {
+  if units.iter().fold(0, |all, unit| all | unit) >= 0x80 {
+    return None;
+  }
+  let bytes: Vec<u8> = units.iter().map(|unit| *unit as u8).collect();
+  String::from_utf8(bytes).ok().map(Arc::new)
 }
 
 /// Replays the filled part of `io` into `table`, with `texts` and `hints` the concatenated texts
@@ -220,12 +230,14 @@ pub fn replay(
     units: texts,
     next: 0,
     at: 0,
+    ascii: ascii(texts),
   };
   let mut hint_texts = Texts {
     lengths: &io[HINTS..HINTS + filled.hints],
     units: hints,
     next: 0,
     at: 0,
+    ascii: None,
   };
   let first = table.next_id();
   for index in 0..filled.tracks {
@@ -308,7 +320,7 @@ fn replay_track(
     site_id = f64::from(table.intern_site(UNKNOWN_SITE));
   }
   let identity = (info.is_some() || context_json.is_some()).then(|| {
-    let info = info.unwrap_or_else(|| "null".into());
+    let info = info.unwrap_or_else(|| Text::from("null"));
     Identity {
       info,
       context: context_json,
@@ -567,6 +579,34 @@ mod tests {
     assert_eq!(
       (t.stats().totals.tracked, t.stats().totals.released),
       (2, 1)
+    );
+  }
+
+  #[test]
+  fn texts_that_are_not_all_ascii_are_decoded() {
+    let mut t = table();
+    let (ty, site) = (t.intern_type(r#""T""#), t.intern_site(r#""s""#));
+    let mut log = Log::new();
+    log.track(ty, f64::from(site), INFO, 1.0, 0.0, &[r#"{"id":"a"}"#]);
+    log.track(
+      ty,
+      f64::from(site),
+      INFO | CONTEXT,
+      1.0,
+      0.0,
+      &[r#"{"id":"café 🐘"}"#, "1"],
+    );
+    log.event(COLLECTED, 1, 2.0, 0.0);
+    log.event(COLLECTED, 2, 2.0, 0.0);
+    let reports = log.replay(&mut t, 5.0).unwrap();
+    let ids: Vec<_> = reports
+      .iter()
+      .map(|r| r.identity.as_ref().unwrap().id())
+      .collect();
+    assert_eq!(ids, [Some(r#""a""#), Some(r#""café 🐘""#)]);
+    assert_eq!(
+      reports[1].identity.as_ref().unwrap().context.as_deref(),
+      Some("1")
     );
   }
 

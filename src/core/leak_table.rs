@@ -10,7 +10,7 @@ use super::leak_model::{
   TypeId,
 };
 use super::process_totals::Totals;
-use super::record_slab::RecordSlab;
+use super::record_slab::{Outlive, RecordSlab};
 use super::touch_log::TouchLog;
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
@@ -68,6 +68,15 @@ struct Rare {
   /// JSON text of the allocation stack, when one was captured.
   stack: Option<Box<str>>,
   touches: Option<TouchLog>,
+}
+
+impl Outlive for Record {
+  /// A long-lived record keeps its own texts, not the replay's that it shared.
+  fn outlive(&mut self) {
+    if let Some(identity) = &mut self.identity {
+      identity.detach();
+    }
+  }
 }
 
 impl Record {

@@ -6,7 +6,8 @@
 //! neighbouring memory. A record that stays while those after it leave would keep the window
 //! from advancing; once the window is more than half empty, its oldest records move to an ordered
 //! map of long-lived ones, so the window's memory stays within twice what it holds (plus
-//! `MIN_WINDOW` slots). Each record moves at most once.
+//! `MIN_WINDOW` slots). Each record moves at most once, and is told (`Outlive`), so that it can
+//! let go of memory it shares with its neighbours.
 
 use super::leak_model::RecordId;
 use std::collections::{BTreeMap, VecDeque};
@@ -14,7 +15,13 @@ use std::collections::{BTreeMap, VecDeque};
 /// Below this many slots the window is never thinned: moving records costs more than the space.
 pub const MIN_WINDOW: usize = 1024;
 
-pub struct RecordSlab<T> {
+/// A record that can outlive the window.
+pub trait Outlive {
+  /// Called as it moves to the long-lived records.
+  fn outlive(&mut self);
+}
+
+pub struct RecordSlab<T: Outlive> {
   /// The record of id `first + i` at `window[i]`; None once it is gone (or was never kept).
   window: VecDeque<Option<T>>,
   first: RecordId,
@@ -24,7 +31,7 @@ pub struct RecordSlab<T> {
   old: BTreeMap<RecordId, T>,
 }
 
-impl<T> Default for RecordSlab<T> {
+impl<T: Outlive> Default for RecordSlab<T> {
   fn default() -> Self {
     RecordSlab {
       window: VecDeque::new(),
@@ -35,7 +42,7 @@ impl<T> Default for RecordSlab<T> {
   }
 }
 
-impl<T> RecordSlab<T> {
+impl<T: Outlive> RecordSlab<T> {
   /// The id the next `push` takes.
   pub fn next_id(&self) -> RecordId {
     self.first + self.window.len() as RecordId
@@ -86,8 +93,9 @@ impl<T> RecordSlab<T> {
       if front.is_some() && !sparse {
         break;
       }
-      if let Some(record) = self.window.pop_front().flatten() {
+      if let Some(mut record) = self.window.pop_front().flatten() {
         self.in_window -= 1;
+        record.outlive();
         self.old.insert(self.first, record);
       }
       self.first += 1;
@@ -133,7 +141,25 @@ impl<T> RecordSlab<T> {
 mod tests {
   use super::*;
 
-  fn ids(slab: &RecordSlab<u64>) -> Vec<RecordId> {
+  /// A record: a value, and whether it was told it outlived the window.
+  #[derive(Debug, PartialEq)]
+  struct R(u64, bool);
+
+  impl Outlive for R {
+    fn outlive(&mut self) {
+      self.1 = true;
+    }
+  }
+
+  fn new(value: u64) -> Option<R> {
+    Some(R(value, false))
+  }
+
+  fn value(record: Option<&R>) -> Option<u64> {
+    record.map(|r| r.0)
+  }
+
+  fn ids(slab: &RecordSlab<R>) -> Vec<RecordId> {
     slab.iter().map(|(id, _)| id).collect()
   }
 
@@ -141,18 +167,18 @@ mod tests {
   fn ids_start_at_1_and_records_are_found_by_id() {
     let mut slab = RecordSlab::default();
     assert_eq!(slab.next_id(), 1);
-    slab.push(Some(10));
+    slab.push(new(10));
     slab.push(None);
-    slab.push(Some(30));
+    slab.push(new(30));
     assert_eq!(slab.next_id(), 4);
     assert_eq!(
-      (slab.get(1), slab.get(2), slab.get(3)),
-      (Some(&10), None, Some(&30))
+      (value(slab.get(1)), value(slab.get(2)), value(slab.get(3))),
+      (Some(10), None, Some(30))
     );
-    assert_eq!(slab.get(4), None, "not handed out yet");
-    assert_eq!(slab.get(0), None);
-    *slab.get_mut(3).unwrap() += 1;
-    assert_eq!(slab.remove(3), Some(31));
+    assert_eq!(value(slab.get(4)), None, "not handed out yet");
+    assert_eq!(value(slab.get(0)), None);
+    slab.get_mut(3).unwrap().0 += 1;
+    assert_eq!(slab.remove(3), new(31));
     assert_eq!(slab.remove(3), None, "once");
     assert_eq!(slab.remove(2), None, "an id never kept");
     assert_eq!((slab.len(), ids(&slab)), (1, vec![1]));
@@ -161,15 +187,15 @@ mod tests {
   #[test]
   fn the_window_advances_past_the_records_that_left() {
     let mut slab = RecordSlab::default();
-    for value in 1..=3 {
-      slab.push(Some(value));
+    for v in 1..=3 {
+      slab.push(new(v));
     }
-    assert_eq!(slab.remove(2), Some(2));
+    assert_eq!(slab.remove(2), new(2));
     assert_eq!(slab.window_len(), 3, "a gap behind a kept record stays");
-    assert_eq!(slab.remove(1), Some(1));
+    assert_eq!(slab.remove(1), new(1));
     assert_eq!(slab.window_len(), 1, "the front skips the gap");
-    assert_eq!(slab.get(3), Some(&3));
-    assert_eq!(slab.remove(3), Some(3));
+    assert_eq!(value(slab.get(3)), Some(3));
+    assert_eq!(slab.remove(3), new(3), "never moved");
     assert!(slab.is_empty());
     assert_eq!(slab.window_len(), 0);
     slab.push(None);
@@ -183,24 +209,28 @@ mod tests {
   #[test]
   fn a_record_that_outlives_many_after_it_moves_out_of_the_window() {
     let mut slab = RecordSlab::default();
-    slab.push(Some(0));
+    slab.push(new(0));
     for round in 0..10 * MIN_WINDOW as u64 {
-      slab.push(Some(round));
+      slab.push(new(round));
       slab.push(None);
-      assert_eq!(slab.remove(2 + 2 * round), Some(round));
+      assert_eq!(slab.remove(2 + 2 * round), new(round));
       assert!(
         slab.window_len() <= MIN_WINDOW + 1,
         "the window stays bounded"
       );
     }
     assert_eq!(slab.window_len(), 0, "no gap is left behind it");
-    assert_eq!(slab.get(1), Some(&0), "the old record is still found");
+    assert_eq!(
+      slab.get(1),
+      Some(&R(0, true)),
+      "still found, and told it moved"
+    );
     assert_eq!(ids(&slab), [1]);
-    slab.push(Some(7));
+    slab.push(new(7));
     let newest = slab.next_id() - 1;
     assert_eq!(ids(&slab), [1, newest], "oldest first across both parts");
-    assert_eq!(slab.remove(1), Some(0));
-    assert_eq!(slab.get(1), None);
+    assert_eq!(slab.remove(1), Some(R(0, true)));
+    assert_eq!(value(slab.get(1)), None);
     assert_eq!(slab.len(), 1);
   }
 
@@ -208,8 +238,8 @@ mod tests {
   fn a_sparse_window_is_thinned_to_at_most_twice_what_it_holds() {
     let mut slab = RecordSlab::default();
     let count = 4 * MIN_WINDOW as u64;
-    for value in 1..=count {
-      slab.push(Some(value));
+    for v in 1..=count {
+      slab.push(new(v));
     }
     // Every other one leaves, newest first, so the front never advances by itself.
     for id in (1..=count).rev().filter(|id| id % 2 == 0) {
@@ -224,19 +254,20 @@ mod tests {
       .filter(|id| id % 2 == 1 && id % 3 != 1)
       .collect();
     assert_eq!(ids(&slab), expected, "nothing lost or reordered by moving");
-    assert!(expected.iter().all(|id| slab.get(*id) == Some(id)));
+    assert!(expected.iter().all(|id| value(slab.get(*id)) == Some(*id)));
+    assert!(slab.get(expected[0]).unwrap().1, "the oldest moved");
   }
 
   #[test]
   fn clear_forgets_everything_and_ids_go_on() {
     let mut slab = RecordSlab::default();
-    slab.push(Some(1));
-    slab.push(Some(2));
+    slab.push(new(1));
+    slab.push(new(2));
     slab.clear();
     assert!(slab.is_empty());
     assert_eq!(slab.next_id(), 3);
-    assert_eq!(slab.get(1), None);
-    slab.push(Some(3));
+    assert_eq!(value(slab.get(1)), None);
+    slab.push(new(3));
     assert_eq!(ids(&slab), [3]);
   }
 }
