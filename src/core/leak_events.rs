@@ -193,8 +193,8 @@ impl<'a> Texts<'a> {
   }
 }
 
-/// `units` as a string if they are all ASCII: narrowed at once, several times cheaper than
-/// decoding them (this runs for every record that reaches the table).
+/// `units` as a string if they are all ASCII, narrowed in one pass: several times cheaper than
+/// decoding them, and one allocation for all the records of a replay.
 fn ascii(units: &[u16]) -> Option<Arc<String>> {
   if units.iter().fold(0, |all, unit| all | unit) >= 0x80 {
     return None;
