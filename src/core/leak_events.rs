@@ -225,12 +225,18 @@ pub fn replay(
   {
     return Err(ProtocolError("the log is larger than its buffer".into()));
   }
+  // A record must not keep a string that holds raw stacks (large, and kept filtered apart): a
+  // replay that carries one decodes each text on its own.
+  let stacked = (0..filled.tracks).any(|index| {
+    let flags = io[TRACKS + index * TRACK_STRIDE] as u64 / FLAG_SHIFT as u64;
+    flags & (STACK | RELEASED) == STACK
+  });
   let mut track_texts = Texts {
     lengths: &io[TEXTS..TEXTS + filled.texts],
     units: texts,
     next: 0,
     at: 0,
-    ascii: ascii(texts),
+    ascii: if stacked { None } else { ascii(texts) },
   };
   let mut hint_texts = Texts {
     lengths: &io[HINTS..HINTS + filled.hints],
@@ -607,6 +613,41 @@ mod tests {
     assert_eq!(
       reports[1].identity.as_ref().unwrap().context.as_deref(),
       Some("1")
+    );
+  }
+
+  #[test]
+  fn the_records_of_a_replay_share_its_texts_unless_it_carries_a_stack() {
+    let mut t = table();
+    let (ty, site) = (t.intern_type(r#""T""#), t.intern_site(r#""s""#));
+    let mut log = Log::new();
+    log.track(ty, f64::from(site), INFO, 1.0, 0.0, &[r#"{"id":1}"#]);
+    log.track(ty, f64::from(site), INFO, 1.0, 0.0, &[r#"{"id":2}"#]);
+    log.track(ty, NO_SITE, STACK | RELEASED, 1.0, 0.0, &[]);
+    log.event(COLLECTED, 1, 2.0, 0.0);
+    let shared = log.replay(&mut t, 5.0).unwrap();
+    assert_eq!(
+      shared[0].identity.as_ref().unwrap().info.chunk_len(),
+      16,
+      "both texts in one string (a released track sends no stack)"
+    );
+    let mut log = Log::new();
+    log.track(ty, f64::from(site), INFO, 1.0, 0.0, &[r#"{"id":4}"#]);
+    log.track(
+      ty,
+      NO_SITE,
+      STACK,
+      1.0,
+      0.0,
+      &["Error\n    at f (/app/a.js:1:1)"],
+    );
+    log.event(COLLECTED, 4, 2.0, 0.0);
+    let own = log.replay(&mut t, 5.0).unwrap();
+    assert_eq!(&*own[0].identity.as_ref().unwrap().info, r#"{"id":4}"#);
+    assert_eq!(
+      own[0].identity.as_ref().unwrap().info.chunk_len(),
+      8,
+      "its own text, not the stack's string"
     );
   }
 

@@ -60,6 +60,12 @@ impl Text {
     }
   }
 
+  /// The length of the string it keeps alive (tests of what shares one).
+  #[cfg(test)]
+  pub fn chunk_len(&self) -> usize {
+    self.chunk.len()
+  }
+
   /// Makes the text its own, so that it no longer keeps the rest of its chunk.
   pub fn detach(&mut self) {
     if self.start != 0 || self.end as usize != self.chunk.len() {
