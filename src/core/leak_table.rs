@@ -464,6 +464,8 @@ fn report(
 #[cfg(test)]
 mod tests {
   use super::*;
+  use crate::core::leak_model::Text;
+  use crate::core::record_slab::MIN_WINDOW;
 
   fn table() -> LeakTable {
     // Each test gets its own process figure: tests run in parallel.
@@ -845,6 +847,46 @@ mod tests {
       Ok(false),
       "a record that is gone cannot be touched"
     );
+  }
+
+  #[test]
+  fn a_record_that_outlives_thousands_after_it_keeps_its_identity_deadline_and_touches() {
+    let mut t = table();
+    let (ty, s) = (t.intern_type(r#""Conn""#), t.intern_site(r#""pool.js:7""#));
+    let chunk = Arc::new(String::from(r#"{"id":"kept"}{"id":"gone"}"#));
+    let identity = Identity {
+      info: Text::shared(&chunk, 0..13),
+      context: None,
+    };
+    let kept = add(
+      &mut t,
+      Tracked {
+        identity: Some(identity),
+        ..suspect_after(ty, s, 0.0, 1000.0)
+      },
+    );
+    let touch = Touch {
+      site: s,
+      at: 1.0,
+      hint: None,
+    };
+    assert_eq!(t.touch(kept, touch, 4), Ok(true));
+    for _ in 0..3 * MIN_WINDOW {
+      let id = add(&mut t, tracked(ty, s, 0.0));
+      assert_eq!(t.release(id, 1.0), Some(None));
+    }
+    assert_eq!(
+      Arc::strong_count(&chunk),
+      1,
+      "moved out of the window, it let go of the shared text"
+    );
+    assert_eq!(t.open().iter().map(|o| o.seq).collect::<Vec<_>>(), [kept]);
+    let due = t.due(1000.0);
+    assert_eq!(due.iter().map(|r| r.seq).collect::<Vec<_>>(), [kept]);
+    let leak = t.collect(kept, 2000.0).unwrap();
+    assert_eq!(leak.identity.unwrap().id(), Some(r#""kept""#));
+    assert_eq!(leak.touches.unwrap().0.len(), 1);
+    assert!(t.is_empty());
   }
 
   #[test]
