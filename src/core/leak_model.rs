@@ -7,6 +7,8 @@
 //! JSON text, never decoded: a lone surrogate stays an escape and any nesting depth passes through.
 
 use super::leak_texts::top_level_field;
+use std::fmt;
+use std::ops::{Deref, Range};
 use std::sync::Arc;
 
 /// A tracked resource's id. JS hands them out in order, from 1, and never reuses one.
@@ -38,12 +40,83 @@ impl ReportKind {
   }
 }
 
+/// A text from JS: a range of the texts of one replay, shared by the records it tracked (so a
+/// record costs no allocation of its own), or a text of its own.
+#[derive(Clone)]
+pub struct Text {
+  chunk: Arc<String>,
+  start: u32,
+  end: u32,
+}
+
+impl Text {
+  /// `range` of `chunk`, which must lie on character boundaries.
+  pub fn shared(chunk: &Arc<String>, range: Range<usize>) -> Text {
+    assert!(chunk.is_char_boundary(range.start) && chunk.is_char_boundary(range.end));
+    Text {
+      chunk: chunk.clone(),
+      start: range.start as u32,
+      end: range.end as u32,
+    }
+  }
+
+  /// The length of the string it keeps alive (tests of what shares one).
+  #[cfg(test)]
+  pub fn chunk_len(&self) -> usize {
+    self.chunk.len()
+  }
+
+  /// Makes the text its own, so that it no longer keeps the rest of its chunk.
+  pub fn detach(&mut self) {
+    if self.start != 0 || self.end as usize != self.chunk.len() {
+      *self = Text::from(&**self);
+    }
+  }
+}
+
+impl Deref for Text {
+  type Target = str;
+
+  fn deref(&self) -> &str {
+    &self.chunk[self.start as usize..self.end as usize]
+  }
+}
+
+impl From<String> for Text {
+  fn from(text: String) -> Text {
+    let end = text.len() as u32;
+    Text {
+      chunk: Arc::new(text),
+      start: 0,
+      end,
+    }
+  }
+}
+
+impl From<&str> for Text {
+  fn from(text: &str) -> Text {
+    Text::from(text.to_string())
+  }
+}
+
+impl PartialEq for Text {
+  fn eq(&self, other: &Text) -> bool {
+    **self == **other
+  }
+}
+
+impl fmt::Debug for Text {
+  fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    fmt::Debug::fmt(&**self, f)
+  }
+}
+
 /// What `track` was told about a resource, as JSON texts: the `info` snapshot, and the value of
 /// the registry's `context` function at `track` (None without one).
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Identity {
-  pub info: Box<str>,
-  pub context: Option<Box<str>>,
+  pub info: Text,
+  pub context: Option<Text>,
 }
 
 impl Identity {
@@ -56,6 +129,14 @@ impl Identity {
   /// `info.label` as JSON text (None when absent or null).
   pub fn label(&self) -> Option<&str> {
     top_level_field(&self.info, "label")
+  }
+
+  /// Makes its texts its own (see `Text::detach`).
+  pub fn detach(&mut self) {
+    self.info.detach();
+    if let Some(context) = &mut self.context {
+      context.detach();
+    }
   }
 }
 
@@ -144,4 +225,22 @@ pub struct OpenResource<'a> {
   pub site_weight: u32,
   pub tracked_at: f64,
   pub suspected: bool,
+}
+
+#[cfg(test)]
+mod tests {
+  use super::*;
+
+  #[test]
+  fn a_shared_text_keeps_its_chunk_until_it_is_detached() {
+    let chunk = Arc::new(String::from(r#"{"id":1}{"id":2}"#));
+    let mut first = Text::shared(&chunk, 0..8);
+    let second = Text::shared(&chunk, 8..16);
+    assert_eq!((&*first, &*second), (r#"{"id":1}"#, r#"{"id":2}"#));
+    assert_eq!(Arc::strong_count(&chunk), 3);
+    first.detach();
+    assert_eq!(&*first, r#"{"id":1}"#);
+    assert_eq!(Arc::strong_count(&chunk), 2, "it no longer holds the chunk");
+    assert_eq!(first, Text::from(r#"{"id":1}"#), "texts compare by content");
+  }
 }

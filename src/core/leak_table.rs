@@ -10,33 +10,10 @@ use super::leak_model::{
   TypeId,
 };
 use super::process_totals::Totals;
+use super::record_slab::{Outlive, RecordSlab};
 use super::touch_log::TouchLog;
 use std::collections::{BTreeSet, HashMap};
-use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
-
-/// Record ids are sequential and never chosen by anyone outside: one multiplication spreads them
-/// well enough, at a fraction of SipHash's cost (which nothing here needs to defend against).
-#[derive(Default)]
-struct IdHasher(u64);
-
-impl Hasher for IdHasher {
-  fn finish(&self) -> u64 {
-    self.0
-  }
-
-  fn write(&mut self, bytes: &[u8]) {
-    for byte in bytes {
-      self.0 = (self.0 ^ u64::from(*byte)).wrapping_mul(0x100_0000_01b3);
-    }
-  }
-
-  fn write_u64(&mut self, id: u64) {
-    self.0 = id.wrapping_mul(0x9e37_79b9_7f4a_7c15);
-  }
-}
-
-type ById<V> = HashMap<RecordId, V, BuildHasherDefault<IdHasher>>;
 
 /// JSON texts named by small ids (types and sites are few; tracked resources are many, so a
 /// record carries two `u32`s instead of two strings), each with its counts.
@@ -69,19 +46,47 @@ impl<T: Default> Interner<T> {
   }
 }
 
+/// One tracked resource. Kept small (the table holds thousands at a time, side by side): what
+/// most records lack is behind one pointer.
 struct Record {
+  tracked_at: f64,
+  /// When the resource becomes suspected (milliseconds, rounded up; at least 1), or 0 if
+  /// `suspectAfter` does not apply.
+  deadline: u64,
   type_id: TypeId,
   site_id: SiteId,
   /// How many resources the site stands for: 1, or more when it was captured by sampling.
   site_weight: u32,
-  tracked_at: f64,
+  suspected: bool,
   identity: Option<Identity>,
+  rare: Option<Box<Rare>>,
+}
+
+/// What few records have.
+#[derive(Default)]
+struct Rare {
   /// JSON text of the allocation stack, when one was captured.
   stack: Option<Box<str>>,
-  /// When the resource becomes suspected, if `suspectAfter` applies (milliseconds, rounded up).
-  deadline: Option<u64>,
-  suspected: bool,
-  touches: Option<Box<TouchLog>>,
+  touches: Option<TouchLog>,
+}
+
+impl Outlive for Record {
+  /// A long-lived record keeps its own texts, not the replay's that it shared.
+  fn outlive(&mut self) {
+    if let Some(identity) = &mut self.identity {
+      identity.detach();
+    }
+  }
+}
+
+impl Record {
+  fn take_stack(&mut self) -> Option<Box<str>> {
+    self.rare.as_mut()?.stack.take()
+  }
+
+  fn touches(&self) -> Option<&TouchLog> {
+    self.rare.as_ref()?.touches.as_ref()
+  }
 }
 
 /// Reports from one site so far, per kind: the `count` of each report (weighted by what each
@@ -106,10 +111,9 @@ pub struct Tracked {
 }
 
 pub struct LeakTable {
-  records: ById<Record>,
+  records: RecordSlab<Record>,
   /// (deadline, id) of every record that can still become suspected, earliest first.
   deadlines: BTreeSet<(u64, RecordId)>,
-  last_id: RecordId,
   types: Interner<Counts>,
   sites: Interner<SiteCounts>,
   totals: Counts,
@@ -125,16 +129,15 @@ pub struct LeakTable {
 pub struct UnknownId;
 
 fn deadline(at: f64, after: f64) -> u64 {
-  (at + after).ceil().max(0.0) as u64
+  (at + after).ceil().max(1.0) as u64
 }
 
 impl LeakTable {
   /// `process` receives the same counts, summed over every registry.
   pub fn new(process: &'static Totals) -> Self {
     LeakTable {
-      records: ById::default(),
+      records: RecordSlab::default(),
       deadlines: BTreeSet::new(),
-      last_id: 0,
       types: Interner::new(),
       sites: Interner::new(),
       totals: Counts::default(),
@@ -156,7 +159,7 @@ impl LeakTable {
 
   /// The id the next `track` must use.
   pub fn next_id(&self) -> RecordId {
-    self.last_id + 1
+    self.records.next_id()
   }
 
   /// A site's JSON text, by id.
@@ -181,14 +184,13 @@ impl LeakTable {
     }
   }
 
-  fn count_tracked(&mut self, id: RecordId, type_id: TypeId) {
+  fn count_tracked(&mut self, type_id: TypeId) {
     let counts = &mut self.types.entries[type_id as usize].1;
     counts.tracked += 1;
     counts.live += 1;
     self.totals.tracked += 1;
     self.totals.live += 1;
     self.unpublished.tracked += 1;
-    self.last_id = id;
   }
 
   fn count_released(&mut self, type_id: TypeId) {
@@ -204,26 +206,30 @@ impl LeakTable {
   /// nothing) for an id out of order or a type or site this table does not know.
   pub fn track(&mut self, id: RecordId, tracked: Tracked) -> Result<(), UnknownId> {
     self.check_track(id, tracked.type_id, Some(tracked.site_id))?;
-    self.count_tracked(id, tracked.type_id);
+    self.count_tracked(tracked.type_id);
     let deadline = tracked
       .suspect_after
       .filter(|after| *after > 0.0)
-      .map(|after| deadline(tracked.at, after));
-    if let Some(deadline) = deadline {
+      .map_or(0, |after| deadline(tracked.at, after));
+    if deadline != 0 {
       self.deadlines.insert((deadline, id));
     }
     let record = Record {
+      tracked_at: tracked.at,
+      deadline,
       type_id: tracked.type_id,
       site_id: tracked.site_id,
       site_weight: tracked.site_weight.max(1),
-      tracked_at: tracked.at,
-      identity: tracked.identity,
-      stack: tracked.stack,
-      deadline,
       suspected: false,
-      touches: None,
+      identity: tracked.identity,
+      rare: tracked.stack.map(|stack| {
+        Box::new(Rare {
+          stack: Some(stack),
+          touches: None,
+        })
+      }),
     };
-    self.records.insert(id, record);
+    self.records.push(Some(record));
     Ok(())
   }
 
@@ -231,8 +237,9 @@ impl LeakTable {
   /// released, and nothing else is kept (it can never be suspected or leak).
   pub fn track_released(&mut self, id: RecordId, type_id: TypeId) -> Result<(), UnknownId> {
     self.check_track(id, type_id, None)?;
-    self.count_tracked(id, type_id);
+    self.count_tracked(type_id);
     self.count_released(type_id);
+    self.records.push(None);
     Ok(())
   }
 
@@ -242,12 +249,12 @@ impl LeakTable {
     if self.sites.get(touch.site).is_none() {
       return Err(UnknownId);
     }
-    let Some(record) = self.records.get_mut(&id) else {
+    let Some(record) = self.records.get_mut(id) else {
       return Ok(false);
     };
-    match &mut record.touches {
+    match &mut record.rare.get_or_insert_default().touches {
       Some(log) => log.record(touch, limit),
-      None => record.touches = Some(Box::new(TouchLog::new(touch))),
+      touches => *touches = Some(TouchLog::new(touch)),
     }
     Ok(true)
   }
@@ -258,7 +265,7 @@ impl LeakTable {
     let mut record = self.remove(id)?;
     self.count_released(record.type_id);
     let report = record.suspected.then(|| {
-      let (identity, stack) = (record.identity.take(), record.stack.take());
+      let (identity, stack) = (record.identity.take(), record.take_stack());
       report(
         &mut self.sites,
         &self.types,
@@ -282,7 +289,7 @@ impl LeakTable {
     self.totals.live -= 1;
     self.totals.leaked += 1;
     self.unpublished.leaked += 1;
-    let (identity, stack) = (record.identity.take(), record.stack.take());
+    let (identity, stack) = (record.identity.take(), record.take_stack());
     Some(report(
       &mut self.sites,
       &self.types,
@@ -304,15 +311,16 @@ impl LeakTable {
         break;
       }
       self.deadlines.pop_first();
-      let Some(record) = self.records.get_mut(&id) else {
+      let Some(record) = self.records.get_mut(id) else {
         continue;
       };
       record.suspected = true;
-      record.deadline = None;
+      record.deadline = 0;
       self.types.entries[record.type_id as usize].1.suspected += 1;
       self.totals.suspected += 1;
       self.unpublished.suspected += 1;
-      let (identity, stack) = (record.identity.clone(), record.stack.clone());
+      let stack = record.rare.as_ref().and_then(|rare| rare.stack.clone());
+      let identity = record.identity.clone();
       reports.push(report(
         &mut self.sites,
         &self.types,
@@ -334,9 +342,9 @@ impl LeakTable {
   }
 
   fn remove(&mut self, id: RecordId) -> Option<Record> {
-    let record = self.records.remove(&id)?;
-    if let Some(deadline) = record.deadline {
-      self.deadlines.remove(&(deadline, id));
+    let record = self.records.remove(id)?;
+    if record.deadline != 0 {
+      self.deadlines.remove(&(record.deadline, id));
     }
     Some(record)
   }
@@ -367,11 +375,11 @@ impl LeakTable {
 
   /// What is still tracked, oldest first.
   pub fn open(&self) -> Vec<OpenResource<'_>> {
-    let mut open: Vec<_> = self
+    self
       .records
       .iter()
       .map(|(id, record)| OpenResource {
-        seq: *id,
+        seq: id,
         type_json: &self.types.entries[record.type_id as usize].0,
         identity: record.identity.as_ref(),
         site: &self.sites.entries[record.site_id as usize].0,
@@ -379,9 +387,7 @@ impl LeakTable {
         tracked_at: record.tracked_at,
         suspected: record.suspected,
       })
-      .collect();
-    open.sort_by_key(|resource| resource.seq);
-    open
+      .collect()
   }
 
   pub fn stats(&self) -> Stats<'_> {
@@ -401,7 +407,7 @@ impl LeakTable {
   }
 
   pub fn contains(&self, id: RecordId) -> bool {
-    self.records.contains_key(&id)
+    self.records.get(id).is_some()
   }
 
   pub fn is_empty(&self) -> bool {
@@ -426,7 +432,7 @@ fn report(
   site.counts[kind as usize] += u64::from(record.site_weight);
   site.estimated[kind as usize] |= record.site_weight > 1;
   let (count, count_estimated) = (site.counts[kind as usize], site.estimated[kind as usize]);
-  let touches = record.touches.as_ref().map(|log| {
+  let touches = record.touches().map(|log| {
     let records = log
       .records()
       .map(|touch| TouchRecord {
@@ -458,6 +464,8 @@ fn report(
 #[cfg(test)]
 mod tests {
   use super::*;
+  use crate::core::leak_model::Text;
+  use crate::core::record_slab::MIN_WINDOW;
 
   fn table() -> LeakTable {
     // Each test gets its own process figure: tests run in parallel.
@@ -839,6 +847,46 @@ mod tests {
       Ok(false),
       "a record that is gone cannot be touched"
     );
+  }
+
+  #[test]
+  fn a_record_that_outlives_thousands_after_it_keeps_its_identity_deadline_and_touches() {
+    let mut t = table();
+    let (ty, s) = (t.intern_type(r#""Conn""#), t.intern_site(r#""pool.js:7""#));
+    let chunk = Arc::new(String::from(r#"{"id":"kept"}{"id":"gone"}"#));
+    let identity = Identity {
+      info: Text::shared(&chunk, 0..13),
+      context: None,
+    };
+    let kept = add(
+      &mut t,
+      Tracked {
+        identity: Some(identity),
+        ..suspect_after(ty, s, 0.0, 1000.0)
+      },
+    );
+    let touch = Touch {
+      site: s,
+      at: 1.0,
+      hint: None,
+    };
+    assert_eq!(t.touch(kept, touch, 4), Ok(true));
+    for _ in 0..3 * MIN_WINDOW {
+      let id = add(&mut t, tracked(ty, s, 0.0));
+      assert_eq!(t.release(id, 1.0), Some(None));
+    }
+    assert_eq!(
+      Arc::strong_count(&chunk),
+      1,
+      "moved out of the window, it let go of the shared text"
+    );
+    assert_eq!(t.open().iter().map(|o| o.seq).collect::<Vec<_>>(), [kept]);
+    let due = t.due(1000.0);
+    assert_eq!(due.iter().map(|r| r.seq).collect::<Vec<_>>(), [kept]);
+    let leak = t.collect(kept, 2000.0).unwrap();
+    assert_eq!(leak.identity.unwrap().id(), Some(r#""kept""#));
+    assert_eq!(leak.touches.unwrap().0.len(), 1);
+    assert!(t.is_empty());
   }
 
   #[test]

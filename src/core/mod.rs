@@ -15,6 +15,7 @@ pub mod ordered_table;
 pub mod panic_fence;
 pub mod process_totals;
 pub mod protocol;
+pub mod record_slab;
 pub mod removal_cause;
 pub mod site_sampler;
 pub mod touch_log;
