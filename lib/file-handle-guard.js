@@ -51,10 +51,10 @@ const userEmitters = new WeakMap()
  * The Watch of every guarded handle not closed yet (it keeps the real handle until it is closed):
  * a list threaded through the Watches themselves, not a Set. A service opens and closes files all
  * the time, so a Set's table would be replaced again and again as it grows and shrinks; once the
- * module's Set is in the old generation, V8 allocates its new tables there too, and a replaced
- * table keeps its entries (and a link to the table that replaced it) until the next full GC. The
- * scavenger takes whatever an old-generation object references as alive, dead or not: so every
- * Watch that passed through the Set, with its real and guarded handles, survived scavenges and was
+ * Set's table is in the old generation, V8 allocates the tables that replace it there too, and a
+ * replaced table keeps its entries (and a link to the table that replaced it) until the next full
+ * GC. The scavenger takes whatever an old-generation object references as alive, dead or not: so
+ * the Watches in those tables, with their real and guarded handles, survived scavenges and were
  * promoted. In a busy HTTP service on Node 22 to 26 that was most of what the registry cost
  * (docs/benchmarks.md). A Watch taken off the list forgets its neighbours, so a dead one keeps
  * none of them alive, and adding or removing one allocates nothing.
