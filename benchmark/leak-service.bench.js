@@ -12,9 +12,18 @@
 // reads run on libuv's threads, so flat-out throughput depends on how the cores are shared;
 // the CPU time per request at a fixed rate is the steadier measure. Ratios come from rounds
 // interleaved in one run.
+//
+// Where the kernel places a service's threads matters more than anything measured here: unpinned,
+// a service process settles, often for its lifetime, into one of two regimes (about 8 or about
+// 25 µs of libuv CPU per request on the 2-vCPU VM of docs/benchmarks.md, for the same code; most
+// likely where its libuv threads run against its JS thread), so three services could differ by
+// nearly 2 times before any of them ran a registry. On Linux with `taskset`, every thread of each
+// service is therefore pinned to the last CPU and this process (autocannon) to the others: the
+// same placement for all three.
 
 const path = require('node:path')
-const { fork } = require('node:child_process')
+const os = require('node:os')
+const { execFileSync, fork } = require('node:child_process')
 const { once } = require('node:events')
 const autocannon = require('autocannon')
 const { median } = require('./harness.js')
@@ -27,10 +36,34 @@ const CONNECTIONS = 8
 /** The fixed rate: requests per second, well below what the service does flat out here. */
 const RATE = 4000
 
-async function startService(mode) {
+async function startService(mode, placement) {
   const child = fork(path.join(__dirname, 'leak-service.js'), [mode])
   const [{ port }] = await once(child, 'message')
+  // Threads a service makes later (libuv's, on its first file) inherit its JS thread's CPUs.
+  if (placement !== undefined) pin(child.pid, placement.service)
   return { child, url: `http://127.0.0.1:${port}/` }
+}
+
+/**
+ * The placement above, or undefined where it cannot be had (not Linux, no `taskset`, one CPU):
+ * `{ service, load, restore }`, CPU lists for `taskset`, `restore` this process's own.
+ */
+function placement() {
+  const cpus = os.availableParallelism()
+  if (process.platform !== 'linux' || cpus < 2) return undefined
+  let current
+  try {
+    current = execFileSync('taskset', ['-c', '-p', String(process.pid)], { encoding: 'utf8' })
+  } catch {
+    return undefined
+  }
+  const restore = current.slice(current.lastIndexOf(':') + 1).trim()
+  return { service: String(cpus - 1), load: cpus === 2 ? '0' : `0-${cpus - 2}`, restore }
+}
+
+/** Every thread of process `pid` runs on `cpus` only. */
+function pin(pid, cpus) {
+  execFileSync('taskset', ['-a', '-c', '-p', cpus, String(pid)], { stdio: 'ignore' })
 }
 
 /** One bounded load (flat out, or at `rate`): requests per second and p99 latency (ms), and the service's CPU per request. */
@@ -44,8 +77,11 @@ async function load(service, rate = undefined) {
 }
 
 async function main() {
+  const where = placement()
+  console.log(where === undefined ? 'threads not pinned (needs Linux, taskset and 2 CPUs)' : `services pinned to CPU ${where.service}, autocannon to CPU ${where.load}`)
+  if (where !== undefined) pin(process.pid, where.load)
   const services = {}
-  for (const mode of Object.keys(MODES)) services[mode] = await startService(mode)
+  for (const mode of Object.keys(MODES)) services[mode] = await startService(mode, where)
   try {
     for (const service of Object.values(services)) {
       await autocannon({ url: service.url, connections: CONNECTIONS, duration: 1 }) // warm up
@@ -82,6 +118,7 @@ async function main() {
     console.log(`the default service tracked ${stats.byType.FileHandle.tracked} files and ${stats.byType.Socket?.tracked ?? 0} sockets; ${stats.leaked} leaked`)
   } finally {
     for (const service of Object.values(services)) service.child.kill()
+    if (where !== undefined) pin(process.pid, where.restore) // (later benchmarks of this run)
   }
 }
 

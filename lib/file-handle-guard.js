@@ -47,8 +47,19 @@ const { now } = Date
 
 /** guarded handle -> the emitter of the listeners added through it, reachable from it alone */
 const userEmitters = new WeakMap()
-/** The Watch of every guarded handle not closed yet: it keeps the real handle until it is closed. */
-const watched = new Set()
+/**
+ * The Watch of every guarded handle not closed yet (it keeps the real handle until it is closed):
+ * a list threaded through the Watches themselves, not a Set. A service opens and closes files all
+ * the time, so a Set's table would be replaced again and again as it grows and shrinks; once the
+ * Set's table is in the old generation, V8 allocates the tables that replace it there too, and a
+ * replaced table keeps its entries (and a link to the table that replaced it) until the next full
+ * GC. The scavenger takes whatever an old-generation object references as alive, dead or not: so
+ * the Watches in those tables, with their real and guarded handles, survived scavenges and were
+ * promoted. In a busy HTTP service on Node 22 to 26 that was most of what the registry cost
+ * (docs/benchmarks.md). A Watch taken off the list forgets its neighbours, so a dead one keeps
+ * none of them alive, and adding or removing one allocates nothing.
+ */
+let watched // the first Watch on the list, or undefined
 /** Tells of garbage collections: a new object is registered after each, while anything is watched. */
 const collections = new FinalizationRegistry(afterCollection)
 /** Guarded handles are looked at this long after the last look at the soonest. */
@@ -132,6 +143,9 @@ class Watch {
   others = undefined
   /** Set once the user closed it, or the guard did. */
   done = false
+  /** Its neighbours in `watched` while it is on it. */
+  previous = undefined
+  next = undefined
   constructor(real) {
     this.real = real
   }
@@ -144,6 +158,22 @@ class Watch {
   }
 }
 
+/** Puts `watch` (new, on no list) first on `watched`. */
+function addWatched(watch) {
+  watch.next = watched
+  if (watched !== undefined) watched.previous = watch
+  watched = watch
+}
+
+/** Takes `watch` off `watched`: once, when it is done (closed by its user, or collected). */
+function removeWatched(watch) {
+  const { previous, next } = watch
+  if (previous === undefined) watched = next
+  else previous.next = next
+  if (next !== undefined) next.previous = previous
+  watch.previous = watch.next = undefined
+}
+
 let prototypeReady = false
 
 /** A guarded handle over `real` (an open fs.promises FileHandle). */
@@ -152,14 +182,14 @@ function guardFileHandle(real) {
   const watch = new Watch(real)
   const guarded = new GuardedFileHandle(real, watch)
   watch.guarded = new WeakRef(guarded)
-  watched.add(watch)
+  addWatched(watch)
   armNotice()
   return guarded
 }
 
 /** Asks to hear of the next garbage collection (one cell at a time). */
 function armNotice() {
-  if (noticeArmed || watched.size === 0) return
+  if (noticeArmed || watched === undefined) return
   noticeArmed = true
   collections.register({}, 0)
 }
@@ -177,8 +207,10 @@ function afterCollection() {
 function look() {
   lookTimer = undefined
   lastLook = now()
-  for (const watch of watched) {
+  for (let watch = watched; watch !== undefined; ) {
+    const { next } = watch // (collected() takes it off the list)
     if (watch.guarded.deref() === undefined) collected(watch)
+    watch = next
   }
 }
 
@@ -211,7 +243,7 @@ function watcherOf(guarded, test) {
 function closedByUser(watch) {
   if (watch.done) return
   watch.done = true
-  watched.delete(watch) // closed: nothing left to guard
+  removeWatched(watch) // closed: nothing left to guard
   if (watch.watcher === undefined) return
   for (const watcher of watch.takeWatchers()) watcher.closed()
 }
@@ -315,9 +347,9 @@ class HoldsGuardedHandle extends ReturnsItsArgument {
 
 /** The guarded handle was collected: close the real one if its user did not, and say so. */
 function collected(watch) {
-  watched.delete(watch)
   if (watch.done) return
   watch.done = true // the guard closes it: for a registry that is the leak, not a release
+  removeWatched(watch)
   const { real } = watch
   // Closed by a path that did not go through its close() (an internal one): not a leak.
   const closedElsewhere = real.fd === -1

@@ -1,6 +1,6 @@
 //! Which tracked resources get their call site captured, and which a full allocation stack.
 //!
-//! A call site costs a V8 stack capture (about 1 to 3 µs, 4 to 12 µs inside a busy HTTP server),
+//! A call site costs a V8 stack capture (about 1 to 3 µs, 3 to 9 µs inside a busy HTTP server),
 //! several times what the rest of a `track()` costs, so with the default `sites: 'auto'` a
 //! registry captures every site only while it tracks fewer than `FULL_RATE` resources per second
 //! (a token bucket of `BURST` captures, refilled at `FULL_RATE` per second). Once the bucket runs
