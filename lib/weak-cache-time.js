@@ -43,7 +43,12 @@ class CacheTime {
     this.#environment = environment
     this.#clock = new TtlClock(environment.perf, environment.setTimeout)
     this.#onExpired = onExpired
-    store.onForget = (slot) => this.#forgotten(slot)
+  }
+
+  /** From the first purge timer or untimed mark on, the store tells of every entry that leaves
+   * (a call per removal that a cache without them does not pay). */
+  #listenForForgotten() {
+    if (this.#store.onForget === null) this.#store.onForget = (slot) => this.#forgotten(slot)
   }
 
   /** A fresh reading of the clock. */
@@ -161,6 +166,7 @@ class CacheTime {
     if (store.max === null && store.index.size > 0) {
       this.#untimed = new Map()
       for (const slot of store.index.values()) this.#untimed.set(slot, NaN)
+      this.#listenForForgotten()
     }
     store.refreshFacts(FLAG.clock)
     this.timed = true
@@ -185,7 +191,10 @@ class CacheTime {
     const timers = this.#purgeTimers
     if (timers?.[slot] !== undefined) this.#clearPurgeTimer(slot)
     if (!this.#options.ttlAutopurge || ttl === 0) return
-    if (timers === null) this.#purgeTimers = []
+    if (timers === null) {
+      this.#purgeTimers = []
+      this.#listenForForgotten()
+    }
     const key = this.#store.keys[slot]
     // Timers cannot wait longer than 2^31 - 1 ms: a longer ttl waits again for what is left.
     const delay = ttl + 1 < MAX_TIMER_DELAY ? ttl + 1 : MAX_TIMER_DELAY
