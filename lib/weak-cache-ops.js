@@ -67,21 +67,21 @@ class CacheOps {
   /** A get of a weak entry where nothing can be stale or fetching (no clock, no fetchMethod):
    * a weak hit, or a value the GC took. */
   weakHit(slot) {
-    const values = this.store.values
-    const weak = this.store.native.get(0, slot, 0, 0, values, values[this.store.io[IO.tail]])
-    if (this.store.io[IO.status] !== STATUS.live) {
-      this.store.forget(slot, true)
-      this.store.logRead(LOOKED.miss)
+    const { store } = this
+    const { values, io } = store
+    const weak = store.native.get(0, slot, 0, 0, values, values[io[IO.tail]])
+    if (io[IO.status] !== STATUS.live) {
+      store.forget(slot, true)
+      store.logRead(LOOKED.miss)
       return undefined
     }
     values[slot] = weak
-    const io = this.store.io
     if (io[IO.pushedCount] === 1 && io[IO.pushed + 1] === IO.demoted) {
       values[io[IO.pushed]] = undefined // the usual case: the least recent pinned entry demoted
-      this.store.logRead(LOOKED.weakHit) // (after the reply is read: a full log calls the native side)
+      store.logRead(LOOKED.weakHit) // (after the reply is read: a full log calls the native side)
     } else {
-      const removals = this.store.applyPushed(NO_REMOVALS)
-      this.store.logRead(LOOKED.weakHit)
+      const removals = store.applyPushed(NO_REMOVALS)
+      store.logRead(LOOKED.weakHit)
       if (removals !== NO_REMOVALS) this.report(removals)
       this.flush()
     }

@@ -29,6 +29,7 @@ const weakRefDeref = WeakRef.prototype.deref
 const noop = () => {}
 
 let opsOf // (cache, method) => its operations; throws a clear TypeError on a foreign receiver
+let storeOf // (cache, method) => its slot store (the hot path of get); the same checks as opsOf
 let deliverCollected // (cache, slots) => reports collected entries to dispose
 let injectPanic // (cache) => makes the native side panic in the middle of an update (specs only)
 
@@ -66,6 +67,9 @@ const MUTABLE = {
 class WeakCache {
   /** lru-cache's operations on this cache's entries (see weak-cache-ops.js). */
   #ops
+  /** `#ops.store` and `#ops.time`, read directly by the hot path of `get` (a load less each). */
+  #store
+  #time
   #max
   #maxSize
   /** `max` as given (lru-cache's getter shows it so, -0 included). */
@@ -85,6 +89,16 @@ class WeakCache {
       }
       if (ops.store.index === null) throw brokenError(method)
       return ops
+    }
+    storeOf = (cache, method) => {
+      let store
+      try {
+        store = cache.#store
+      } catch {
+        throw incompatibleReceiver(`WeakCache.prototype.${method}`, cache)
+      }
+      if (store.index === null) throw brokenError(method)
+      return store
     }
     deliverCollected = (cache, slots) => cache.#ops.deliverCollected(slots)
     injectPanic = (cache) => cache.#ops.store.native.injectPanic()
@@ -117,6 +131,8 @@ class WeakCache {
       fetchMethod: config.fetchMethod,
       memoMethod: config.memoMethod,
     })
+    this.#store = store
+    this.#time = time
     if (config.ttl > 0) this.#ops.startClock()
     warnIfUnbounded(config, WeakCache)
   }
@@ -193,17 +209,17 @@ class WeakCache {
   }
 
   get(key, options = undefined) {
-    const ops = opsOf(this, 'get')
+    const store = storeOf(this, 'get')
+    const ops = this.#ops
     if (options === undefined && !metrics.hasSubscribers) {
       // The common call, without a status or per-call options: a pinned hit stays in JS.
-      const { store } = ops
       const slot = store.index.get(key)
       if (slot === undefined) {
         store.logRead(LOOKED.miss)
         return undefined
       }
       const value = store.values[slot]
-      if (value !== undefined && !ops.time.timed) {
+      if (value !== undefined && !this.#time.timed) {
         store.logRead(slot)
         return value
       }
