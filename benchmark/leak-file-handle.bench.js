@@ -6,23 +6,48 @@
 //    LeakRegistry.openFile: the CPU time of the process (all threads) and the JS thread's busy
 //    time (event loop utilization) per file.
 // The machine is shared, so both run in many short alternating rounds and the overhead is the
-// median of the per-round differences (slow drifts in load cancel out within a pair).
+// median of the per-round differences (slow drifts in load cancel out within a pair). Per file,
+// a third loop tracks each plain handle with a bare FinalizationRegistry tracker (register at
+// open, unregister at close): what the least a leak detector can do costs in the same loop.
+// Every thread of the process runs on one CPU meanwhile (cpu-placement.js), where it can.
 // (leak-service.bench.js measures a whole HTTP service.)
 
 const fsp = require('node:fs/promises')
 const { performance } = require('node:perf_hooks')
 const { median } = require('./harness.js')
+const { placement, pin } = require('./cpu-placement.js')
 const { LeakRegistry } = require('..')
 
 const HANDLES = 200
 const HANDLE_ROUNDS = 101
 
-async function openReadClose(open) {
+async function openReadClose({ open, close }) {
   const handle = await open(__filename)
   try {
     await handle.read(Buffer.allocUnsafe(1024), 0, 1024, 0)
   } finally {
-    await handle.close()
+    await close(handle)
+  }
+}
+
+/** A bare tracker of plain handles: a FinalizationRegistry cell and a WeakMap entry per open file. */
+function bareTracker() {
+  const finalization = new FinalizationRegistry(() => {})
+  const tracked = new WeakMap()
+  let next = 0
+  return {
+    async open(file) {
+      const handle = await fsp.open(file)
+      const id = ++next
+      finalization.register(handle, id, handle)
+      tracked.set(handle, id)
+      return handle
+    },
+    close(handle) {
+      finalization.unregister(handle)
+      tracked.delete(handle)
+      return handle.close()
+    },
   }
 }
 
@@ -84,14 +109,17 @@ async function startedReads(handle, buffers) {
 
 async function perHandle() {
   const registry = new LeakRegistry({ log: '/dev/null' })
-  const impls = { plain: (file) => fsp.open(file), tracked: (file) => registry.openFile(file) }
-  const cpu = { plain: [], tracked: [] }
-  const busy = { plain: [], tracked: [] }
+  const close = (handle) => handle.close()
+  const impls = { plain: { open: (file) => fsp.open(file), close }, bare: bareTracker(), tracked: { open: (file) => registry.openFile(file), close } }
+  const cpu = { plain: [], bare: [], tracked: [] }
+  const busy = { plain: [], bare: [], tracked: [] }
+  const names = Object.keys(impls)
   for (let round = -5; round < HANDLE_ROUNDS; round++) {
-    for (const [name, open] of Object.entries(impls)) {
+    for (let k = 0; k < names.length; k++) {
+      const name = names[(k + round + 5) % names.length] // each round starts with another one
       const start = process.cpuUsage()
       const loop = performance.eventLoopUtilization()
-      for (let i = 0; i < HANDLES; i++) await openReadClose(open)
+      for (let i = 0; i < HANDLES; i++) await openReadClose(impls[name])
       const { user, system } = process.cpuUsage(start)
       const { active } = performance.eventLoopUtilization(loop)
       if (round >= 0) {
@@ -101,25 +129,34 @@ async function perHandle() {
     }
   }
   registry.close()
-  const extra = (samples) => median(samples.plain.map((plain, i) => samples.tracked[i] - plain))
+  const extra = (samples, name) => median(samples.plain.map((plain, i) => samples[name][i] - plain))
+  const row = (name, implementation) => ({
+    scenario: '',
+    implementation,
+    'CPU µs/file': round2(median(cpu[name])),
+    'JS thread µs/file': round2(median(busy[name])),
+    'extra CPU µs (median of pairs)': round2(extra(cpu, name)),
+    'x CPU': round2(1 + extra(cpu, name) / median(cpu.plain)),
+    'extra JS thread µs': round2(extra(busy, name)),
+  })
   console.table([
     { scenario: 'open + read 1 KB + close, sequential', implementation: 'fs.promises.open', 'CPU µs/file': round2(median(cpu.plain)), 'JS thread µs/file': round2(median(busy.plain)) },
-    {
-      scenario: '',
-      implementation: 'LeakRegistry.openFile',
-      'CPU µs/file': round2(median(cpu.tracked)),
-      'JS thread µs/file': round2(median(busy.tracked)),
-      'extra CPU µs (median of pairs)': round2(extra(cpu)),
-      'x CPU': round2(1 + extra(cpu) / median(cpu.plain)),
-      'extra JS thread µs': round2(extra(busy)),
-    },
+    row('bare', 'fs.promises.open + a bare FinalizationRegistry tracker'),
+    row('tracked', 'LeakRegistry.openFile'),
   ])
 }
 
 async function main() {
-  await pairedReads('read 1 KB at offset 0 (await handle.read)', READ_ROUNDS, awaitedReads)
-  await pairedReads('start a read (200 back to back, JS thread only)', START_ROUNDS, startedReads)
-  await perHandle()
+  const where = placement()
+  console.log(where === undefined ? 'threads not pinned (needs Linux, taskset and 2 CPUs)' : `every thread pinned to CPU ${where.service}`)
+  if (where !== undefined) pin(process.pid, where.service)
+  try {
+    await pairedReads('read 1 KB at offset 0 (await handle.read)', READ_ROUNDS, awaitedReads)
+    await pairedReads('start a read (200 back to back, JS thread only)', START_ROUNDS, startedReads)
+    await perHandle()
+  } finally {
+    if (where !== undefined) pin(process.pid, where.restore) // (later benchmarks of this run)
+  }
 }
 
 const round2 = (n) => Math.round(n * 100) / 100

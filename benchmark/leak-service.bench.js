@@ -22,11 +22,11 @@
 // same placement for all three.
 
 const path = require('node:path')
-const os = require('node:os')
-const { execFileSync, fork } = require('node:child_process')
+const { fork } = require('node:child_process')
 const { once } = require('node:events')
 const autocannon = require('autocannon')
 const { median } = require('./harness.js')
+const { placement, pin } = require('./cpu-placement.js')
 
 const MODES = { off: 'registry off', default: 'LeakRegistry, default options', 'sites-all': "LeakRegistry, sites: 'all'" }
 const ROUNDS = 9
@@ -42,28 +42,6 @@ async function startService(mode, placement) {
   // Threads a service makes later (libuv's, on its first file) inherit its JS thread's CPUs.
   if (placement !== undefined) pin(child.pid, placement.service)
   return { child, url: `http://127.0.0.1:${port}/` }
-}
-
-/**
- * The placement above, or undefined where it cannot be had (not Linux, no `taskset`, one CPU):
- * `{ service, load, restore }`, CPU lists for `taskset`, `restore` this process's own.
- */
-function placement() {
-  const cpus = os.availableParallelism()
-  if (process.platform !== 'linux' || cpus < 2) return undefined
-  let current
-  try {
-    current = execFileSync('taskset', ['-c', '-p', String(process.pid)], { encoding: 'utf8' })
-  } catch {
-    return undefined
-  }
-  const restore = current.slice(current.lastIndexOf(':') + 1).trim()
-  return { service: String(cpus - 1), load: cpus === 2 ? '0' : `0-${cpus - 2}`, restore }
-}
-
-/** Every thread of process `pid` runs on `cpus` only. */
-function pin(pid, cpus) {
-  execFileSync('taskset', ['-a', '-c', '-p', cpus, String(pid)], { stdio: 'ignore' })
 }
 
 /** One bounded load (flat out, or at `rate`): requests per second and p99 latency (ms), and the service's CPU per request. */

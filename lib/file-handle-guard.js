@@ -150,11 +150,18 @@ class Watch {
     this.real = real
   }
 
-  /** Its watchers, once: they are told only one thing. */
-  takeWatchers() {
-    const watchers = this.others === undefined ? [this.watcher] : [this.watcher, ...this.others]
+  /** Tells its watchers that the user closed it (`closed`) or that it was collected, once. */
+  tell(closed) {
+    const { watcher, others } = this
+    if (watcher === undefined) return
     this.watcher = this.others = undefined
-    return watchers
+    if (closed) watcher.closed()
+    else watcher.collected()
+    if (others === undefined) return
+    for (const other of others) {
+      if (closed) other.closed()
+      else other.collected()
+    }
   }
 }
 
@@ -244,8 +251,7 @@ function closedByUser(watch) {
   if (watch.done) return
   watch.done = true
   removeWatched(watch) // closed: nothing left to guard
-  if (watch.watcher === undefined) return
-  for (const watcher of watch.takeWatchers()) watcher.closed()
+  watch.tell(true)
 }
 
 /**
@@ -353,12 +359,7 @@ function collected(watch) {
   const { real } = watch
   // Closed by a path that did not go through its close() (an internal one): not a leak.
   const closedElsewhere = real.fd === -1
-  if (watch.watcher !== undefined) {
-    for (const watcher of watch.takeWatchers()) {
-      if (closedElsewhere) watcher.closed()
-      else watcher.collected()
-    }
-  }
+  watch.tell(closedElsewhere)
   try {
     if (closedElsewhere) return
     // A stream or a read that took a reference on the handle (Node counts them, and close()

@@ -273,10 +273,12 @@ class LeakRegistry {
     if (this.#closed) throw closedError('openFile')
     // The context and the site are the caller's: taken now, before the first await.
     const context = this.#context === undefined ? undefined : this.#contextJson()
-    const where = this.#capture(LeakRegistry.prototype.openFile)
-    const guarded = guardFileHandle(await fsp.open(path, flags, mode))
+    const at = now()
+    const where = this.#capture(LeakRegistry.prototype.openFile, at)
+    const real = await fsp.open(path, flags, mode)
+    const guarded = guardFileHandle(real)
     // A registry closed while the file was opening no longer tracks anything.
-    if (!this.#closed) this.#trackFileHandle(guarded, path, where, context)
+    if (!this.#closed) this.#trackGuarded(guarded, real.fd, path, where, context, at)
     return guarded
   }
 
@@ -296,7 +298,8 @@ class LeakRegistry {
     // A handle another registry guards already is tracked here as it is: one guard is enough.
     const guarded = realHandleOf(fileHandle) === undefined ? guardFileHandle(fileHandle) : fileHandle
     const context = this.#context === undefined ? undefined : this.#contextJson()
-    this.#trackFileHandle(guarded, path, this.#capture(LeakRegistry.prototype.trackFileHandle), context)
+    const at = now()
+    this.#trackFileHandle(guarded, path, this.#capture(LeakRegistry.prototype.trackFileHandle, at), context, at)
     return guarded
   }
 
@@ -367,18 +370,22 @@ class LeakRegistry {
   }
 
   /** The site decision and capture for the caller of `above` (for the methods that are not `track`). */
-  #capture(above) {
-    const decision = this.#log.decide(now())
+  #capture(above, at) {
+    const decision = this.#log.decide(at)
     if (decision === 0) return NO_CAPTURE
     const sampled = (decision & SAMPLED_SITE) !== 0
     if ((decision & FULL_STACK) !== 0) return { capture: captureStack(above), stacked: true, sampled }
     return { capture: captureSite(above), stacked: false, sampled }
   }
 
-  #trackFileHandle(guarded, path, { capture, stacked, sampled }, context) {
+  #trackFileHandle(guarded, path, where, context, at) {
     const known = this.#known(guarded)
     if (known !== undefined && isOpen(known)) return
-    const fd = realHandleOf(guarded).fd
+    this.#trackGuarded(guarded, realHandleOf(guarded).fd, path, where, context, at)
+  }
+
+  /** Tracks a guarded handle this registry does not track (one just made, for `openFile`) as of `at`. */
+  #trackGuarded(guarded, fd, path, { capture, stacked, sampled }, context, at) {
     // Built by hand: cheaper than JSON.stringify of an info object, once per opened file.
     let where = 'null'
     if (path !== undefined) {
@@ -394,7 +401,7 @@ class LeakRegistry {
     // of a collection (a leak); the guard keeps it from the real handle, so it must never hold
     // the guarded handle.
     const cell = new Cell(this.#self)
-    cell.id = this.#append(guarded, false, this.#typeNamed(FILE_HANDLE_TYPE), capture, stacked, sampled, now(), this.#suspectAfter, json, context)
+    cell.id = this.#append(guarded, false, this.#typeNamed(FILE_HANDLE_TYPE), capture, stacked, sampled, at, this.#suspectAfter, json, context)
     watch(guarded, cell)
   }
 
