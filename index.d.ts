@@ -616,8 +616,8 @@ export interface LeakRegistryOptions {
    */
   log?: 'stderr' | (string & {}) | false
   /**
-   * Call sites (`report.site`). A site costs a V8 stack capture (1 to 3 µs, more inside a busy
-   * server), several times the rest of a `track()`. `'auto'`: every resource's site while the
+   * Call sites (`report.site`). A site costs a V8 stack capture, several times the rest of a
+   * `track()` (more inside a busy server). `'auto'`: every resource's site while the
    * registry tracks fewer than about 1,000 resources per second; above that rate, the site of a
    * random 1 in 14 (each standing for 14 in the counts), so a site that leaks 100 times is named
    * with probability 0.9994 (93 times: 0.999); reports of the others have
