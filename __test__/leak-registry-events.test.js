@@ -85,6 +85,31 @@ test('ids are never reused: a resource tracked again after its release is a new 
   registry.close()
 })
 
+test('a pooled resource checked out and returned many times: dropped while returned, no report; dropped while out, one', async () => {
+  const reports = []
+  const registry = new LeakRegistry({ onLeak: (report) => reports.push(report) })
+  const gc = finalizationWatcher()
+  ;(function pool() {
+    const returned = { name: 'returned' }
+    const out = { name: 'out' }
+    for (let i = 0; i < 1000; i++) {
+      registry.release(registry.track(returned, { type: 'Conn', id: `returned-${i}` }))
+      registry.release(registry.track(out, { type: 'Conn', id: `out-${i}` }))
+    }
+    registry.track(out, { type: 'Conn', id: 'out-last' })
+    gc.watch(returned, 'returned')
+    gc.watch(out, 'out')
+  })()
+  await eventually(() => gc.collected.size === 2 && reports.length > 0)
+  await collectGarbage() // room for a wrong second report to arrive
+  assert.deepEqual(
+    reports.map((r) => [r.kind, r.id]),
+    [['leaked', 'out-last']],
+  )
+  assert.deepEqual(registry.stats().byType.Conn, { tracked: 2001, live: 0, released: 2000, leaked: 1, suspected: 0 })
+  registry.close()
+})
+
 test('close() with events in flight: tracks and releases not replayed yet are counted, collections already seen are reported', async () => {
   const reports = []
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ephemeron-events-'))
