@@ -6,7 +6,8 @@
 // rotating order, for a bounded time and number of requests, twice: flat out (throughput and p99
 // latency), and at a fixed rate well below it (the service's CPU time per request, which says
 // what the registry costs a service that is not saturated, and p99). The table gives the medians
-// over the rounds, and what each registry costs.
+// over the rounds, and what each registry costs: the median over the rounds of its ratio to the
+// service without a registry in the same round.
 //
 // The machine has two cores: the service and the load generator take one each, and the file
 // reads run on libuv's threads, so flat-out throughput depends on how the cores are shared;
@@ -74,8 +75,9 @@ async function main() {
       }
     }
     const medianOf = (mode, pick) => median(samples[mode].map(pick))
-    const baseRps = medianOf('off', (s) => s.flatOut.rps)
-    const baseCpu = medianOf('off', (s) => s.paced.cpu)
+    // A cost is the median over the rounds of the ratio to the service without a registry in the
+    // same round: the three ran back to back, so a drift of the machine over the run cancels out.
+    const pairedRatio = (mode, pick) => median(samples[mode].map((sample, round) => pick(sample) / pick(samples.off[round])))
     console.table(
       modes.map((mode) => {
         const rps = medianOf(mode, (s) => s.flatOut.rps)
@@ -84,10 +86,10 @@ async function main() {
           scenario: `HTTP: open + read 1 KB + close a file per request, ${CONNECTIONS} connections, ${ROUNDS} x ${SECONDS} s`,
           service: MODES[mode],
           'requests/s flat out': Math.round(rps),
-          'throughput cost': mode === 'off' ? '' : `${round2((1 - rps / baseRps) * 100)} %`,
+          'throughput cost': mode === 'off' ? '' : `${round2((1 - pairedRatio(mode, (s) => s.flatOut.rps)) * 100)} %`,
           'p99 ms flat out': medianOf(mode, (s) => s.flatOut.p99),
           [`CPU µs/request at ${RATE}/s`]: round2(cpu),
-          'CPU cost': mode === 'off' ? '' : `${round2((cpu / baseCpu - 1) * 100)} %`,
+          'CPU cost': mode === 'off' ? '' : `${round2((pairedRatio(mode, (s) => s.paced.cpu) - 1) * 100)} %`,
           [`p99 ms at ${RATE}/s`]: medianOf(mode, (s) => s.paced.p99),
         }
       }),
