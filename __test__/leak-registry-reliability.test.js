@@ -104,6 +104,20 @@ test('regression: a closed LeakRegistry, and one dropped without close(), are co
   tmp.remove()
 })
 
+test('a closed LeakRegistry is collected while a file it opened stays open, and closing the file later is safe', async () => {
+  const gc = finalizationWatcher()
+  let file
+  await (async function openAndClose() {
+    const registry = new LeakRegistry({ onLeak() {} })
+    file = await registry.openFile(__filename)
+    registry.close()
+    gc.watch(registry, 'registry')
+  })()
+  await eventually(() => gc.collected.has('registry'), { message: 'the closed registry was not collected' })
+  assert.equal((await file.read(Buffer.alloc(8), 0, 8, 0)).bytesRead, 8, 'the file still works')
+  await file.close()
+})
+
 test('a registry that still tracks resources stays alive with no reference to it, and reports their leaks', async () => {
   const reports = []
   const gc = finalizationWatcher()

@@ -60,6 +60,9 @@ class LeakRegistry {
   #log // EventLog: the event log and the native side
   #native
   #self = new WeakRef(this)
+  /** What the Cells of its guarded FileHandles call back through: the registry until it stops
+   * tracking (while a file is open the registry is held anyway, in `working`), then nothing. */
+  #port = { registry: this }
   #ids = new WeakMap() // resource -> record id (a guarded FileHandle's record is a Cell its guard keeps)
   #finalization = new FinalizationRegistry((id) => this.#collected(id))
   #types = new Map() // type name -> type id
@@ -400,7 +403,7 @@ class LeakRegistry {
     // The record is named by a cell that the guard tells of a close by the user (a release) or
     // of a collection (a leak); the guard keeps it from the real handle, so it must never hold
     // the guarded handle.
-    const cell = new Cell(this.#self)
+    const cell = new Cell(this.#port)
     cell.id = this.#append(guarded, false, this.#typeNamed(FILE_HANDLE_TYPE), capture, stacked, sampled, at, this.#suspectAfter, json, context)
     watch(guarded, cell)
   }
@@ -409,8 +412,8 @@ class LeakRegistry {
   #known(resource) {
     const id = this.#ids.get(resource)
     if (id !== undefined || !isGuarded(resource)) return id
-    const self = this.#self
-    return watcherOf(resource, (watcher) => watcher instanceof Cell && watcher.isOf(self))
+    const port = this.#port
+    return watcherOf(resource, (watcher) => watcher instanceof Cell && watcher.isOf(port))
   }
 
   #releaseCell(cell) {
@@ -534,6 +537,7 @@ class LeakRegistry {
   }
 
   #stopTracking() {
+    this.#port.registry = undefined
     this.#finalization = undefined
     this.#ids = new WeakMap()
     this.#suspected.clear()
@@ -670,21 +674,21 @@ Object.defineProperty(LeakRegistry.prototype, Symbol.toStringTag, { value: 'Leak
 class Cell {
   id = 0
   open = true
-  #registry // the registry's WeakRef
-  constructor(registry) {
-    this.#registry = registry
+  #port // the registry's port
+  constructor(port) {
+    this.#port = port
   }
 
-  isOf(registry) {
-    return this.#registry === registry
+  isOf(port) {
+    return this.#port === port
   }
 
   closed() {
-    internals.releaseCell(this.#registry.deref(), this)
+    internals.releaseCell(this.#port.registry, this)
   }
 
   collected() {
-    internals.collectedCell(this.#registry.deref(), this)
+    internals.collectedCell(this.#port.registry, this)
   }
 }
 
