@@ -1,7 +1,7 @@
 'use strict'
 // Where a benchmark's threads run. On the 2-vCPU VM of docs/benchmarks.md, a process that does
 // file I/O settles, often for its lifetime, into one of two regimes (its libuv threads running
-// against its JS thread, or not), and the same code then costs up to 3 times more CPU per file.
+// against its JS thread, or not), and the same code then costs several times more CPU per file.
 // Pinning every thread of the process to one CPU gives the same placement to every run.
 
 const os = require('node:os')
