@@ -141,6 +141,31 @@ test('ttlResolution: a clock reading is kept until a timer of that many ms forge
   assert.equal(plain.has('k'), false, 'the first reading of an entry is a fresh one')
 })
 
+test('ttlAutopurge: the timer of an entry that cannot go stale reads no clock, as in lru-cache', async (t) => {
+  // An entry with a ttl and no start (`start: null`) is never stale; when its purge timer fires,
+  // lru-cache reads no clock. Reading one would keep it for ttlResolution ms, and a status made
+  // just after would give that older time.
+  await mockTimeouts(t)
+  const { LRUCache } = require('lru-cache')
+  const nows = []
+  for (const [name, Cache] of [['WeakCache', WeakCache], ['LRUCache', LRUCache]]) {
+    const held = fakeClock()
+    const cache = new Cache({ max: 4, ttlResolution: 5, ttlAutopurge: true, perf: held })
+    cache.set('unstarted', 1, { ttl: 3, start: null })
+    held.t += 4
+    t.mock.timers.tick(4) // the purge timer of 'unstarted' fires (ttl + 1)
+    held.t += 1
+    const status = {}
+    cache.set('later', 2, { ttl: 20, status })
+    nows.push([name, status.now - held.t, status.remainingTTL, cache.has('unstarted')])
+    t.mock.timers.tick(100)
+  }
+  assert.deepEqual(nows, [
+    ['WeakCache', 0, 20, true],
+    ['LRUCache', 0, 20, true],
+  ])
+})
+
 test('ttlAutopurge removes an entry once its ttl passes, and its timer goes with the entry', async () => {
   const { cache, log } = recorded({ max: 10, ttl: 5, ttlAutopurge: true })
   cache.set('soon', 1).set('gone', 2)

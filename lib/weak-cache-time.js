@@ -209,7 +209,9 @@ class CacheTime {
     const index = store.index
     if (index === null || index.get(key) !== slot) return
     try {
-      store.native.peek(0, slot, this.now(), 0)
+      // The clock is read only for an entry that can go stale (a ttl and a start), as lru-cache's
+      // timer reads it: a reading kept for ttlResolution would change what later calls see.
+      store.native.peek(0, slot, this.nowFor(slot), 0)
       const status = store.io[IO.status]
       if (status === STATUS.stale) this.#onExpired(key)
       else if (status === STATUS.collected) store.forget(slot, true)
