@@ -84,7 +84,8 @@ class EventLog {
   /**
    * Appends a track and returns its id. `capture` is undefined (`site` is then the site id), a
    * site capture, or a stack capture (`stacked`); `info` and `context` are JSON text or
-   * undefined.
+   * undefined, and `info` may also be an object whose `infoJson()` makes that text (called only
+   * if the record is still tracked at the replay).
    */
   track(typeId, site, capture, stacked, sampled, at, suspectAfter, info, context) {
     if (this.#tracks === TRACK_CAPACITY) this.replay()
@@ -183,7 +184,7 @@ class EventLog {
         continue
       }
       const flags = Math.floor(io[slot] / FLAG_SHIFT)
-      if ((flags & INFO) !== 0) this.#send(texts, infos[index])
+      if ((flags & INFO) !== 0) this.#send(texts, textOf(infos[index]))
       if ((flags & CONTEXT) !== 0) this.#send(texts, contexts[index])
       const capture = captures[index]
       if ((flags & STACK) !== 0) this.#send(texts, stackText(capture))
@@ -230,6 +231,11 @@ class EventLog {
     if (this.#stackGapIndex === GAPS) this.replay()
     return this.#io[P.STACK_GAPS + this.#stackGapIndex++]
   }
+}
+
+/** Info text as it was given, or made now by the object given for it. */
+function textOf(info) {
+  return typeof info === 'string' ? info : info.infoJson()
 }
 
 function join(texts) {

@@ -73,8 +73,6 @@ class LeakRegistry {
   #lastTypeId = -1
   #lastProto = undefined
   #lastProtoTypeId = -1
-  #lastPath = undefined // the last file path tracked, and its JSON text (services open a few files often)
-  #lastPathJson = 'null'
   #sites
   #onLeak
   #context // options.context, or undefined
@@ -389,22 +387,12 @@ class LeakRegistry {
 
   /** Tracks a guarded handle this registry does not track (one just made, for `openFile`) as of `at`. */
   #trackGuarded(guarded, fd, path, { capture, stacked, sampled }, context, at) {
-    // Built by hand: cheaper than JSON.stringify of an info object, once per opened file.
-    let where = 'null'
-    if (path !== undefined) {
-      const text = String(path)
-      if (text !== this.#lastPath) {
-        this.#lastPath = text
-        this.#lastPathJson = stringify(text)
-      }
-      where = this.#lastPathJson
-    }
-    const json = `{"type":"FileHandle","id":${fd},"label":${where},"fd":${fd},"path":${where}}`
     // The record is named by a cell that the guard tells of a close by the user (a release) or
     // of a collection (a leak); the guard keeps it from the real handle, so it must never hold
-    // the guarded handle.
-    const cell = new Cell(this.#port)
-    cell.id = this.#append(guarded, false, this.#typeNamed(FILE_HANDLE_TYPE), capture, stacked, sampled, at, this.#suspectAfter, json, context)
+    // the guarded handle. The cell is the record's info too: its text is made only if the file
+    // is still open when the log is replayed (most are closed before).
+    const cell = new Cell(this.#port, fd, path === undefined ? undefined : String(path))
+    cell.id = this.#append(guarded, false, this.#typeNamed(FILE_HANDLE_TYPE), capture, stacked, sampled, at, this.#suspectAfter, cell, context)
     watch(guarded, cell)
   }
 
@@ -675,8 +663,12 @@ class Cell {
   id = 0
   open = true
   #port // the registry's port
-  constructor(port) {
+  #fd
+  #path // a string, or undefined
+  constructor(port, fd, path) {
     this.#port = port
+    this.#fd = fd
+    this.#path = path
   }
 
   isOf(port) {
@@ -689,6 +681,13 @@ class Cell {
 
   collected() {
     internals.collectedCell(this.#port.registry, this)
+  }
+
+  /** The file's info as JSON text (what `track()` would make of `{ type, id, label, fd, path }`): built by hand, cheaper than JSON.stringify. */
+  infoJson() {
+    const fd = this.#fd
+    const path = this.#path === undefined ? 'null' : stringify(this.#path)
+    return `{"type":"FileHandle","id":${fd},"label":${path},"fd":${fd},"path":${path}}`
   }
 }
 
