@@ -242,8 +242,11 @@ async function runSequence(seed, { steps = 400, WeakCache, LRUCache, diagnostics
       let describe = op
       let act // (side) => result; the same call on each side
       const status = chance(0.5)
+      // Calls without options take fast paths of their own (get, fetch): empty options are
+      // sometimes left out altogether.
+      const bare = chance(0.3)
       const withStatus = (options, side) => {
-        if (!status) return options
+        if (!status) return bare && Object.keys(options).length === 0 ? undefined : options
         const s = {}
         side.statuses.push(s)
         return { ...options, status: s }
