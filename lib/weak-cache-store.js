@@ -22,6 +22,8 @@ class SlotStore {
   keys = []
   /** slot -> the value of a pinned entry; undefined for every other slot. */
   values = []
+  /** Whether the cache's clock has started (lib/weak-cache-time.js). */
+  timed = false
   /** slot -> the fetch in flight that holds the entry (only in a cache with a fetchMethod). */
   fetches
   /** The cache's native function, by op (see weak-cache-native.js). */

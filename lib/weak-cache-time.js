@@ -17,8 +17,10 @@ const { stride: STRIDE, start: START, ttl: TTL } = FACTS
 const MAX_TIMER_DELAY = 2 ** 31 - 1
 
 class CacheTime {
-  /** Whether the clock has started (the first ttl). */
-  timed = false
+  /** Whether the clock has started (the first ttl): kept by the store, where get's fast path reads it. */
+  get timed() {
+    return this.#store.timed
+  }
   #store
   /** The cache's writable options (ttlResolution, ttlAutopurge are read from there). */
   #options
@@ -169,7 +171,7 @@ class CacheTime {
       this.#listenForForgotten()
     }
     store.refreshFacts(FLAG.clock)
-    this.timed = true
+    store.timed = true
   }
 
   /** Every entry left at once (clear()): every timer goes, and every untimed mark. */

@@ -210,7 +210,6 @@ class WeakCache {
 
   get(key, options = undefined) {
     const store = storeOf(this, 'get')
-    const ops = this.#ops
     if (options === undefined && !metrics.hasSubscribers) {
       // The common call, without a status or per-call options: a pinned hit stays in JS.
       const slot = store.index.get(key)
@@ -219,10 +218,11 @@ class WeakCache {
         return undefined
       }
       const value = store.values[slot]
-      if (value !== undefined && !this.#time.timed) {
+      if (value !== undefined && !store.timed) {
         store.logRead(slot)
         return value
       }
+      const ops = this.#ops
       if (ops.plainGets) return ops.weakHit(slot)
       const o = this.#options
       return ops.getAt(slot, key, o.allowStale, o.updateAgeOnGet, o.noDeleteOnStaleGet, undefined)
@@ -237,7 +237,7 @@ class WeakCache {
       noDeleteOnStaleGet = flagOption(options.noDeleteOnStaleGet, noDeleteOnStaleGet)
     }
     status = this.#status(status, 'get', key, metrics.hasSubscribers)
-    const result = ops.get(key, allowStale, updateAgeOnGet, noDeleteOnStaleGet, status)
+    const result = this.#ops.get(key, allowStale, updateAgeOnGet, noDeleteOnStaleGet, status)
     if (status) {
       if (result !== undefined) status.value = result
       if (metrics.hasSubscribers) metrics.publish(status)
