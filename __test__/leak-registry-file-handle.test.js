@@ -226,6 +226,32 @@ test('closing normally releases a handle, so it is never reported', async () => 
   registry.close()
 })
 
+test('a file still open when the log is replayed is listed with its fd and exact path; the files closed before are not', async () => {
+  // Its info text is made at the replay (closed files never get one): a path that JSON must
+  // escape, beside many files opened and closed (more than a log's worth of tracks).
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ephemeron-open-'))
+  const odd = path.join(dir, 'a "quoted" \\ name ü ✓.txt')
+  fs.writeFileSync(odd, 'x')
+  const registry = new LeakRegistry()
+  try {
+    const kept = await registry.openFile(odd)
+    for (let i = 0; i < 600; i++) await (await registry.openFile(file)).close()
+    const adopted = registry.trackFileHandle(await fsp.open(file)) // no path given
+    const listed = registry.open().map(({ type, id, label }) => ({ type, id, label }))
+    assert.deepEqual(listed, [
+      { type: 'FileHandle', id: kept.fd, label: odd },
+      { type: 'FileHandle', id: adopted.fd, label: null },
+    ])
+    await kept.close()
+    await adopted.close()
+    assert.deepEqual(registry.open(), [])
+    assert.equal(registry.stats().byType.FileHandle.released, 602)
+  } finally {
+    registry.close()
+    fs.rmSync(dir, { recursive: true, force: true })
+  }
+})
+
 test('trackFileHandle returns the guarded handle to use instead; the registry keeps the original', async () => {
   const FileHandle = await fileHandleClass()
   const reports = []
