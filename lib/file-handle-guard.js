@@ -41,7 +41,7 @@
 // listener on the real handle.
 
 const { EventEmitter } = require('node:events')
-const { Date, FinalizationRegistry, Object, Reflect, Set, WeakMap, WeakRef, setTimeout } = require('./primordials.js')
+const { Date, FinalizationRegistry, Object, Reflect, Set, WeakMap, WeakRef, clearTimeout, setTimeout } = require('./primordials.js')
 
 const { now } = Date
 
@@ -221,6 +221,16 @@ function look() {
   }
 }
 
+/**
+ * Looks at the guarded handles now, without waiting for the next look: a registry that closes
+ * asks, so that it is told of every handle the GC collected before it closed.
+ */
+function lookNow() {
+  if (watched === undefined) return
+  if (lookTimer !== undefined) clearTimeout(lookTimer)
+  look()
+}
+
 /** The real FileHandle behind a guarded handle, or undefined for anything else. */
 function realHandleOf(value) {
   return isGuarded(value) ? realOf(value) : undefined
@@ -385,4 +395,4 @@ function refCountSymbol(real) {
   return refCount ?? undefined
 }
 
-module.exports = { guardFileHandle, realHandleOf, isGuarded: (value) => isGuarded(value), watch, watcherOf }
+module.exports = { guardFileHandle, lookNow, realHandleOf, isGuarded: (value) => isGuarded(value), watch, watcherOf }

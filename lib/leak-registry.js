@@ -24,7 +24,7 @@ const native = require('./native.js')
 const { captureSite, captureStack, OWN_FILES } = require('./call-sites.js')
 const { EventLog, FULL_STACK, SAMPLED_SITE } = require('./leak-events.js')
 const { wantsReports, reportsOf, publish } = require('./leak-reports.js')
-const { guardFileHandle, isGuarded, realHandleOf, watch, watcherOf } = require('./file-handle-guard.js')
+const { guardFileHandle, isGuarded, lookNow, realHandleOf, watch, watcherOf } = require('./file-handle-guard.js')
 const { incompatibleReceiver, invalidType, invalidValue, makeError, outOfRange, warn, warnCallbackThrew } = require('./errors.js')
 const { checkSuspectAfter, closedError, constructorName, infoJson, isFileHandle } = require('./leak-input.js')
 const { Date, Error, FinalizationRegistry, JSON, Map, Math, Number, Object, Set, String, Symbol, WeakMap, WeakRef } = require('./primordials.js')
@@ -319,6 +319,9 @@ class LeakRegistry {
   close() {
     if (!(#log in this)) throw incompatibleReceiver('LeakRegistry.prototype.close', this)
     if (this.#closed) return
+    // Guarded FileHandles the GC collected before now are told now, so reported; one collected
+    // later was alive when the registry closed, and is not (see #collectedCell).
+    if (this.#live !== 0) lookNow()
     this.#closed = true
     if (this.#timer !== undefined) clearTimeout(this.#timer)
     this.#timer = undefined
@@ -410,10 +413,19 @@ class LeakRegistry {
     this.#released(cell.id)
   }
 
+  /** The guard found a guarded FileHandle collected unclosed (it tells of each one at once, not
+   * in a batch of callbacks as the FinalizationRegistry does). */
   #collectedCell(cell) {
     if (!cell.open) return
     cell.open = false
-    this.#collected(cell.id)
+    // close() looked at the guarded handles before it closed: one told of after that was alive
+    // when the registry closed, so it is not a leak of this registry's.
+    if (this.#closed) return
+    const { id } = cell
+    if (this.#suspected.size !== 0) this.#suspected.delete(id)
+    this.#log.collected(id, now())
+    if (--this.#live === 0) this.#queueIdleCheck()
+    this.#queueDelivery()
   }
 
   #released(id) {
