@@ -320,12 +320,15 @@ test('regression: a guarded handle alive when its registry closes is not reporte
   const registry = new LeakRegistry({ onLeak: (report) => reports.push(report) })
   const box = { handle: await registry.openFile(file) }
   const { fd } = box.handle
+  const watcher = finalizationWatcher()
+  watcher.watch(box.handle, 'handle')
   await new Promise((resolve) => setTimeout(resolve, 150)) // the guard's last look is long past
   globalThis.gc({ type: 'minor' }) // a collection since the registry's mark: close() will wait
   registry.close() // the handle is alive here
   box.handle = undefined
   globalThis.gc() // collects it; the guard looks at once (it has not looked for 100 ms)
   if (process.platform === 'linux') await eventually(() => !fdOpenOn(fd, file), { message: 'the descriptor was never closed' })
+  await eventually(() => watcher.collected.has('handle'), { message: 'the handle was never collected' })
   await collectGarbage()
   assert.deepEqual(reports, [], 'a handle alive at close() is no leak of the closed registry')
 })
