@@ -421,10 +421,7 @@ class LeakRegistry {
     // close() looked at the guarded handles before it closed: one told of after that was alive
     // when the registry closed, so it is not a leak of this registry's.
     if (this.#closed) return
-    const { id } = cell
-    if (this.#suspected.size !== 0) this.#suspected.delete(id)
-    this.#log.collected(id, now())
-    if (--this.#live === 0) this.#queueIdleCheck()
+    this.#logCollected(cell.id)
     this.#queueDelivery()
   }
 
@@ -442,14 +439,19 @@ class LeakRegistry {
   /** The FinalizationRegistry's callback: the resource of record `id` was collected unreleased. */
   #collected(id) {
     if (this.#closed && this.#grace === undefined) return
-    if (this.#suspected.size !== 0) this.#suspected.delete(id)
-    this.#log.collected(id, now())
-    if (--this.#live === 0) this.#queueIdleCheck()
+    this.#logCollected(id)
     // V8 calls back once per resource in one task: one delivery for the batch, after it.
     if (!this.#batchEndQueued) {
       this.#batchEndQueued = true
       queueMicrotask(() => this.#batchEnd())
     }
+  }
+
+  /** Record `id`'s resource was collected unreleased: its leak is reported at the next delivery. */
+  #logCollected(id) {
+    if (this.#suspected.size !== 0) this.#suspected.delete(id)
+    this.#log.collected(id, now())
+    if (--this.#live === 0) this.#queueIdleCheck()
   }
 
   #batchEnd() {
