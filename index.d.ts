@@ -866,8 +866,10 @@ export declare class LeakRegistry {
    * GC already collected are reported, not dropped: those the registry has seen are in the log
    * when `close()` returns, and `onLeak` receives them on the next turn of the event loop; if the
    * GC ran since the registry last heard from it, it keeps listening until those collections'
-   * callbacks have come (at most 100 ms). Resources collected later are not reported.
-   * Idempotent. Guarded FileHandles stay guarded: one forgotten later is still closed, without a
+   * callbacks have come (at most 100 ms). Resources collected later are not reported, with one
+   * exception: V8 hands over a registry's finalization callbacks in batches, so a resource tracked
+   * with `track()` that a second collection takes during that wait can arrive in the same batch as
+   * those, and is then reported with them. Idempotent. Guarded FileHandles stay guarded: one forgotten later is still closed, without a
    * report.
    */
   close(): void
