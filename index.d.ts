@@ -869,8 +869,8 @@ export declare class LeakRegistry {
    * callbacks have come (at most 100 ms). Resources collected later are not reported, with one
    * exception: V8 hands over a registry's finalization callbacks in batches, so a resource tracked
    * with `track()` that a second collection takes during that wait can arrive in the same batch as
-   * those, and is then reported with them. Idempotent. Guarded FileHandles stay guarded: one forgotten later is still closed, without a
-   * report.
+   * those, and is then reported with them. Idempotent. Guarded FileHandles stay guarded: one
+   * forgotten later is still closed, without a report.
    */
   close(): void
   /** Same as `close()`. */
