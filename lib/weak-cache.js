@@ -67,9 +67,8 @@ const MUTABLE = {
 class WeakCache {
   /** lru-cache's operations on this cache's entries (see weak-cache-ops.js). */
   #ops
-  /** `#ops.store` and `#ops.time`, read directly by the hot path of `get` (a load less each). */
+  /** `#ops.store`, read directly by the hot path of `get` (a load less). */
   #store
-  #time
   #max
   #maxSize
   /** `max` as given (lru-cache's getter shows it so, -0 included). */
@@ -132,7 +131,6 @@ class WeakCache {
       memoMethod: config.memoMethod,
     })
     this.#store = store
-    this.#time = time
     if (config.ttl > 0) this.#ops.startClock()
     warnIfUnbounded(config, WeakCache)
   }
